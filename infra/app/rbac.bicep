@@ -1,0 +1,127 @@
+// Role assignments of the function app's managed identity (and, optionally, of the deploying
+// user for local debugging against the cloud resources). Each assignment is named
+// guid(scope, principal, role) so a redeployment finds the same assignment instead of a new one.
+
+@description('Name of the storage account the roles are scoped to.')
+param storageAccountName string
+
+@description('Name of the key vault the roles are scoped to.')
+param keyVaultName string
+
+@description('Name of the Application Insights component the roles are scoped to.')
+param applicationInsightsName string
+
+@description('Principal (object) id of the function app\'s user-assigned managed identity.')
+param managedIdentityPrincipalId string
+
+@description('Object id of the deploying user or group; empty to grant nothing to it.')
+param userPrincipalId string = ''
+
+@description('Principal type of userPrincipalId.')
+@allowed([
+  'User'
+  'Group'
+  'ServicePrincipal'
+])
+param userPrincipalType string = 'User'
+
+// Built-in role definition ids (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles).
+var storageBlobDataOwnerRoleId = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+var storageQueueDataContributorRoleId = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
+var storageTableDataContributorRoleId = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
+var keyVaultSecretsUserRoleId = '4633458b-17de-408a-b874-0445c86b69e6'
+var keyVaultCertificatesOfficerRoleId = 'a4417e6f-fecd-4de8-b567-7b0420556985'
+var monitoringMetricsPublisherRoleId = '3913510d-42f4-4e42-8a64-420c390055eb'
+
+var storageDataRoleIds = [
+  storageBlobDataOwnerRoleId
+  storageQueueDataContributorRoleId
+  storageTableDataContributorRoleId
+]
+
+// The deploying user may read the clientState and import the Graph certificate of a
+// multi-tenant deployment; the app itself only reads secrets.
+var userKeyVaultRoleIds = [
+  keyVaultSecretsUserRoleId
+  keyVaultCertificatesOfficerRoleId
+]
+
+var grantUser = !empty(userPrincipalId)
+
+resource storageAccount 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: storageAccountName
+}
+
+resource keyVault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
+  name: keyVaultName
+}
+
+resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: applicationInsightsName
+}
+
+resource appStorageRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for roleId in storageDataRoleIds: {
+    name: guid(storageAccount.id, managedIdentityPrincipalId, roleId)
+    scope: storageAccount
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleId)
+      principalId: managedIdentityPrincipalId
+      principalType: 'ServicePrincipal'
+    }
+  }
+]
+
+resource appKeyVaultSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(keyVault.id, managedIdentityPrincipalId, keyVaultSecretsUserRoleId)
+  scope: keyVault
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsUserRoleId)
+    principalId: managedIdentityPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource appMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(applicationInsights.id, managedIdentityPrincipalId, monitoringMetricsPublisherRoleId)
+  scope: applicationInsights
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', monitoringMetricsPublisherRoleId)
+    principalId: managedIdentityPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource userStorageRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for roleId in storageDataRoleIds: if (grantUser) {
+    name: guid(storageAccount.id, userPrincipalId, roleId)
+    scope: storageAccount
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleId)
+      principalId: userPrincipalId
+      principalType: userPrincipalType
+    }
+  }
+]
+
+resource userKeyVaultRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for roleId in userKeyVaultRoleIds: if (grantUser) {
+    name: guid(keyVault.id, userPrincipalId, roleId)
+    scope: keyVault
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleId)
+      principalId: userPrincipalId
+      principalType: userPrincipalType
+    }
+  }
+]
+
+resource userMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantUser) {
+  name: guid(applicationInsights.id, userPrincipalId, monitoringMetricsPublisherRoleId)
+  scope: applicationInsights
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', monitoringMetricsPublisherRoleId)
+    principalId: userPrincipalId
+    principalType: userPrincipalType
+  }
+}
