@@ -1,0 +1,85 @@
+import { fileURLToPath } from 'node:url';
+
+import { beforeAll, describe, expect, it } from 'vitest';
+
+import { type LoadedFunctionApp, loadFunctionApp } from '../../../local/host/app-loader.js';
+import {
+  applyAppSettings,
+  readLocalSettings,
+  resolveSettingReferences,
+} from '../../../local/host/app-settings.js';
+import { planOutputBindings } from '../../../local/host/output-bindings.js';
+import { compileRouteTemplate } from '../../../local/host/route-template.js';
+import { parseNcrontab } from '../../../local/host/timer-trigger.js';
+
+/** The project itself: package.json `main` is `dist/functions/*.js` (run `npm run build` first). */
+const projectRoot = fileURLToPath(new URL('../../..', import.meta.url));
+
+let app: LoadedFunctionApp;
+
+beforeAll(async () => {
+  const settings = await readLocalSettings(projectRoot);
+  applyAppSettings(settings.values, {});
+  app = await loadFunctionApp(projectRoot);
+});
+
+describe("the project's function app, loaded through the host's loader", () => {
+  it('imports the compiled function files matched by package.json main and registers functions', () => {
+    expect(app.files.length).toBeGreaterThan(0);
+    expect(app.files.every((file) => /[/\\]dist[/\\]functions[/\\][^/\\]+\.js$/.test(file))).toBe(true);
+    expect(app.functions.length).toBeGreaterThan(0);
+    expect(new Set(app.functions.map((f) => f.name)).size).toBe(app.functions.length);
+  });
+
+  it('gives every function a trigger the local host runs, and bindings it supports', () => {
+    for (const fn of app.functions) {
+      expect(['httpTrigger', 'queueTrigger', 'timerTrigger'], fn.name).toContain(fn.triggerType);
+      expect(() => planOutputBindings(fn), fn.name).not.toThrow();
+    }
+  });
+
+  it('names a queue in every queue trigger', () => {
+    for (const fn of app.functions.filter((f) => f.triggerType === 'queueTrigger')) {
+      const { queueName } = fn.bindings[fn.triggerName]!;
+      expect(
+        typeof queueName === 'string' ? resolveSettingReferences(queueName, fn.name) : '',
+        fn.name,
+      ).toMatch(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/);
+    }
+  });
+
+  it('gives every timer a six-field NCRONTAB schedule that croner accepts', () => {
+    for (const fn of app.functions.filter((f) => f.triggerType === 'timerTrigger')) {
+      const { schedule } = fn.bindings[fn.triggerName]!;
+      expect(typeof schedule, fn.name).toBe('string');
+      const resolved = resolveSettingReferences(schedule as string, fn.name);
+      expect(resolved.trim().split(/\s+/), fn.name).toHaveLength(6);
+      expect(parseNcrontab(resolved).nextRun(), fn.name).toBeInstanceOf(Date);
+    }
+  });
+
+  it('gives every HTTP function a route that compiles', () => {
+    for (const fn of app.functions.filter((f) => f.triggerType === 'httpTrigger')) {
+      const { route } = fn.bindings[fn.triggerName]!;
+      expect(typeof route === 'string' && route !== '', fn.name).toBe(true);
+      expect(() => compileRouteTemplate(route as string), fn.name).not.toThrow();
+    }
+  });
+
+  it('registers health exactly: anonymous GET on route health, HTTP response as return value', () => {
+    const health = app.functions.find((f) => f.name === 'health');
+    expect(health?.triggerType).toBe('httpTrigger');
+    expect(health?.bindings).toEqual({
+      [health!.triggerName]: {
+        name: health!.triggerName,
+        type: 'httpTrigger',
+        direction: 'in',
+        authLevel: 'anonymous',
+        methods: ['GET'],
+        route: 'health',
+        properties: { supportsDeferredBinding: 'false' },
+      },
+      $return: { name: expect.any(String) as string, type: 'http', direction: 'out' },
+    });
+  });
+});
