@@ -28,7 +28,10 @@ export interface StandinResponse {
 }
 
 export type RouteParams = Readonly<Record<string, string>>;
-export type RouteHandler = (req: StandinRequest, params: RouteParams) => StandinResponse | Promise<StandinResponse>;
+export type RouteHandler = (
+  req: StandinRequest,
+  params: RouteParams,
+) => StandinResponse | Promise<StandinResponse>;
 
 export interface RouteOptions {
   /** Which credential the route needs: a Graph token (default), a Key Vault token, or none. */
