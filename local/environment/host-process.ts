@@ -1,0 +1,78 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+/** One JSON line the local host's CLI prints. */
+export interface HostEvent {
+  readonly event: string;
+  readonly [key: string]: unknown;
+}
+
+export interface HostProcess {
+  readonly httpBaseUrl: string;
+  readonly functions: readonly string[];
+  /** SIGTERM: the host stops polling, lets running invocations finish, and exits. */
+  stop(): Promise<number | null>;
+  /** SIGKILL: a crash, in the middle of whatever it was doing. */
+  kill(): Promise<void>;
+}
+
+/**
+ * Runs the project's local Functions host (`dist/local/host/cli.js`) as its own process, the way
+ * `func start` would, with app settings passed through its environment (never written to a file).
+ */
+export async function startHostProcess(options: {
+  root: string;
+  env: Record<string, string>;
+  onEvent?: (event: HostEvent) => void;
+}): Promise<HostProcess> {
+  const child = spawn(
+    process.execPath,
+    [join(options.root, 'dist', 'local', 'host', 'cli.js'), '--root', options.root, '--port', '0'],
+    {
+      cwd: options.root,
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const stderr: string[] = [];
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr.push(chunk.toString('utf8'));
+    if (stderr.length > 50) stderr.shift();
+  });
+  const ready = await new Promise<HostEvent>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout });
+    lines.on('line', (line) => {
+      let event: HostEvent;
+      try {
+        event = JSON.parse(line) as HostEvent;
+      } catch {
+        event = { event: 'output', message: line };
+      }
+      if (event.event === 'ready') resolve(event);
+      else if (event.event === 'error')
+        reject(new Error(`local host failed to start: ${String(event.message)}`));
+      options.onEvent?.(event);
+    });
+    void exited.then((code) =>
+      reject(new Error(`local host exited with ${String(code)} before it was ready:\n${stderr.join('')}`)),
+    );
+  });
+  return {
+    httpBaseUrl: String(ready.httpBaseUrl),
+    functions: Array.isArray(ready.functions) ? ready.functions.map(String) : [],
+    stop: async () => {
+      signal(child, 'SIGTERM');
+      return exited;
+    },
+    kill: async () => {
+      signal(child, 'SIGKILL');
+      await exited;
+    },
+  };
+}
+
+function signal(child: ChildProcess, name: NodeJS.Signals): void {
+  if (child.exitCode === null && child.signalCode === null) child.kill(name);
+}

@@ -1,0 +1,124 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { AppServices } from '../../src/app-services.js';
+import { readAppSettings } from '../../src/config/app-settings.js';
+import type { ConnectionSettingsInput } from '../../src/domain/connection-settings.js';
+import { nextDueAfter, type Schedule } from '../../src/domain/schedule.js';
+import { type EmbeddedAzurite, startAzurite } from '../azurite/embedded-azurite.js';
+import { type RunningStandin, type StandinOptions, startStandin } from '../standin/index.js';
+import { type HostEvent, type HostProcess, startHostProcess } from './host-process.js';
+
+export interface LocalEnvironmentOptions {
+  /** The simulated tenant (the stand-in's generator and knobs). */
+  readonly standin?: StandinOptions;
+  /** Extra app settings for the host (SYNC_LEASE_SECONDS, …). */
+  readonly settings?: Record<string, string>;
+  /** The demo connection's schedule (default: every 5 minutes). */
+  readonly schedule?: Schedule;
+  /** Start the host now (default true). */
+  readonly startHost?: boolean;
+  readonly onHostEvent?: (event: HostEvent) => void;
+}
+
+export interface LocalEnvironment {
+  readonly root: string;
+  readonly azurite: EmbeddedAzurite;
+  readonly standin: RunningStandin;
+  /** The pipeline's own services, in this process, on the same storage (for reads and setup). */
+  readonly services: AppServices;
+  readonly tenantId: string;
+  readonly functionKey: string;
+  host(): HostProcess;
+  startHost(): Promise<HostProcess>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Everything `npm start`, the integration tests and the benchmark run on one machine: Azurite, the
+ * Microsoft 365 stand-in with a generated tenant, the storage provisioned, the tenant's connection
+ * saved (a custom cloud pointing at the stand-in, its client secret in the stand-in's Key Vault), and
+ * the local Functions host in its own process.
+ */
+export async function startLocalEnvironment(
+  options: LocalEnvironmentOptions = {},
+): Promise<LocalEnvironment> {
+  const root = projectRoot();
+  const azurite = await startAzurite();
+  const standin = await startStandin(options.standin);
+  const functionKey = randomBytes(24).toString('base64url');
+  const appSettings: Record<string, string> = {
+    AzureWebJobsStorage: azurite.connectionString,
+    KEY_VAULT_URI: standin.keyVaultUrl,
+    FUNCTIONS_DEFAULT_KEY: functionKey,
+    ...options.settings,
+  };
+  // The function app's own identity (to read Key Vault): locally, the process environment.
+  const identity: Record<string, string> = {
+    AZURE_TENANT_ID: standin.tenantId,
+    AZURE_CLIENT_ID: standin.clientId,
+    AZURE_CLIENT_SECRET: standin.clientSecret,
+    AZURE_AUTHORITY_HOST: standin.authorityHost,
+    NODE_EXTRA_CA_CERTS: standin.caCertPath,
+  };
+  const services = new AppServices(readAppSettings({ ...appSettings }));
+  await services.provisionStorage();
+  const schedule = options.schedule ?? { kind: 'interval', minutes: 5 };
+  const connection: ConnectionSettingsInput = {
+    tenantId: standin.tenantId,
+    displayName: 'Contoso (simulated Microsoft 365 tenant)',
+    cloud: { authorityHost: standin.authorityHost, graphEndpoint: standin.graphEndpoint },
+    credential: { kind: 'client-secret', clientId: standin.clientId, secretName: standin.clientSecretName },
+    schedule,
+  };
+  await services.deps().connections.save(connection, nextDueAfter(schedule, new Date()));
+
+  let host: HostProcess | undefined;
+  const startHost = async (): Promise<HostProcess> => {
+    host = await startHostProcess({
+      root,
+      env: { ...appSettings, ...identity },
+      ...(options.onHostEvent ? { onEvent: options.onHostEvent } : {}),
+    });
+    return host;
+  };
+  if (options.startHost !== false) await startHost();
+
+  return {
+    root,
+    azurite,
+    standin,
+    services,
+    tenantId: standin.tenantId,
+    functionKey,
+    host: () => {
+      if (!host) throw new Error('the local host is not running');
+      return host;
+    },
+    startHost,
+    stop: async () => {
+      await host?.stop();
+      await standin.stop();
+      await azurite.stop();
+    },
+  };
+}
+
+/** The folder with this project's package.json, from the source tree or from dist/. */
+export function projectRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const manifest = join(dir, 'package.json');
+    if (
+      existsSync(manifest) &&
+      (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'entra-people-sync'
+    ) {
+      return dir;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('cannot find the project root (package.json of entra-people-sync)');
+    dir = parent;
+  }
+}

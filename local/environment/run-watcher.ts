@@ -1,0 +1,46 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import type { Row } from '../../src/adapters/storage/table-gateway.js';
+import type { AppServices } from '../../src/app-services.js';
+import { type RunSummary, summarize } from '../../src/usecases/describe-runs.js';
+
+/** Reads runs as the pipeline writes them, for progress displays and tests. */
+export async function latestRun(services: AppServices, tenantId: string): Promise<Row | undefined> {
+  const [row] = await services.deps().runs.list(tenantId, 1);
+  return row;
+}
+
+export function isFinished(row: Row | undefined): boolean {
+  return row !== undefined && row.state !== 'running';
+}
+
+/**
+ * Waits until a run newer than `afterRunKey` (RowKeys sort newest first) has finished, reporting the
+ * run row on every poll; resolves with its summary and errors.
+ */
+export async function waitForRun(
+  services: AppServices,
+  tenantId: string,
+  options: {
+    afterRunKey?: string;
+    timeoutMs?: number;
+    onProgress?: (row: Row) => void;
+    pollMs?: number;
+  } = {},
+): Promise<RunSummary> {
+  const deadline = Date.now() + (options.timeoutMs ?? 10 * 60_000);
+  for (;;) {
+    const row = await latestRun(services, tenantId);
+    const isNew =
+      row !== undefined && (options.afterRunKey === undefined || row.rowKey < options.afterRunKey);
+    if (row && isNew) {
+      options.onProgress?.(row);
+      if (isFinished(row)) {
+        const errors = await services.deps().runs.listErrors({ tenantId, runId: String(row.runId) });
+        return summarize(row, errors);
+      }
+    }
+    if (Date.now() > deadline) throw new Error(`no finished run for tenant ${tenantId} in time`);
+    await sleep(options.pollMs ?? 250);
+  }
+}

@@ -1,0 +1,153 @@
+#!/usr/bin/env node
+/**
+ * `npm start`: the whole pipeline on this machine, with no account or configuration. Azurite, a
+ * simulated Microsoft 365 tenant (the stand-in), the local Functions host; the initial sync runs at
+ * once, with progress, then scheduled rounds keep running until Ctrl+C. `--once` stops after the
+ * first complete run (exit 0 if it completed, 1 if it failed).
+ */
+import { SingleBar } from 'cli-progress';
+import { Command, InvalidArgumentError } from 'commander';
+
+import type { Row } from '../src/adapters/storage/table-gateway.js';
+import type { RunSummary } from '../src/usecases/describe-runs.js';
+import { requestSync } from '../src/usecases/request-sync.js';
+import { startLocalEnvironment } from './environment/local-environment.js';
+import { waitForRun } from './environment/run-watcher.js';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+const program = new Command()
+  .name('npm start --')
+  .description('Runs the Entra ID → people directory pipeline against a simulated Microsoft 365 tenant.')
+  .option('--once', 'stop after the first complete run', false)
+  .option('--users <n>', 'users in the simulated tenant', positiveInt, 500)
+  .option('--seed <n>', 'seed of the simulated tenant', positiveInt, 7)
+  .option('--interval <minutes>', 'minutes between scheduled rounds', positiveInt, 5)
+  .parse();
+const options = program.opts<{ once: boolean; users: number; seed: number; interval: number }>();
+
+const interactive = process.stdout.isTTY === true;
+const say = (line: string): void => void process.stdout.write(`${line}\n`);
+
+async function main(): Promise<number> {
+  say(
+    `Starting Azurite, a simulated Microsoft 365 tenant (${options.users} users) and the local Functions host…`,
+  );
+  const env = await startLocalEnvironment({
+    standin: { users: options.users, seed: options.seed },
+    schedule: { kind: 'interval', minutes: options.interval },
+  });
+  const host = env.host();
+  say(`Functions host: ${host.httpBaseUrl}/api (${host.functions.length} functions)`);
+  say(
+    `Simulated tenant ${env.tenantId}: Graph ${env.standin.graphBaseUrl}, control API ${env.standin.controlUrl}`,
+  );
+
+  let stopping = false;
+  const stop = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    say('Stopping…');
+    await env.stop();
+  };
+  process.once('SIGINT', () => void stop().then(() => process.exit(0)));
+  process.once('SIGTERM', () => void stop().then(() => process.exit(0)));
+
+  await requestSync(env.services.deps(), env.tenantId, 'initial');
+  const first = await watch(env.services, env.tenantId, undefined, options.users);
+  printSummary(first);
+  if (options.once) {
+    await stop();
+    return first.state === 'failed' ? 1 : 0;
+  }
+  say(
+    `Running. Scheduled rounds every ${options.interval} minute(s); change the tenant through ${env.standin.controlUrl}. Ctrl+C stops.`,
+  );
+  let lastKey = (await env.services.deps().runs.list(env.tenantId, 1))[0]?.rowKey;
+  while (!stopping) {
+    const run = await watch(env.services, env.tenantId, lastKey, options.users, 24 * 3600_000);
+    printSummary(run);
+    lastKey = (await env.services.deps().runs.list(env.tenantId, 1))[0]?.rowKey;
+  }
+  return 0;
+}
+
+async function watch(
+  services: Parameters<typeof waitForRun>[0],
+  tenantId: string,
+  afterRunKey: string | undefined,
+  users: number,
+  timeoutMs = 30 * 60_000,
+): Promise<RunSummary> {
+  const bar = interactive
+    ? new SingleBar({
+        format: 'Sync [{bar}] {value}/{total} users | {people} | chunks {chunks}',
+        hideCursor: true,
+      })
+    : undefined;
+  let lastLine = '';
+  let started = false;
+  const summary = await waitForRun(services, tenantId, {
+    ...(afterRunKey ? { afterRunKey } : {}),
+    timeoutMs,
+    pollMs: 500,
+    onProgress: (row: Row) => {
+      const processed = [
+        'created',
+        'updated',
+        'deactivated',
+        'removed',
+        'reactivated',
+        'unchanged',
+        'skipped',
+        'failed',
+      ]
+        .map((k) => Number(row[k] ?? 0))
+        .reduce((a, b) => a + b, 0);
+      const people = `created ${Number(row.created)}, updated ${Number(row.updated)}, failed ${Number(row.failed)}`;
+      const chunks = `${Number(row.chunksDone)}/${Number(row.chunksTotal) < 0 ? '?' : Number(row.chunksTotal)}`;
+      if (bar) {
+        if (!started) bar.start(Math.max(users, processed), 0, { people, chunks });
+        started = true;
+        bar.setTotal(Math.max(users, processed));
+        bar.update(processed, { people, chunks });
+      } else {
+        const line = `run ${String(row.runId).slice(0, 8)} (${String(row.trigger)}): ${processed} users processed, ${people}, chunks ${chunks}`;
+        if (line !== lastLine) say(line);
+        lastLine = line;
+      }
+    },
+  });
+  bar?.stop();
+  return summary;
+}
+
+function printSummary(run: RunSummary): void {
+  const counts = Object.entries(run.counts)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+  const seconds = run.endedAt
+    ? ((Date.parse(run.endedAt) - Date.parse(run.startedAt)) / 1000).toFixed(1)
+    : '?';
+  say(
+    `Run ${run.runId} (${run.trigger}${run.full ? ', full' : ''}) ${run.state} in ${seconds} s: ${counts || 'no changes'}`,
+  );
+  say(
+    `  Graph requests ${run.graphRequests}, directory entity writes ${run.directoryWrites}, errors ${run.errors.length}`,
+  );
+  for (const error of run.errors.slice(0, 10))
+    say(`  ${error.category}: ${error.objectId ?? '-'} ${error.message}`);
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`npm start failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

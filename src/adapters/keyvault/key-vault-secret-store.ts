@@ -1,0 +1,74 @@
+import { EnvironmentCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
+import { SecretClient } from '@azure/keyvault-secrets';
+
+import type { SecretStore } from '../../ports/secret-store.js';
+import { PermanentError } from '../../shared/errors.js';
+import { statusOf } from '../storage/table-gateway.js';
+
+/** Key Vault DNS suffixes of Microsoft's clouds; any other vault host is a private or local one. */
+const MICROSOFT_VAULT_SUFFIXES = ['.vault.azure.net', '.vault.usgovcloudapi.net', '.vault.azure.cn'];
+const MICROSOFT_AUTHORITIES = [
+  'login.microsoftonline.com',
+  'login.microsoftonline.us',
+  'login.chinacloudapi.cn',
+];
+
+/** Reads secrets with the function app's own identity; caches them for the process's life. */
+export class KeyVaultSecretStore implements SecretStore {
+  readonly #client: SecretClient;
+  readonly #cache = new Map<string, Promise<string>>();
+
+  constructor(vaultUrl: string, credential: TokenCredential) {
+    const host = new URL(vaultUrl).hostname.toLowerCase();
+    this.#client = new SecretClient(vaultUrl, credential, {
+      // Challenge resource verification only knows Microsoft's vault domains.
+      disableChallengeResourceVerification: !MICROSOFT_VAULT_SUFFIXES.some((suffix) => host.endsWith(suffix)),
+    });
+  }
+
+  getSecret(name: string): Promise<string> {
+    let value = this.#cache.get(name);
+    if (!value) {
+      value = this.#read(name);
+      this.#cache.set(name, value);
+      value.catch(() => this.#cache.delete(name));
+    }
+    return value;
+  }
+
+  async #read(name: string): Promise<string> {
+    try {
+      const secret = await this.#client.getSecret(name);
+      if (secret.value === undefined)
+        throw new PermanentError(`Key Vault secret ${name} has no value`, 'invalid-data');
+      return secret.value;
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 404) throw new PermanentError(`Key Vault has no secret named ${name}`, 'invalid-data');
+      if (status === 401 || status === 403) {
+        throw new PermanentError(
+          `the function app may not read Key Vault secret ${name}`,
+          'permission-denied',
+        );
+      }
+      throw error;
+    }
+  }
+}
+
+/**
+ * The function app's own identity: its managed identity in Azure; locally, the service principal
+ * given in the process environment (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET and
+ * AZURE_AUTHORITY_HOST), as @azure/identity's EnvironmentCredential reads them.
+ */
+export function createAppIdentityCredential(env: NodeJS.ProcessEnv = process.env): TokenCredential {
+  if (env.AZURE_CLIENT_SECRET || env.AZURE_CLIENT_CERTIFICATE_PATH) {
+    const authority = env.AZURE_AUTHORITY_HOST
+      ? new URL(env.AZURE_AUTHORITY_HOST).hostname
+      : MICROSOFT_AUTHORITIES[0]!;
+    return new EnvironmentCredential({
+      disableInstanceDiscovery: !MICROSOFT_AUTHORITIES.includes(authority),
+    });
+  }
+  return new ManagedIdentityCredential(env.AZURE_CLIENT_ID ? { clientId: env.AZURE_CLIENT_ID } : {});
+}

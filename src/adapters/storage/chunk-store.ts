@@ -1,0 +1,43 @@
+import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
+
+import { CONTAINERS } from './storage-names.js';
+
+/**
+ * Claim check: a payload too large for a queue message is stored as a blob and the message carries
+ * its name. Also keeps a full round's "seen" id lists, so a resumed round can still find vanished objects.
+ */
+export class ChunkStore {
+  readonly #container: ContainerClient;
+
+  constructor(service: BlobServiceClient) {
+    this.#container = service.getContainerClient(CONTAINERS.changeChunks);
+  }
+
+  async createContainer(): Promise<void> {
+    await this.#container.createIfNotExists();
+  }
+
+  async put(name: string, payload: unknown): Promise<void> {
+    const body = Buffer.from(JSON.stringify(payload), 'utf8');
+    await this.#container.getBlockBlobClient(name).uploadData(body, {
+      blobHTTPHeaders: { blobContentType: 'application/json' },
+    });
+  }
+
+  async get(name: string): Promise<unknown> {
+    const buffer = await this.#container.getBlockBlobClient(name).downloadToBuffer();
+    return JSON.parse(buffer.toString('utf8')) as unknown;
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const names: string[] = [];
+    for await (const blob of this.#container.listBlobsFlat({ prefix })) names.push(blob.name);
+    return names.sort();
+  }
+
+  async deletePrefix(prefix: string): Promise<void> {
+    for (const name of await this.list(prefix)) {
+      await this.#container.getBlockBlobClient(name).deleteIfExists();
+    }
+  }
+}

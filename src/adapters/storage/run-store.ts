@@ -1,0 +1,136 @@
+import { createHash, randomUUID } from 'node:crypto';
+
+import { RUN_OUTCOMES } from '../../domain/person-plan.js';
+import type { ErrorCategory } from '../../shared/errors.js';
+import type { OutcomeCounts, RunRef, Trigger, WriteCounts } from '../../usecases/messages.js';
+import { TABLES } from './storage-names.js';
+import { isWriteConflict, type Row, type TableGateway } from './table-gateway.js';
+
+export const RUN_STATES = ['running', 'completed', 'completed-with-errors', 'failed'] as const;
+export type RunState = (typeof RUN_STATES)[number];
+
+export interface RunError {
+  readonly category: ErrorCategory;
+  readonly objectId: string | null;
+  readonly message: string;
+  /** Where it was found: `fetch`, `chunk:12`, `poison:directory-changes`, … */
+  readonly source: string;
+}
+
+/** A new run's keys: the RowKey sorts newest first (inverted time), then the run id. */
+export function newRunRef(tenantId: string, now: Date = new Date()): RunRef {
+  const runId = randomUUID();
+  const inverted = (9_999_999_999_999 - now.getTime()).toString().padStart(13, '0');
+  return { tenantId, runId, runKey: `${inverted}-${runId}` };
+}
+
+/**
+ * One row per run (trigger, times, counts, state) and its error log (runErrors, one partition a run).
+ */
+export class RunStore {
+  constructor(private readonly tables: TableGateway) {}
+
+  async create(ref: RunRef, trigger: Trigger, full: boolean, now: string): Promise<void> {
+    const row: Row = {
+      partitionKey: ref.tenantId,
+      rowKey: ref.runKey,
+      runId: ref.runId,
+      trigger,
+      full,
+      state: 'running' satisfies RunState,
+      startedAt: now,
+      endedAt: '',
+      chunksTotal: -1,
+      chunksDone: 0,
+      doneBitmap: '',
+      errors: 0,
+      graphRequests: 0,
+      directoryWrites: 0,
+      bookkeepingWrites: 0,
+      transactions: 0,
+      ...Object.fromEntries(RUN_OUTCOMES.map((outcome) => [outcome, 0])),
+    };
+    await this.tables.createIfAbsent(TABLES.runs, row);
+  }
+
+  async get(ref: Pick<RunRef, 'tenantId' | 'runKey'>): Promise<Row | undefined> {
+    return this.tables.get(TABLES.runs, ref.tenantId, ref.runKey);
+  }
+
+  /** Newest first. */
+  async list(tenantId: string, top = 20): Promise<Row[]> {
+    const rows = await this.tables.listPartition(TABLES.runs, tenantId);
+    return rows.slice(0, top);
+  }
+
+  /**
+   * Read-modify-write of a run row under ETag `If-Match`, retried on 412. `change` returns the new
+   * row, or undefined to leave it as it is.
+   */
+  async update(ref: RunRef, change: (row: Row) => Row | undefined): Promise<Row | undefined> {
+    for (let attempt = 0; attempt < 50; attempt += 1) {
+      const row = await this.get(ref);
+      if (!row) return undefined;
+      const next = change(row);
+      if (!next) return row;
+      try {
+        await this.tables.replaceIfMatch(TABLES.runs, withoutMetadata(next), row.etag!);
+        return next;
+      } catch (error) {
+        if (!isWriteConflict(error)) throw error;
+      }
+    }
+    throw new Error(`run ${ref.runId} is being updated by too many writers at once`);
+  }
+
+  async recordErrors(ref: RunRef, errors: readonly RunError[], now: string): Promise<void> {
+    if (errors.length === 0) return;
+    const partitionKey = `${ref.tenantId}|${ref.runId}`;
+    const rows = new Map<string, Row>();
+    for (const error of errors) {
+      // Deterministic keys: a retried message records the same error once.
+      const rowKey = createHash('sha1')
+        .update(`${error.source}|${error.category}|${error.objectId ?? ''}|${error.message}`)
+        .digest('hex')
+        .slice(0, 24);
+      rows.set(rowKey, {
+        partitionKey,
+        rowKey,
+        category: error.category,
+        objectId: error.objectId ?? '',
+        message: error.message.slice(0, 4000),
+        source: error.source,
+        at: now,
+      });
+    }
+    await this.tables.transact(
+      TABLES.runErrors,
+      partitionKey,
+      [...rows.values()].map((row) => ['upsert', row, 'Replace'] as const),
+    );
+  }
+
+  async listErrors(ref: Pick<RunRef, 'tenantId' | 'runId'>): Promise<Row[]> {
+    return this.tables.listPartition(TABLES.runErrors, `${ref.tenantId}|${ref.runId}`);
+  }
+}
+
+export function addCounts(row: Row, counts: OutcomeCounts): void {
+  for (const outcome of RUN_OUTCOMES) {
+    row[outcome] = Number(row[outcome] ?? 0) + (counts[outcome] ?? 0);
+  }
+}
+
+export function addWrites(row: Row, writes: WriteCounts): void {
+  row.directoryWrites = Number(row.directoryWrites ?? 0) + writes.directoryWrites;
+  row.bookkeepingWrites = Number(row.bookkeepingWrites ?? 0) + writes.bookkeepingWrites;
+  row.transactions = Number(row.transactions ?? 0) + writes.transactions;
+}
+
+function withoutMetadata(row: Row): Row {
+  const copy: Row = { ...row };
+  delete copy.etag;
+  delete copy.timestamp;
+  delete (copy as Record<string, unknown>)['odata.metadata'];
+  return copy;
+}

@@ -1,0 +1,141 @@
+import {
+  ClientCertificateCredential,
+  ClientSecretCredential,
+  ManagedIdentityCredential,
+  type TokenCredential,
+} from '@azure/identity';
+
+import { GraphDirectorySource } from './adapters/graph/graph-directory-source.js';
+import {
+  createAppIdentityCredential,
+  KeyVaultSecretStore,
+} from './adapters/keyvault/key-vault-secret-store.js';
+import { ChunkStore } from './adapters/storage/chunk-store.js';
+import { ConnectionStore } from './adapters/storage/connection-store.js';
+import { QueueGateway } from './adapters/storage/queue-gateway.js';
+import { RunStore } from './adapters/storage/run-store.js';
+import { type StorageAccount, storageAccountFromSettings } from './adapters/storage/storage-account.js';
+import { QUEUES, TABLES } from './adapters/storage/storage-names.js';
+import { SyncStateStore } from './adapters/storage/sync-state-store.js';
+import { TableGateway, WriteMeter } from './adapters/storage/table-gateway.js';
+import { type AppSettings, readAppSettings } from './config/app-settings.js';
+import { resolveCloud } from './domain/cloud.js';
+import type { ConnectionSettings } from './domain/connection-settings.js';
+import type { DirectorySource } from './ports/directory-source.js';
+import type { SecretStore } from './ports/secret-store.js';
+import { PermanentError } from './shared/errors.js';
+import type { PipelineDeps } from './usecases/pipeline-deps.js';
+
+/**
+ * The composition root: settings read once, clients made once per process, and a fresh set of
+ * use-case dependencies (with its own write meter) per invocation.
+ */
+export class AppServices {
+  readonly #account: StorageAccount;
+  readonly #tables: TableGateway;
+  readonly #queues: QueueGateway;
+  readonly #chunks: ChunkStore;
+  readonly #secrets: SecretStore | undefined;
+  readonly #credentials = new Map<string, TokenCredential>();
+
+  constructor(readonly settings: AppSettings) {
+    this.#account = storageAccountFromSettings(settings);
+    this.#tables = new TableGateway(this.#account);
+    this.#queues = new QueueGateway(this.#account.queueService());
+    this.#chunks = new ChunkStore(this.#account.blobService());
+    this.#secrets = settings.KEY_VAULT_URI
+      ? new KeyVaultSecretStore(settings.KEY_VAULT_URI, createAppIdentityCredential())
+      : undefined;
+  }
+
+  /** Dependencies for one invocation, counting its writes. */
+  deps(): PipelineDeps {
+    const tables = this.#tables.withMeter(new WriteMeter());
+    return {
+      tables,
+      queues: this.#queues,
+      chunkStore: this.#chunks,
+      runs: new RunStore(tables),
+      syncState: new SyncStateStore(tables, this.settings.SYNC_LEASE_SECONDS),
+      connections: new ConnectionStore(tables),
+      buckets: this.settings.SYNC_BUCKETS,
+      flushEveryPages: this.settings.SYNC_FLUSH_EVERY_PAGES,
+      directorySourceFor: (connection) => this.#directorySource(connection),
+      now: () => new Date(),
+    };
+  }
+
+  /** Creates every table, queue (and its -poison twin) and container; idempotent. */
+  async provisionStorage(): Promise<void> {
+    await Promise.all(
+      Object.values(TABLES).map(async (table) => {
+        try {
+          await this.#tables.client(table).createTable();
+        } catch (error) {
+          if ((error as { statusCode?: number }).statusCode !== 409) throw error;
+        }
+      }),
+    );
+    await this.#queues.createQueues(Object.values(QUEUES));
+    await this.#chunks.createContainer();
+  }
+
+  async #directorySource(connection: ConnectionSettings): Promise<DirectorySource> {
+    const cloud = resolveCloud(connection.cloud);
+    return new GraphDirectorySource({
+      cloud,
+      credential: await this.#credential(connection),
+      maxRetries: this.settings.GRAPH_MAX_RETRIES,
+    });
+  }
+
+  async #credential(connection: ConnectionSettings): Promise<TokenCredential> {
+    const cached = this.#credentials.get(connection.tenantId);
+    if (cached) return cached;
+    const cloud = resolveCloud(connection.cloud);
+    const common = { authorityHost: cloud.authorityHost, disableInstanceDiscovery: !cloud.instanceDiscovery };
+    const { credential: setting, tenantId } = connection;
+    let credential: TokenCredential;
+    switch (setting.kind) {
+      case 'managed-identity':
+        credential = new ManagedIdentityCredential(setting.clientId ? { clientId: setting.clientId } : {});
+        break;
+      case 'client-secret':
+        credential = new ClientSecretCredential(
+          tenantId,
+          setting.clientId,
+          await this.#secret(setting.secretName),
+          common,
+        );
+        break;
+      case 'client-certificate':
+        credential = new ClientCertificateCredential(
+          tenantId,
+          setting.clientId,
+          { certificate: await this.#secret(setting.certificateSecretName) },
+          common,
+        );
+        break;
+    }
+    this.#credentials.set(connection.tenantId, credential);
+    return credential;
+  }
+
+  #secret(name: string): Promise<string> {
+    if (!this.#secrets) {
+      throw new PermanentError(
+        `KEY_VAULT_URI is not set, so secret ${name} cannot be read`,
+        'permission-denied',
+      );
+    }
+    return this.#secrets.getSecret(name);
+  }
+}
+
+let services: AppServices | undefined;
+
+/** The process's services, built on first use from the app settings. */
+export function appServices(): AppServices {
+  services ??= new AppServices(readAppSettings());
+  return services;
+}

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+
+/**
+ * The function app's settings, read and validated once at start. Only names and endpoints: no secret
+ * ever lives in an app setting (storage uses a managed identity in Azure; Key Vault holds the rest).
+ */
+const appSettingsSchema = z
+  .object({
+    AzureWebJobsStorage: z.string().min(1).optional(),
+    AzureWebJobsStorage__tableServiceUri: z.url().optional(),
+    AzureWebJobsStorage__queueServiceUri: z.url().optional(),
+    AzureWebJobsStorage__blobServiceUri: z.url().optional(),
+    AzureWebJobsStorage__clientId: z.string().optional(),
+    KEY_VAULT_URI: z.url().optional(),
+    /** Partitions per tenant for the big tables (16 to 64, see DESIGN.md). */
+    SYNC_BUCKETS: z.coerce.number().int().min(16).max(64).default(64),
+    /** Delta pages fetched between two flushes of queued changes (and checkpoints). */
+    SYNC_FLUSH_EVERY_PAGES: z.coerce.number().int().min(1).max(1000).default(25),
+    /** Deadline for one round's lease; a crashed round's lease expires after it. */
+    SYNC_LEASE_SECONDS: z.coerce.number().int().min(10).max(3600).default(300),
+    /** Graph's retry handler: attempts after a 429/503 before the message is retried by the queue. */
+    GRAPH_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(6),
+  })
+  .refine(
+    (s) =>
+      s.AzureWebJobsStorage !== undefined ||
+      (s.AzureWebJobsStorage__tableServiceUri !== undefined &&
+        s.AzureWebJobsStorage__queueServiceUri !== undefined &&
+        s.AzureWebJobsStorage__blobServiceUri !== undefined),
+    {
+      message:
+        'set AzureWebJobsStorage (a connection string) or AzureWebJobsStorage__tableServiceUri, ' +
+        '__queueServiceUri and __blobServiceUri (identity-based)',
+    },
+  );
+
+export type AppSettings = z.infer<typeof appSettingsSchema>;
+
+export function readAppSettings(env: NodeJS.ProcessEnv = process.env): AppSettings {
+  const parsed = appSettingsSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'settings'}: ${i.message}`);
+    throw new Error(`Invalid app settings: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,125 @@
+/**
+ * The mirror: the tenant as Graph last described it. Written only from Graph data.
+ */
+
+/** The user properties the pipeline selects from Graph (every property the default mapping needs). */
+export const MIRRORED_USER_PROPERTIES = [
+  'displayName',
+  'givenName',
+  'surname',
+  'mail',
+  'userPrincipalName',
+  'jobTitle',
+  'department',
+  'officeLocation',
+  'employeeId',
+  'employeeHireDate',
+  'accountEnabled',
+  'userType',
+  'proxyAddresses',
+] as const;
+
+export type MirroredUserProperty = (typeof MIRRORED_USER_PROPERTIES)[number];
+
+export interface UserFacts {
+  readonly displayName: string | null;
+  readonly givenName: string | null;
+  readonly surname: string | null;
+  readonly mail: string | null;
+  readonly userPrincipalName: string | null;
+  readonly jobTitle: string | null;
+  readonly department: string | null;
+  readonly officeLocation: string | null;
+  readonly employeeId: string | null;
+  readonly employeeHireDate: string | null;
+  readonly accountEnabled: boolean | null;
+  readonly userType: string | null;
+  readonly proxyAddresses: readonly string[];
+}
+
+/** `soft`: Graph's `@removed: changed` (restorable for 30 days); `hard`: `@removed: deleted`. */
+export type Deletion = 'soft' | 'hard';
+
+export interface MirrorUser {
+  readonly id: string;
+  readonly facts: UserFacts | null;
+  readonly managerId: string | null;
+  readonly deleted: Deletion | null;
+  readonly version: string;
+}
+
+export interface GroupFacts {
+  readonly displayName: string | null;
+  readonly description: string | null;
+  readonly mailNickname: string | null;
+}
+
+export interface MirrorGroup {
+  readonly id: string;
+  readonly facts: GroupFacts | null;
+  readonly deleted: Deletion | null;
+  readonly version: string;
+}
+
+export type MemberType = 'user' | 'group';
+
+/** A direct membership edge: `memberId` is a direct member of `groupId`. */
+export interface MirrorEdge {
+  readonly groupId: string;
+  readonly memberId: string;
+  readonly memberType: MemberType;
+  readonly present: boolean;
+  readonly version: string;
+}
+
+/** A change as the fetcher found it in a delta page, with its version. */
+export type DirectoryChange = UserChange | GroupChange | EdgeChange;
+
+export interface UserChange {
+  readonly kind: 'user';
+  readonly id: string;
+  readonly version: string;
+  /** Present for a deletion. */
+  readonly removed?: Deletion;
+  /** Every selected property (absent in Graph's answer = null). Absent for a deletion. */
+  readonly facts?: UserFacts;
+  /** `manager@delta`: absent = unchanged; null = manager removed. */
+  readonly manager?: string | null;
+}
+
+export interface GroupChange {
+  readonly kind: 'group';
+  readonly id: string;
+  readonly version: string;
+  readonly removed?: Deletion;
+  readonly facts?: GroupFacts;
+}
+
+export interface EdgeChange {
+  readonly kind: 'edge';
+  readonly groupId: string;
+  readonly memberId: string;
+  readonly memberType: MemberType;
+  readonly present: boolean;
+  readonly version: string;
+}
+
+/** Applies a user change to the mirror row it concerns: properties replace, the manager merges. */
+export function applyUserChange(before: MirrorUser | undefined, change: UserChange): MirrorUser {
+  if (change.removed) {
+    return {
+      id: change.id,
+      facts: before?.facts ?? null,
+      managerId: before?.managerId ?? null,
+      deleted: change.removed,
+      version: change.version,
+    };
+  }
+  return {
+    id: change.id,
+    facts: change.facts ?? before?.facts ?? null,
+    managerId: change.manager === undefined ? (before?.managerId ?? null) : change.manager,
+    deleted: null,
+    version: change.version,
+  };
+}

@@ -1,0 +1,25 @@
+/**
+ * Decides which of two changes to the same object is newer. A version is the round sequence, the page
+ * within the round and the position within the page, encoded so that string order is version order.
+ */
+export interface ChangeVersion {
+  readonly round: number;
+  readonly page: number;
+  readonly index: number;
+}
+
+/** The position used by a full round's sweep: after every page of that round. */
+export const SWEEP_PAGE = 999_999;
+
+export function encodeVersion(version: ChangeVersion): string {
+  return [
+    version.round.toString().padStart(10, '0'),
+    version.page.toString().padStart(6, '0'),
+    version.index.toString().padStart(6, '0'),
+  ].join('.');
+}
+
+/** True when `candidate` should replace what `applied` describes (absent = nothing applied yet). */
+export function isNewer(candidate: string, applied: string | undefined): boolean {
+  return applied === undefined || candidate > applied;
+}

@@ -1,0 +1,325 @@
+import { parseGroupItem, parseUserItem } from '../adapters/graph/delta-changes.js';
+import { edgeRowKey } from '../adapters/storage/directory-rows.js';
+import { newRunRef, type RunError } from '../adapters/storage/run-store.js';
+import { QUEUES, TABLES } from '../adapters/storage/storage-names.js';
+import type { Cursor, Lease, Round } from '../adapters/storage/sync-state-store.js';
+import { tenantPartitionRange } from '../domain/bucket.js';
+import type { DirectoryChange } from '../domain/directory.js';
+import { encodeVersion, SWEEP_PAGE } from '../domain/version.js';
+import type { DeltaResource, DirectorySource } from '../ports/directory-source.js';
+import { DeltaTokenExpiredError, SyncError } from '../shared/errors.js';
+import { ChangePublisher } from './change-publisher.js';
+import type { RunEvent, RunRef, SyncRequest } from './messages.js';
+import type { Logger, PipelineDeps } from './pipeline-deps.js';
+
+export type FetchResult =
+  | { readonly kind: 'completed'; readonly run: RunRef; readonly chunks: number }
+  | { readonly kind: 'coalesced' }
+  | { readonly kind: 'no-connection' };
+
+/**
+ * One delta round for a tenant: under the tenant's lease, read `/users/delta` then `/groups/delta`
+ * page by page, publish the changes by partition, checkpoint the next page after every flush, find
+ * what vanished when the round is full, and save the delta links only once everything is enqueued.
+ * A crashed round resumes from its checkpoint; an expired token turns the round into a full one.
+ */
+export async function fetchRound(
+  deps: PipelineDeps,
+  request: SyncRequest,
+  log: Logger,
+): Promise<FetchResult> {
+  const connection = await deps.connections.get(request.tenantId);
+  if (!connection || !connection.settings.enabled) {
+    log.warn('sync requested for an unknown or disabled connection', { tenantId: request.tenantId });
+    return { kind: 'no-connection' };
+  }
+  const lease = await deps.syncState.acquireLease(request.tenantId);
+  if (!lease) {
+    await deps.syncState.markDirty(request.tenantId);
+    log.info('a round is already running: request coalesced into the next one', {
+      tenantId: request.tenantId,
+    });
+    return { kind: 'coalesced' };
+  }
+  let runAgain = false;
+  try {
+    const source = await deps.directorySourceFor(connection.settings);
+    const result = await new RoundRunner(deps, source, lease, log).run(request);
+    return result;
+  } finally {
+    runAgain = await deps.syncState.releaseLease(request.tenantId, lease);
+    if (runAgain) {
+      await deps.queues.send(QUEUES.syncRequests, {
+        type: 'sync-request',
+        tenantId: request.tenantId,
+        trigger: request.trigger === 'initial' ? 'schedule' : request.trigger,
+        full: false,
+        requestedAt: deps.now().toISOString(),
+      } satisfies SyncRequest);
+    }
+  }
+}
+
+class RoundRunner {
+  readonly #publisher: ChangePublisher;
+  readonly #errors: RunError[] = [];
+  /** Keys seen by a full phase since the last flush, and before it (kept in blobs for a resume). */
+  readonly #seen = new Set<string>();
+  readonly #seenBefore = new Set<string>();
+
+  constructor(
+    private readonly deps: PipelineDeps,
+    private readonly source: DirectorySource,
+    private readonly lease: Lease,
+    private readonly log: Logger,
+  ) {
+    this.#publisher = new ChangePublisher(deps.queues, deps.chunkStore, deps.buckets);
+  }
+
+  async run(request: SyncRequest): Promise<FetchResult> {
+    const { tenantId } = request;
+    const { cursor } = await this.deps.syncState.readCursor(tenantId);
+    const round = cursor.round ?? (await this.#startRound(cursor, request));
+    if (cursor.round) {
+      this.log.info('resuming a round from its checkpoint', {
+        tenantId,
+        runId: round.runId,
+        page: round.page,
+      });
+      await this.#loadSeen(round);
+    }
+    const ref: RunRef = { tenantId, runId: round.runId, runKey: round.runKey };
+    if (round.phase === 'users') {
+      await this.#readPhase(cursor, round, 'users');
+      round.phase = 'groups';
+      round.nextLink = null;
+      await this.#checkpoint(cursor, round);
+    }
+    if (round.phase === 'groups') {
+      await this.#readPhase(cursor, round, 'groups');
+      round.phase = 'sweep';
+      round.nextLink = null;
+      await this.#checkpoint(cursor, round);
+    }
+    if (round.fullUsers || round.fullGroups) await this.#sweep(round);
+    await this.#flush(round);
+
+    // Everything is enqueued: now the delta links may move forward.
+    cursor.usersDeltaLink = round.pendingUsersDeltaLink ?? cursor.usersDeltaLink;
+    cursor.groupsDeltaLink = round.pendingGroupsDeltaLink ?? cursor.groupsDeltaLink;
+    cursor.lastRound = round.seq;
+    cursor.lastRunKey = round.runKey;
+    cursor.round = null;
+    await this.deps.runs.recordErrors(ref, this.#errors, this.deps.now().toISOString());
+    const writes = this.deps.tables.meter;
+    await this.deps.queues.send(QUEUES.runEvents, {
+      type: 'fetch-done',
+      ...ref,
+      chunksTotal: round.chunkIndex,
+      graphRequests: round.graphRequests,
+      errors: round.errors,
+      writes: {
+        directoryWrites: writes.directoryWrites,
+        bookkeepingWrites: writes.bookkeepingWrites + 1,
+        transactions: writes.transactions + 1,
+      },
+    } satisfies RunEvent);
+    await this.deps.syncState.saveCursor(tenantId, cursor, this.lease);
+    await this.deps.chunkStore.deletePrefix(seenPrefix(round));
+    this.log.info('round fetched', {
+      tenantId,
+      runId: round.runId,
+      chunks: round.chunkIndex,
+      full: round.full,
+    });
+    return { kind: 'completed', run: ref, chunks: round.chunkIndex };
+  }
+
+  async #startRound(cursor: Cursor, request: SyncRequest): Promise<Round> {
+    const ref = newRunRef(request.tenantId, this.deps.now());
+    const firstEver = cursor.lastRound === 0;
+    const full = request.full || firstEver || !cursor.usersDeltaLink || !cursor.groupsDeltaLink;
+    const trigger = firstEver ? 'initial' : request.trigger;
+    await this.deps.runs.create(ref, trigger, full, this.deps.now().toISOString());
+    const round: Round = {
+      ...ref,
+      seq: cursor.lastRound + 1,
+      trigger,
+      full,
+      fullUsers: full,
+      fullGroups: full,
+      phase: 'users',
+      nextLink: null,
+      page: 0,
+      chunkIndex: 0,
+      flushNo: 0,
+      errors: 0,
+      graphRequests: 0,
+      pendingUsersDeltaLink: null,
+      pendingGroupsDeltaLink: null,
+    };
+    await this.#checkpoint(cursor, round);
+    this.log.info('round started', { tenantId: ref.tenantId, runId: ref.runId, trigger, full });
+    return round;
+  }
+
+  async #readPhase(cursor: Cursor, round: Round, resource: DeltaResource): Promise<void> {
+    const deltaLink = resource === 'users' ? cursor.usersDeltaLink : cursor.groupsDeltaLink;
+    const isFull = (): boolean => (resource === 'users' ? round.fullUsers : round.fullGroups);
+    let url = round.nextLink ?? (isFull() || !deltaLink ? this.source.initialDeltaUrl(resource) : deltaLink);
+    let pagesSinceFlush = 0;
+    for (;;) {
+      let page;
+      try {
+        round.graphRequests += 1;
+        page = await this.source.getDeltaPage(url);
+      } catch (error) {
+        if (!(error instanceof DeltaTokenExpiredError)) throw error;
+        this.log.warn('delta token expired: the round becomes a full resync', {
+          tenantId: round.tenantId,
+          runId: round.runId,
+          reason: error.reason,
+        });
+        round.full = true;
+        if (resource === 'users') round.fullUsers = true;
+        else round.fullGroups = true;
+        url = this.source.initialDeltaUrl(resource);
+        continue;
+      }
+      round.page += 1;
+      page.items.forEach((item, index) => this.#accept(round, resource, item, index));
+      pagesSinceFlush += 1;
+      if (page.deltaLink) {
+        if (resource === 'users') round.pendingUsersDeltaLink = page.deltaLink;
+        else round.pendingGroupsDeltaLink = page.deltaLink;
+        await this.#flush(round);
+        return;
+      }
+      url = page.nextLink!;
+      if (pagesSinceFlush >= this.deps.flushEveryPages) {
+        await this.#flush(round);
+        round.nextLink = url;
+        await this.#checkpoint(cursor, round);
+        pagesSinceFlush = 0;
+      }
+    }
+  }
+
+  #accept(round: Round, resource: DeltaResource, item: unknown, index: number): void {
+    const version = encodeVersion({ round: round.seq, page: round.page, index });
+    const parsed = resource === 'users' ? parseUserItem(item, version) : parseGroupItem(item, version);
+    if (!parsed.ok) {
+      round.errors += 1;
+      this.#errors.push({
+        category: 'invalid-data',
+        objectId: parsed.objectId,
+        message: parsed.reason,
+        source: 'fetch',
+      });
+      return;
+    }
+    for (const change of parsed.changes) {
+      this.#publisher.add(change);
+      if (resource === 'users' ? round.fullUsers : round.fullGroups) this.#seen.add(seenKey(change));
+    }
+  }
+
+  /** Publishes buffered changes; in a full round, also keeps the ids seen so far for the sweep. */
+  async #flush(round: Round): Promise<void> {
+    if (this.#seen.size > 0) {
+      await this.deps.chunkStore.put(`${seenPrefix(round)}${String(round.flushNo).padStart(6, '0')}.json`, [
+        ...this.#seen,
+      ]);
+      round.flushNo += 1;
+      for (const key of this.#seen) this.#seenBefore.add(key);
+      this.#seen.clear();
+    }
+    if (this.#publisher.pending === 0) return;
+    round.chunkIndex = await this.#publisher.flush(round, round.chunkIndex);
+    const ref = { tenantId: round.tenantId, runId: round.runId, runKey: round.runKey };
+    await this.deps.runs.recordErrors(ref, this.#errors.splice(0), this.deps.now().toISOString());
+  }
+
+  async #loadSeen(round: Round): Promise<void> {
+    if (!round.fullUsers && !round.fullGroups) return;
+    for (const name of await this.deps.chunkStore.list(seenPrefix(round))) {
+      const ids = (await this.deps.chunkStore.get(name)) as string[];
+      for (const id of ids) this.#seenBefore.add(id);
+    }
+  }
+
+  async #checkpoint(cursor: Cursor, round: Round): Promise<void> {
+    cursor.round = round;
+    await this.deps.syncState.saveCursor(round.tenantId, cursor, this.lease);
+  }
+
+  /** A full round read everything: what the mirror holds and the round did not see has vanished. */
+  async #sweep(round: Round): Promise<void> {
+    await this.#flush(round);
+    const seen = this.#seenBefore;
+    const { tenantId } = round;
+    const { from, to } = tenantPartitionRange(tenantId);
+    let index = 0;
+    const version = (): string => encodeVersion({ round: round.seq, page: SWEEP_PAGE, index: index++ });
+    const vanished: DirectoryChange[] = [];
+    const users = round.fullUsers
+      ? await this.deps.tables.listPartitionRange(TABLES.dirUsers, from, to, ['RowKey', 'deleted'])
+      : [];
+    for (const row of users) {
+      if (row.deleted === '' && !seen.has(`u:${row.rowKey}`)) {
+        vanished.push({ kind: 'user', id: row.rowKey, version: version(), removed: 'soft' });
+      }
+    }
+    const groups = round.fullGroups
+      ? await this.deps.tables.listPartition(TABLES.dirGroups, tenantId, { select: ['RowKey', 'deleted'] })
+      : [];
+    for (const row of groups) {
+      if (row.deleted === '' && !seen.has(`g:${row.rowKey}`)) {
+        vanished.push({ kind: 'group', id: row.rowKey, version: version(), removed: 'soft' });
+      }
+    }
+    const edgeColumns = ['RowKey', 'groupId', 'memberId', 'memberType', 'present'];
+    const edges = round.fullGroups
+      ? await this.deps.tables.listPartitionRange(TABLES.dirMembers, from, to, edgeColumns)
+      : [];
+    for (const row of edges) {
+      if (row.present === true && !seen.has(`e:${row.rowKey}`)) {
+        vanished.push({
+          kind: 'edge',
+          groupId: String(row.groupId),
+          memberId: String(row.memberId),
+          memberType: row.memberType === 'group' ? 'group' : 'user',
+          present: false,
+          version: version(),
+        });
+      }
+    }
+    for (const change of vanished) this.#publisher.add(change);
+    if (vanished.length > 0) {
+      this.log.info('full round: objects that vanished from the tenant', {
+        tenantId,
+        runId: round.runId,
+        count: vanished.length,
+      });
+    }
+  }
+}
+
+function seenKey(change: DirectoryChange): string {
+  switch (change.kind) {
+    case 'user':
+      return `u:${change.id}`;
+    case 'group':
+      return `g:${change.id}`;
+    case 'edge':
+      return `e:${edgeRowKey(change.memberId, change.groupId)}`;
+  }
+}
+
+function seenPrefix(round: Round): string {
+  return `seen/${round.tenantId}/${round.seq}/`;
+}
+
+export function isPermanent(error: unknown): error is SyncError {
+  return error instanceof SyncError && !error.transient;
+}

@@ -1,0 +1,117 @@
+import { z } from 'zod';
+
+import { RUN_OUTCOMES } from '../domain/person-plan.js';
+
+/**
+ * The one message envelope of every queue, parsed with zod where a trigger receives it.
+ * `sync-requests` → SyncRequest; `directory-changes` → DirectoryChunk; `run-events` → RunEvent.
+ */
+export const TRIGGERS = ['initial', 'schedule', 'notification', 'manual'] as const;
+export type Trigger = (typeof TRIGGERS)[number];
+
+export const syncRequestSchema = z.object({
+  type: z.literal('sync-request'),
+  tenantId: z.string().min(1),
+  trigger: z.enum(TRIGGERS),
+  /** A full reconciliation: re-read everything and find what vanished. */
+  full: z.boolean().default(false),
+  requestedAt: z.string(),
+});
+export type SyncRequest = z.infer<typeof syncRequestSchema>;
+
+const deletion = z.enum(['soft', 'hard']);
+const nullableText = z.string().nullable();
+
+export const userFactsSchema = z.object({
+  displayName: nullableText,
+  givenName: nullableText,
+  surname: nullableText,
+  mail: nullableText,
+  userPrincipalName: nullableText,
+  jobTitle: nullableText,
+  department: nullableText,
+  officeLocation: nullableText,
+  employeeId: nullableText,
+  employeeHireDate: nullableText,
+  accountEnabled: z.boolean().nullable(),
+  userType: nullableText,
+  proxyAddresses: z.array(z.string()),
+});
+
+export const groupFactsSchema = z.object({
+  displayName: nullableText,
+  description: nullableText,
+  mailNickname: nullableText,
+});
+
+export const directoryChangeSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('user'),
+    id: z.string().min(1),
+    version: z.string(),
+    removed: deletion.optional(),
+    facts: userFactsSchema.optional(),
+    manager: z.string().nullable().optional(),
+  }),
+  z.object({
+    kind: z.literal('group'),
+    id: z.string().min(1),
+    version: z.string(),
+    removed: deletion.optional(),
+    facts: groupFactsSchema.optional(),
+  }),
+  z.object({
+    kind: z.literal('edge'),
+    groupId: z.string().min(1),
+    memberId: z.string().min(1),
+    memberType: z.enum(['user', 'group']),
+    present: z.boolean(),
+    version: z.string(),
+  }),
+]);
+
+export const runRefSchema = z.object({
+  tenantId: z.string().min(1),
+  runId: z.string().min(1),
+  runKey: z.string().min(1),
+});
+export type RunRef = z.infer<typeof runRefSchema>;
+
+/** One partition's worth of changes; inline, or in Blob Storage when too large (claim check). */
+export const directoryChunkSchema = runRefSchema.extend({
+  type: z.literal('directory-chunk'),
+  chunkIndex: z.number().int().min(0),
+  /** `users:<bucket>` for users and membership edges of that bucket, `groups` for group objects. */
+  partition: z.string().regex(/^(users:\d+|groups)$/),
+  changes: z.array(directoryChangeSchema).optional(),
+  blobName: z.string().optional(),
+});
+export type DirectoryChunk = z.infer<typeof directoryChunkSchema>;
+
+export const outcomeCountsSchema = z.partialRecord(z.enum(RUN_OUTCOMES), z.number().int().min(0));
+export type OutcomeCounts = Partial<Record<(typeof RUN_OUTCOMES)[number], number>>;
+
+export const writeCountsSchema = z.object({
+  directoryWrites: z.number().int().min(0),
+  bookkeepingWrites: z.number().int().min(0),
+  transactions: z.number().int().min(0),
+});
+export type WriteCounts = z.infer<typeof writeCountsSchema>;
+
+export const runEventSchema = z.discriminatedUnion('type', [
+  runRefSchema.extend({
+    type: z.literal('chunk-done'),
+    chunkIndex: z.number().int().min(0),
+    counts: outcomeCountsSchema,
+    writes: writeCountsSchema,
+    errors: z.number().int().min(0),
+  }),
+  runRefSchema.extend({
+    type: z.literal('fetch-done'),
+    chunksTotal: z.number().int().min(0),
+    graphRequests: z.number().int().min(0),
+    writes: writeCountsSchema,
+    errors: z.number().int().min(0),
+  }),
+]);
+export type RunEvent = z.infer<typeof runEventSchema>;

@@ -1,0 +1,28 @@
+import type { ChunkStore } from '../adapters/storage/chunk-store.js';
+import type { ConnectionStore } from '../adapters/storage/connection-store.js';
+import type { QueueGateway } from '../adapters/storage/queue-gateway.js';
+import type { RunStore } from '../adapters/storage/run-store.js';
+import type { SyncStateStore } from '../adapters/storage/sync-state-store.js';
+import type { TableGateway } from '../adapters/storage/table-gateway.js';
+import type { ConnectionSettings } from '../domain/connection-settings.js';
+import type { DirectorySource } from '../ports/directory-source.js';
+import type { Logger } from '../ports/logger.js';
+
+/**
+ * What the use cases need. The composition root (src/app-services.ts) builds one set per invocation,
+ * around a table gateway with its own write meter, so each message can say what it wrote.
+ */
+export interface PipelineDeps {
+  readonly tables: TableGateway;
+  readonly queues: QueueGateway;
+  readonly chunkStore: ChunkStore;
+  readonly runs: RunStore;
+  readonly syncState: SyncStateStore;
+  readonly connections: ConnectionStore;
+  readonly buckets: number;
+  readonly flushEveryPages: number;
+  directorySourceFor(settings: ConnectionSettings): Promise<DirectorySource>;
+  now(): Date;
+}
+
+export type { Logger };

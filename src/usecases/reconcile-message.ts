@@ -1,0 +1,71 @@
+import { z } from 'zod';
+
+import { QUEUES } from '../adapters/storage/storage-names.js';
+import type { DirectoryChange, EdgeChange, GroupChange, UserChange } from '../domain/directory.js';
+import { PermanentError } from '../shared/errors.js';
+import { directoryChangeSchema, type DirectoryChunk, type RunEvent } from './messages.js';
+import type { PipelineDeps } from './pipeline-deps.js';
+import { applyUserBucket } from './reconcile-chunk.js';
+import { applyGroupChanges } from './reconcile-groups.js';
+
+/** The changes a chunk carries, inline or behind its claim check. */
+export async function loadChunkChanges(
+  deps: PipelineDeps,
+  chunk: DirectoryChunk,
+): Promise<DirectoryChange[]> {
+  if (chunk.changes) return chunk.changes;
+  if (!chunk.blobName)
+    throw new PermanentError(`chunk ${chunk.chunkIndex} has neither changes nor a blob`, 'invalid-data');
+  const parsed = z.array(directoryChangeSchema).safeParse(await deps.chunkStore.get(chunk.blobName));
+  if (!parsed.success) {
+    throw new PermanentError(
+      `chunk blob ${chunk.blobName} is malformed: ${parsed.error.issues[0]?.message ?? ''}`,
+      'invalid-data',
+    );
+  }
+  return parsed.data;
+}
+
+/**
+ * Reconciles one `directory-changes` message and reports it to the run (fan-in): what it decided
+ * for each person and what it wrote.
+ */
+export async function reconcileMessage(deps: PipelineDeps, chunk: DirectoryChunk): Promise<RunEvent> {
+  const changes = await loadChunkChanges(deps, chunk);
+  const now = deps.now().toISOString();
+  const source = `chunk:${chunk.chunkIndex}`;
+  const outcome =
+    chunk.partition === 'groups'
+      ? await applyGroupChanges(
+          deps.tables,
+          chunk.tenantId,
+          changes.filter((c): c is GroupChange => c.kind === 'group'),
+          now,
+          source,
+        )
+      : await applyUserBucket(
+          deps.tables,
+          chunk.tenantId,
+          Number(chunk.partition.slice('users:'.length)),
+          changes.filter((c): c is UserChange | EdgeChange => c.kind !== 'group'),
+          now,
+          source,
+        );
+  const ref = { tenantId: chunk.tenantId, runId: chunk.runId, runKey: chunk.runKey };
+  await deps.runs.recordErrors(ref, outcome.errors, now);
+  const meter = deps.tables.meter;
+  const event: RunEvent = {
+    type: 'chunk-done',
+    ...ref,
+    chunkIndex: chunk.chunkIndex,
+    counts: outcome.counts,
+    errors: outcome.errors.length,
+    writes: {
+      directoryWrites: meter.directoryWrites,
+      bookkeepingWrites: meter.bookkeepingWrites,
+      transactions: meter.transactions,
+    },
+  };
+  await deps.queues.send(QUEUES.runEvents, event);
+  return event;
+}
