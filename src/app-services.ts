@@ -38,13 +38,17 @@ export class AppServices {
   readonly #secrets: SecretStore | undefined;
   readonly #credentials = new Map<string, TokenCredential>();
 
-  constructor(readonly settings: AppSettings) {
+  /** `identityEnv`: where the app's own identity comes from (process.env; see createAppIdentityCredential). */
+  constructor(
+    readonly settings: AppSettings,
+    identityEnv: NodeJS.ProcessEnv = process.env,
+  ) {
     this.#account = storageAccountFromSettings(settings);
     this.#tables = new TableGateway(this.#account);
     this.#queues = new QueueGateway(this.#account.queueService());
     this.#chunks = new ChunkStore(this.#account.blobService());
     this.#secrets = settings.KEY_VAULT_URI
-      ? new KeyVaultSecretStore(settings.KEY_VAULT_URI, createAppIdentityCredential())
+      ? new KeyVaultSecretStore(settings.KEY_VAULT_URI, createAppIdentityCredential(identityEnv))
       : undefined;
   }
 

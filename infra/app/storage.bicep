@@ -39,6 +39,7 @@ var tableNames = [
   'teamMembers'
   'runs'
   'runErrors'
+  'runChunks'
   'pendingChanges'
   'subscriptions'
 ]

@@ -11,6 +11,8 @@ export interface HostEvent {
 export interface HostProcess {
   readonly httpBaseUrl: string;
   readonly functions: readonly string[];
+  /** The host's operating-system process id (for /proc sampling, e.g. the bench's peak RSS). */
+  readonly pid: number;
   /** SIGTERM: the host stops polling, lets running invocations finish, and exits. */
   stop(): Promise<number | null>;
   /** SIGKILL: a crash, in the middle of whatever it was doing. */
@@ -24,11 +26,20 @@ export interface HostProcess {
 export async function startHostProcess(options: {
   root: string;
   env: Record<string, string>;
+  /** Extra Node.js options for the host process (e.g. `--cpu-prof` to profile it). */
+  nodeArgs?: readonly string[];
   onEvent?: (event: HostEvent) => void;
 }): Promise<HostProcess> {
   const child = spawn(
     process.execPath,
-    [join(options.root, 'dist', 'local', 'host', 'cli.js'), '--root', options.root, '--port', '0'],
+    [
+      ...(options.nodeArgs ?? []),
+      join(options.root, 'dist', 'local', 'host', 'cli.js'),
+      '--root',
+      options.root,
+      '--port',
+      '0',
+    ],
     {
       cwd: options.root,
       env: { ...process.env, ...options.env },
@@ -62,6 +73,7 @@ export async function startHostProcess(options: {
   return {
     httpBaseUrl: String(ready.httpBaseUrl),
     functions: Array.isArray(ready.functions) ? ready.functions.map(String) : [],
+    pid: child.pid ?? -1,
     stop: async () => {
       signal(child, 'SIGTERM');
       return exited;

@@ -21,6 +21,8 @@ export interface LocalEnvironmentOptions {
   /** Start the host now (default true). */
   readonly startHost?: boolean;
   readonly onHostEvent?: (event: HostEvent) => void;
+  /** Extra Node.js options for the host process (profiling). */
+  readonly hostNodeArgs?: readonly string[];
 }
 
 export interface LocalEnvironment {
@@ -63,7 +65,7 @@ export async function startLocalEnvironment(
     AZURE_AUTHORITY_HOST: standin.authorityHost,
     NODE_EXTRA_CA_CERTS: standin.caCertPath,
   };
-  const services = new AppServices(readAppSettings({ ...appSettings }));
+  const services = new AppServices(readAppSettings({ ...appSettings }), identity);
   await services.provisionStorage();
   const schedule = options.schedule ?? { kind: 'interval', minutes: 5 };
   const connection: ConnectionSettingsInput = {
@@ -80,6 +82,7 @@ export async function startLocalEnvironment(
     host = await startHostProcess({
       root,
       env: { ...appSettings, ...identity },
+      ...(options.hostNodeArgs ? { nodeArgs: options.hostNodeArgs } : {}),
       ...(options.onHostEvent ? { onEvent: options.onHostEvent } : {}),
     });
     return host;

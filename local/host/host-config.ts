@@ -60,7 +60,33 @@ const DEFAULT_BATCH_SIZE = 16;
 const DEFAULT_MAX_POLLING_INTERVAL_MS = 60_000;
 const DEFAULT_MAX_DEQUEUE_COUNT = 5;
 
-/** Reads and validates `<root>/host.json` (absent file = all defaults). */
+const OVERRIDE_PREFIX = 'AzureFunctionsJobHost__';
+
+/**
+ * Applies app settings that override host.json, as the Functions host does: `AzureFunctionsJobHost__`
+ * followed by the property path joined with `__`, e.g. `AzureFunctionsJobHost__extensions__queues__batchSize`.
+ * Integer-looking values become numbers.
+ */
+export function withAppSettingOverrides(hostJson: unknown, env: NodeJS.ProcessEnv): unknown {
+  const root: Record<string, unknown> =
+    typeof hostJson === 'object' && hostJson !== null
+      ? structuredClone(hostJson as Record<string, unknown>)
+      : {};
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith(OVERRIDE_PREFIX) || value === undefined) continue;
+    const path = name.slice(OVERRIDE_PREFIX.length).split('__');
+    let node = root;
+    for (const key of path.slice(0, -1)) {
+      const next = node[key];
+      node[key] = typeof next === 'object' && next !== null ? next : {};
+      node = node[key] as Record<string, unknown>;
+    }
+    node[path[path.length - 1]!] = /^\d+$/.test(value) ? Number(value) : value;
+  }
+  return root;
+}
+
+/** Reads and validates `<root>/host.json` (absent file = all defaults), with app-setting overrides. */
 export async function readHostConfig(root: string): Promise<HostConfig> {
   let raw: unknown = {};
   try {
@@ -68,7 +94,7 @@ export async function readHostConfig(root: string): Promise<HostConfig> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  const parsed = hostJsonSchema.safeParse(raw);
+  const parsed = hostJsonSchema.safeParse(withAppSettingOverrides(raw, process.env));
   if (!parsed.success) throw new Error(`host.json is invalid: ${z.prettifyError(parsed.error)}`);
   const queues = parsed.data.extensions?.queues ?? {};
   const batchSize = queues.batchSize ?? DEFAULT_BATCH_SIZE;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 import { type QueueName, QUEUES } from '../adapters/storage/storage-names.js';
 import { lastFailure } from './failure-notes.js';
-import { directoryChunkSchema, type RunEvent, runRefSchema, syncRequestSchema } from './messages.js';
+import { directoryChunkSchema, runRefSchema, syncRequestSchema } from './messages.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 import { loadChunkChanges } from './reconcile-message.js';
 
@@ -40,15 +40,12 @@ export async function drainPoisonMessage(
       ],
       now,
     );
-    const event: RunEvent = {
-      type: 'chunk-done',
-      ...ref,
+    await deps.runs.recordChunk(ref, {
       chunkIndex: chunk.data.chunkIndex,
       counts: { failed: people.size },
       errors: 1,
-      writes: { directoryWrites: 0, bookkeepingWrites: 1, transactions: 1 },
-    };
-    await deps.queues.send(QUEUES.runEvents, event);
+      writes: { directoryWrites: 0, bookkeepingWrites: 2, transactions: 2 },
+    });
     return { recordedIn: ref.runId };
   }
 

@@ -180,9 +180,12 @@ class RoundRunner {
           runId: round.runId,
           reason: error.reason,
         });
-        round.full = true;
         if (resource === 'users') round.fullUsers = true;
         else round.fullGroups = true;
+        if (!round.full) {
+          round.full = true;
+          await this.deps.runs.update(round, (row) => ({ ...row, full: true }));
+        }
         url = this.source.initialDeltaUrl(resource);
         continue;
       }

@@ -1,78 +1,65 @@
 import { addCounts, addWrites, type RunState } from '../adapters/storage/run-store.js';
+import { QUEUES } from '../adapters/storage/storage-names.js';
 import type { Row } from '../adapters/storage/table-gateway.js';
-import type { RunEvent } from './messages.js';
+import type { RunEvent, RunRef } from './messages.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 
-export type FanIn = 'recorded' | 'duplicate' | 'completed' | 'not-running';
+export type FanIn = 'waiting' | 'completed' | 'not-running' | 'unknown-run';
+
+/** Seconds between two checks of a run whose chunks are still being applied. */
+export const CHECK_DELAY_SECONDS = 1;
 
 /**
- * Fan-in: counts a chunk (or the fetcher's end) into its run exactly once, with a bitmap of the
- * chunks already counted in the run row (ETag `If-Match`), and completes the run when the fetcher is
- * done and every chunk it published is counted.
+ * Fan-in. The fetcher's `fetch-done` records how many chunks the round published; then the run is
+ * checked: when every chunk has written its report, the reports are summed into the run row and the
+ * run completes (once: ETag `If-Match`); otherwise a `check` comes back after a short delay.
+ * Chunks report by writing their own row, so thousands of chunks never contend on the run row.
  */
 export async function recordRunEvent(deps: PipelineDeps, event: RunEvent): Promise<FanIn> {
-  let result: FanIn = 'duplicate';
-  await deps.runs.update(event, (current) => {
-    if (current.state !== ('running' satisfies RunState)) {
-      result = 'not-running';
-      return undefined;
-    }
-    const row: Row = { ...current };
-    let done = decodeBitmap(typeof row.doneBitmap === 'string' ? row.doneBitmap : '');
-    if (event.type === 'chunk-done') {
-      if (isSet(done, event.chunkIndex)) {
-        result = 'duplicate';
-        return undefined;
-      }
-      done = withBit(done, event.chunkIndex);
-      row.doneBitmap = encodeBitmap(done);
-      row.chunksDone = Number(row.chunksDone) + 1;
-      addCounts(row, event.counts);
-    } else {
-      if (Number(row.chunksTotal) >= 0) {
-        result = 'duplicate';
-        return undefined;
-      }
-      row.chunksTotal = event.chunksTotal;
-      row.graphRequests = event.graphRequests;
-    }
-    addWrites(row, event.writes);
-    row.errors = Number(row.errors) + event.errors;
-    const total = Number(row.chunksTotal);
-    if (total >= 0 && allSet(done, total)) {
-      row.state = (Number(row.errors) > 0 ? 'completed-with-errors' : 'completed') satisfies RunState;
-      row.endedAt = deps.now().toISOString();
-      result = 'completed';
-    } else {
-      result = 'recorded';
-    }
-    return row;
-  });
+  const ref: RunRef = { tenantId: event.tenantId, runId: event.runId, runKey: event.runKey };
+  if (event.type === 'fetch-done') {
+    await deps.runs.update(ref, (row) => {
+      if (row.state !== ('running' satisfies RunState) || Number(row.chunksTotal) >= 0) return undefined;
+      const next: Row = { ...row, chunksTotal: event.chunksTotal, graphRequests: event.graphRequests };
+      addWrites(next, event.writes);
+      next.errors = Number(next.errors) + event.errors;
+      return next;
+    });
+  }
+  const result = await completeIfAllReported(deps, ref);
+  if (result === 'waiting') {
+    const attempt = event.type === 'check' ? event.attempt + 1 : 0;
+    await deps.queues.send(QUEUES.runEvents, { type: 'check', ...ref, attempt } satisfies RunEvent, {
+      delaySeconds: CHECK_DELAY_SECONDS,
+    });
+  }
   return result;
 }
 
-function decodeBitmap(encoded: string): Uint8Array {
-  return encoded === '' ? new Uint8Array(0) : new Uint8Array(Buffer.from(encoded, 'base64'));
-}
-
-function encodeBitmap(bits: Uint8Array): string {
-  return Buffer.from(bits).toString('base64');
-}
-
-function isSet(bits: Uint8Array, index: number): boolean {
-  const byte = index >> 3;
-  return byte < bits.length && (bits[byte]! & (1 << (index & 7))) !== 0;
-}
-
-function withBit(bits: Uint8Array, index: number): Uint8Array {
-  const byte = index >> 3;
-  const grown = byte < bits.length ? bits : new Uint8Array(byte + 1);
-  if (grown !== bits) grown.set(bits);
-  grown[byte] = grown[byte]! | (1 << (index & 7));
-  return grown;
-}
-
-function allSet(bits: Uint8Array, total: number): boolean {
-  for (let i = 0; i < total; i += 1) if (!isSet(bits, i)) return false;
-  return true;
+async function completeIfAllReported(deps: PipelineDeps, ref: RunRef): Promise<FanIn> {
+  const run = await deps.runs.get(ref);
+  if (!run) return 'unknown-run';
+  if (run.state !== ('running' satisfies RunState)) return 'not-running';
+  const total = Number(run.chunksTotal);
+  if (total < 0) return 'waiting';
+  const reports = await deps.runs.listChunks(ref);
+  const reported = new Set(reports.filter((r) => r.chunkIndex < total).map((r) => r.chunkIndex));
+  if (reported.size < total) return 'waiting';
+  let result: FanIn = 'not-running';
+  await deps.runs.update(ref, (current) => {
+    if (current.state !== ('running' satisfies RunState)) return undefined;
+    const row = { ...current };
+    for (const report of reports) {
+      if (report.chunkIndex >= total) continue;
+      addCounts(row, report.counts);
+      addWrites(row, report.writes);
+      row.errors = Number(row.errors) + report.errors;
+    }
+    row.chunksDone = reported.size;
+    row.state = (Number(row.errors) > 0 ? 'completed-with-errors' : 'completed') satisfies RunState;
+    row.endedAt = deps.now().toISOString();
+    result = 'completed';
+    return row;
+  });
+  return result;
 }

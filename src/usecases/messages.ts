@@ -98,14 +98,11 @@ export const writeCountsSchema = z.object({
 });
 export type WriteCounts = z.infer<typeof writeCountsSchema>;
 
+/**
+ * `run-events`: the fetcher's end of a round (`fetch-done`), then `check` messages that poll, with a
+ * delay, until every chunk of the run has reported; chunks report by writing a row (no contention).
+ */
 export const runEventSchema = z.discriminatedUnion('type', [
-  runRefSchema.extend({
-    type: z.literal('chunk-done'),
-    chunkIndex: z.number().int().min(0),
-    counts: outcomeCountsSchema,
-    writes: writeCountsSchema,
-    errors: z.number().int().min(0),
-  }),
   runRefSchema.extend({
     type: z.literal('fetch-done'),
     chunksTotal: z.number().int().min(0),
@@ -113,5 +110,14 @@ export const runEventSchema = z.discriminatedUnion('type', [
     writes: writeCountsSchema,
     errors: z.number().int().min(0),
   }),
+  runRefSchema.extend({ type: z.literal('check'), attempt: z.number().int().min(0) }),
 ]);
 export type RunEvent = z.infer<typeof runEventSchema>;
+
+/** What one chunk reports to its run (a row in `runChunks`). */
+export interface ChunkReport {
+  readonly chunkIndex: number;
+  readonly counts: OutcomeCounts;
+  readonly writes: WriteCounts;
+  readonly errors: number;
+}

@@ -232,7 +232,7 @@ async function readRowsByPrefix(
 ): Promise<Map<string, Row>> {
   const found = new Map<string, Row>();
   if (prefixes.size === 0) return found;
-  if (prefixes.size <= 8) {
+  if (prefixes.size <= 3) {
     const lists = await Promise.all(
       [...prefixes].map((prefix) =>
         tables.listPartition(table, pk, { rowKeyFrom: `${prefix}|`, rowKeyTo: `${prefix}}` }),

@@ -1,9 +1,8 @@
 import { z } from 'zod';
 
-import { QUEUES } from '../adapters/storage/storage-names.js';
 import type { DirectoryChange, EdgeChange, GroupChange, UserChange } from '../domain/directory.js';
 import { PermanentError } from '../shared/errors.js';
-import { directoryChangeSchema, type DirectoryChunk, type RunEvent } from './messages.js';
+import { type ChunkReport, directoryChangeSchema, type DirectoryChunk } from './messages.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 import { applyUserBucket } from './reconcile-chunk.js';
 import { applyGroupChanges } from './reconcile-groups.js';
@@ -27,10 +26,10 @@ export async function loadChunkChanges(
 }
 
 /**
- * Reconciles one `directory-changes` message and reports it to the run (fan-in): what it decided
- * for each person and what it wrote.
+ * Reconciles one `directory-changes` message and reports it to its run (a row in `runChunks`): what
+ * it decided for each person and what it wrote.
  */
-export async function reconcileMessage(deps: PipelineDeps, chunk: DirectoryChunk): Promise<RunEvent> {
+export async function reconcileMessage(deps: PipelineDeps, chunk: DirectoryChunk): Promise<ChunkReport> {
   const changes = await loadChunkChanges(deps, chunk);
   const now = deps.now().toISOString();
   const source = `chunk:${chunk.chunkIndex}`;
@@ -54,18 +53,17 @@ export async function reconcileMessage(deps: PipelineDeps, chunk: DirectoryChunk
   const ref = { tenantId: chunk.tenantId, runId: chunk.runId, runKey: chunk.runKey };
   await deps.runs.recordErrors(ref, outcome.errors, now);
   const meter = deps.tables.meter;
-  const event: RunEvent = {
-    type: 'chunk-done',
-    ...ref,
+  const report: ChunkReport = {
     chunkIndex: chunk.chunkIndex,
     counts: outcome.counts,
     errors: outcome.errors.length,
     writes: {
       directoryWrites: meter.directoryWrites,
-      bookkeepingWrites: meter.bookkeepingWrites,
-      transactions: meter.transactions,
+      // The report row itself is one more write.
+      bookkeepingWrites: meter.bookkeepingWrites + 1,
+      transactions: meter.transactions + 1,
     },
   };
-  await deps.queues.send(QUEUES.runEvents, event);
-  return event;
+  await deps.runs.recordChunk(ref, report);
+  return report;
 }

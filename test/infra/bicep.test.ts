@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 
+import { CONTAINERS, QUEUES, TABLES } from '../../src/adapters/storage/storage-names.js';
 import {
   arrayItems,
   type BicepFile,
@@ -17,25 +18,10 @@ import {
 } from './bicep-reader.js';
 import { readSimpleYaml } from './simple-yaml.js';
 
-// What the app needs from its storage account. One place: the lead will later import these
-// lists from `src/` instead.
-const APP_QUEUES = ['sync-requests', 'directory-changes', 'run-events'] as const;
-const APP_TABLES = [
-  'connections',
-  'syncState',
-  'dirUsers',
-  'dirGroups',
-  'dirMembers',
-  'people',
-  'peopleByEmail',
-  'teams',
-  'teamMembers',
-  'runs',
-  'runErrors',
-  'pendingChanges',
-  'subscriptions',
-] as const;
-const APP_BLOB_CONTAINERS = ['change-chunks'] as const;
+// What the app needs from its storage account: the pipeline's own list, one place.
+const APP_QUEUES = Object.values(QUEUES);
+const APP_TABLES = Object.values(TABLES);
+const APP_BLOB_CONTAINERS = Object.values(CONTAINERS);
 
 // Built-in Azure role definition ids the managed identity must hold.
 const REQUIRED_APP_ROLES = {

@@ -1,4 +1,4 @@
-import { EnvironmentCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
+import { ClientSecretCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 
 import type { SecretStore } from '../../ports/secret-store.js';
@@ -58,16 +58,15 @@ export class KeyVaultSecretStore implements SecretStore {
 
 /**
  * The function app's own identity: its managed identity in Azure; locally, the service principal
- * given in the process environment (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET and
- * AZURE_AUTHORITY_HOST), as @azure/identity's EnvironmentCredential reads them.
+ * given in the environment (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET and
+ * AZURE_AUTHORITY_HOST, the variables @azure/identity's EnvironmentCredential reads).
  */
 export function createAppIdentityCredential(env: NodeJS.ProcessEnv = process.env): TokenCredential {
-  if (env.AZURE_CLIENT_SECRET || env.AZURE_CLIENT_CERTIFICATE_PATH) {
-    const authority = env.AZURE_AUTHORITY_HOST
-      ? new URL(env.AZURE_AUTHORITY_HOST).hostname
-      : MICROSOFT_AUTHORITIES[0]!;
-    return new EnvironmentCredential({
-      disableInstanceDiscovery: !MICROSOFT_AUTHORITIES.includes(authority),
+  if (env.AZURE_CLIENT_SECRET && env.AZURE_TENANT_ID && env.AZURE_CLIENT_ID) {
+    const authorityHost = env.AZURE_AUTHORITY_HOST ?? `https://${MICROSOFT_AUTHORITIES[0]!}`;
+    return new ClientSecretCredential(env.AZURE_TENANT_ID, env.AZURE_CLIENT_ID, env.AZURE_CLIENT_SECRET, {
+      authorityHost,
+      disableInstanceDiscovery: !MICROSOFT_AUTHORITIES.includes(new URL(authorityHost).hostname),
     });
   }
   return new ManagedIdentityCredential(env.AZURE_CLIENT_ID ? { clientId: env.AZURE_CLIENT_ID } : {});

@@ -2,7 +2,15 @@ import { createHash, randomUUID } from 'node:crypto';
 
 import { RUN_OUTCOMES } from '../../domain/person-plan.js';
 import type { ErrorCategory } from '../../shared/errors.js';
-import type { OutcomeCounts, RunRef, Trigger, WriteCounts } from '../../usecases/messages.js';
+import {
+  type ChunkReport,
+  type OutcomeCounts,
+  outcomeCountsSchema,
+  type RunRef,
+  type Trigger,
+  type WriteCounts,
+  writeCountsSchema,
+} from '../../usecases/messages.js';
 import { TABLES } from './storage-names.js';
 import { isWriteConflict, type Row, type TableGateway } from './table-gateway.js';
 
@@ -108,6 +116,27 @@ export class RunStore {
       partitionKey,
       [...rows.values()].map((row) => ['upsert', row, 'Replace'] as const),
     );
+  }
+
+  /** A chunk's report to its run; idempotent (a retried chunk overwrites its own row). */
+  async recordChunk(ref: RunRef, report: ChunkReport): Promise<void> {
+    await this.tables.upsert(TABLES.runChunks, {
+      partitionKey: `${ref.tenantId}|${ref.runId}`,
+      rowKey: report.chunkIndex.toString().padStart(8, '0'),
+      counts: JSON.stringify(report.counts),
+      writes: JSON.stringify(report.writes),
+      errors: report.errors,
+    });
+  }
+
+  async listChunks(ref: Pick<RunRef, 'tenantId' | 'runId'>): Promise<ChunkReport[]> {
+    const rows = await this.tables.listPartition(TABLES.runChunks, `${ref.tenantId}|${ref.runId}`);
+    return rows.map((row) => ({
+      chunkIndex: Number(row.rowKey),
+      counts: outcomeCountsSchema.parse(JSON.parse(String(row.counts))),
+      writes: writeCountsSchema.parse(JSON.parse(String(row.writes))),
+      errors: Number(row.errors ?? 0),
+    }));
   }
 
   async listErrors(ref: Pick<RunRef, 'tenantId' | 'runId'>): Promise<Row[]> {

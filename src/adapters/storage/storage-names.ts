@@ -11,6 +11,7 @@ export const TABLES = {
   teamMembers: 'teamMembers',
   runs: 'runs',
   runErrors: 'runErrors',
+  runChunks: 'runChunks',
   pendingChanges: 'pendingChanges',
   subscriptions: 'subscriptions',
 } as const;

@@ -4,12 +4,13 @@ import { describe, expect, it } from 'vitest';
 import type { Row } from '../../../src/adapters/storage/table-gateway.js';
 import { RUN_OUTCOMES } from '../../../src/domain/person-plan.js';
 import { type FanIn, recordRunEvent } from '../../../src/usecases/finalize-run.js';
-import type { RunEvent, RunRef } from '../../../src/usecases/messages.js';
+import type { ChunkReport, RunEvent, RunRef } from '../../../src/usecases/messages.js';
 import type { PipelineDeps } from '../../../src/usecases/pipeline-deps.js';
 
 /**
- * Pure unit test of the fan-in: the run row lives in memory, `deps.runs.update` applies the change
- * function the way RunStore.update does (undefined = leave the row as it is). Nothing else is used.
+ * Pure unit test of the fan-in: the run row and the chunk reports live in memory; `deps.runs` behaves
+ * like RunStore (update applies the change function, undefined = leave the row), and `deps.queues`
+ * records the delayed `check` messages the finalizer sends itself.
  */
 const REF: RunRef = { tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47', runId: 'run-1', runKey: 'key-1' };
 const ENDED_AT = '2025-01-01T00:00:00.000Z';
@@ -23,7 +24,6 @@ function runningRow(): Row {
     endedAt: '',
     chunksTotal: -1,
     chunksDone: 0,
-    doneBitmap: '',
     errors: 0,
     graphRequests: 0,
     ...NO_WRITES,
@@ -31,130 +31,105 @@ function runningRow(): Row {
   };
 }
 
-function inMemoryRun(): { deps: PipelineDeps; row: () => Row } {
+function inMemoryRun() {
   let row = runningRow();
+  const chunks = new Map<number, ChunkReport>();
+  const sent: RunEvent[] = [];
   const runs = {
-    update: (_ref: RunRef, change: (current: Row) => Row | undefined): Promise<Row | undefined> => {
+    get: () => Promise.resolve({ ...row }),
+    update: (_ref: RunRef, change: (current: Row) => Row | undefined) => {
       const next = change({ ...row });
       if (next) row = next;
       return Promise.resolve(row);
     },
+    listChunks: () => Promise.resolve([...chunks.values()]),
   };
-  const deps = { runs, now: () => new Date(ENDED_AT) } as unknown as PipelineDeps;
-  return { deps, row: () => row };
-}
-
-function chunkDone(chunkIndex: number, created = 1, errors = 0): RunEvent {
-  return {
-    ...REF,
-    type: 'chunk-done',
-    chunkIndex,
-    counts: { created },
-    writes: { directoryWrites: created, bookkeepingWrites: 1, transactions: 1 },
-    errors,
+  const queues = { send: (_queue: string, message: RunEvent) => Promise.resolve(void sent.push(message)) };
+  const deps = { runs, queues, now: () => new Date(ENDED_AT) } as unknown as PipelineDeps;
+  const report = (chunkIndex: number, created = 1, errors = 0): void => {
+    chunks.set(chunkIndex, {
+      chunkIndex,
+      counts: { created },
+      writes: { directoryWrites: created, bookkeepingWrites: 1, transactions: 1 },
+      errors,
+    });
   };
+  return { deps, row: () => row, sent, report };
 }
 
 function fetchDone(chunksTotal: number, errors = 0): RunEvent {
   return { ...REF, type: 'fetch-done', chunksTotal, graphRequests: 5, writes: NO_WRITES, errors };
 }
 
-async function deliver(deps: PipelineDeps, events: readonly RunEvent[]): Promise<FanIn[]> {
-  const results: FanIn[] = [];
-  for (const event of events) results.push(await recordRunEvent(deps, event));
-  return results;
-}
-
-describe('recordRunEvent', () => {
-  it('completes a run once the fetcher is done and every chunk is counted', async () => {
+describe('recordRunEvent (fan-in)', () => {
+  it('completes a run with no chunks as soon as the fetcher is done', async () => {
     const run = inMemoryRun();
-    expect(await deliver(run.deps, [chunkDone(1), fetchDone(2), chunkDone(0)])).toEqual([
-      'recorded',
-      'recorded',
-      'completed',
-    ]);
-    expect(run.row()).toMatchObject({ state: 'completed', endedAt: ENDED_AT, chunksDone: 2, created: 2 });
+    expect(await recordRunEvent(run.deps, fetchDone(0))).toBe('completed');
+    expect(run.row()).toMatchObject({
+      state: 'completed',
+      endedAt: ENDED_AT,
+      chunksTotal: 0,
+      graphRequests: 5,
+    });
   });
 
-  it('completes a run without chunks on the fetcher end alone', async () => {
+  it('waits, with a delayed check, while chunks are missing, and completes when the last one reported', async () => {
     const run = inMemoryRun();
-    expect(await deliver(run.deps, [fetchDone(0)])).toEqual(['completed']);
+    run.report(0);
+    expect(await recordRunEvent(run.deps, fetchDone(2))).toBe('waiting');
+    expect(run.sent).toEqual([{ type: 'check', ...REF, attempt: 0 }]);
+    run.report(1, 3);
+    expect(await recordRunEvent(run.deps, run.sent[0]!)).toBe('completed');
+    expect(run.row()).toMatchObject({ state: 'completed', created: 4, chunksDone: 2, directoryWrites: 4 });
   });
 
-  it('counts a redelivered chunk once, and ignores a redelivered fetcher end', async () => {
+  it('says completed-with-errors when a chunk or the fetcher recorded errors', async () => {
     const run = inMemoryRun();
-    expect(await deliver(run.deps, [chunkDone(9), chunkDone(9), fetchDone(11), fetchDone(11)])).toEqual([
-      'recorded',
-      'duplicate',
-      'recorded',
-      'duplicate',
-    ]);
-    expect(run.row()).toMatchObject({ chunksDone: 1, created: 1, state: 'running' });
+    run.report(0, 1, 2);
+    expect(await recordRunEvent(run.deps, fetchDone(1, 1))).toBe('completed');
+    expect(run.row()).toMatchObject({ state: 'completed-with-errors', errors: 3 });
   });
 
-  it('marks a run with errors completed-with-errors and answers not-running afterwards', async () => {
+  it('ignores events for a run that is no longer running', async () => {
     const run = inMemoryRun();
-    expect(await deliver(run.deps, [chunkDone(0, 1, 2), fetchDone(1), chunkDone(0)])).toEqual([
-      'recorded',
-      'completed',
-      'not-running',
-    ]);
-    expect(run.row()).toMatchObject({ state: 'completed-with-errors', errors: 2 });
+    await recordRunEvent(run.deps, fetchDone(0));
+    expect(await recordRunEvent(run.deps, { type: 'check', ...REF, attempt: 3 })).toBe('not-running');
+    expect(await recordRunEvent(run.deps, fetchDone(0))).toBe('not-running');
   });
 
-  it('whatever the order and redeliveries: one completion, after the last new event, with each chunk counted once', async () => {
-    const delivery = fc
-      .integer({ min: 0, max: 70 })
-      .chain((total) =>
-        fc.record({
-          total: fc.constant(total),
-          copies: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: total, maxLength: total }),
-          created: fc.array(fc.integer({ min: 0, max: 5 }), { minLength: total, maxLength: total }),
-          fetchCopies: fc.integer({ min: 1, max: 2 }),
-        }),
-      )
-      .chain((plan) => {
-        const events: RunEvent[] = [];
-        plan.copies.forEach((copies, index) => {
-          for (let i = 0; i < copies; i += 1) events.push(chunkDone(index, plan.created[index]));
-        });
-        for (let i = 0; i < plan.fetchCopies; i += 1) events.push(fetchDone(plan.total));
-        return fc.record({
-          plan: fc.constant(plan),
-          events: fc.shuffledSubarray(events, { minLength: events.length }),
-        });
-      });
-
+  it('property: whatever the order and duplication of reports, fetch-done and checks, the run completes once with every chunk counted once', async () => {
     await fc.assert(
-      fc.asyncProperty(delivery, async ({ plan, events }) => {
-        const run = inMemoryRun();
-        const results = await deliver(run.deps, events);
-
-        // The model: what each delivery must answer.
-        const seen = new Set<number>();
-        let fetched = false;
-        let complete = false;
-        const expected = events.map((event): FanIn => {
-          if (complete) return 'not-running';
-          const fresh = event.type === 'chunk-done' ? !seen.has(event.chunkIndex) : !fetched;
-          if (event.type === 'chunk-done') seen.add(event.chunkIndex);
-          else fetched = true;
-          if (!fresh) return 'duplicate';
-          complete = fetched && seen.size === plan.total;
-          return complete ? 'completed' : 'recorded';
-        });
-
-        expect(results).toEqual(expected);
-        expect(results.filter((r) => r === 'completed')).toHaveLength(1);
-        expect(run.row()).toMatchObject({
-          state: 'completed',
-          chunksTotal: plan.total,
-          chunksDone: plan.total,
-          created: plan.created.reduce((a, b) => a + b, 0),
-          bookkeepingWrites: plan.total,
-        });
-      }),
-      { numRuns: 200 },
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 0, maxLength: 40 }),
+        fc.integer({ min: 1, max: 2 }),
+        fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 40, maxLength: 40 }),
+        async (order, fetchDeliveries, created) => {
+          const total = new Set(order).size;
+          const indices = [...new Set(order)].sort((a, b) => a - b);
+          const remap = new Map(indices.map((index, i) => [index, i]));
+          const run = inMemoryRun();
+          const results: FanIn[] = [];
+          for (let d = 0; d < fetchDeliveries; d += 1)
+            results.push(await recordRunEvent(run.deps, fetchDone(total)));
+          for (const [step, index] of order.entries()) {
+            run.report(remap.get(index)!, created[remap.get(index)!]);
+            const check = run.sent.shift();
+            if (check) results.push(await recordRunEvent(run.deps, check));
+            void step;
+          }
+          while (run.sent.length > 0) results.push(await recordRunEvent(run.deps, run.sent.shift()!));
+          expect(results.filter((r) => r === 'completed')).toHaveLength(1);
+          const expectedCreated = Array.from({ length: total }, (_, i) => created[i]!).reduce(
+            (a, b) => a + b,
+            0,
+          );
+          expect(run.row()).toMatchObject({
+            state: 'completed',
+            created: expectedCreated,
+            chunksDone: total,
+          });
+        },
+      ),
     );
   });
 });

@@ -1,0 +1,88 @@
+import { QueueClient } from '@azure/storage-queue';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { QUEUES } from '../../src/adapters/storage/storage-names.js';
+import type { Logger } from '../../src/ports/logger.js';
+import { fetchRound } from '../../src/usecases/fetch-round.js';
+import type { SyncRequest } from '../../src/usecases/messages.js';
+import { PipelineUnderTest } from './pipeline-harness.js';
+import { mutateTenant } from './tenant-mutations.js';
+
+const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/** Takes every message off a queue (bodies as sent), leaving it empty. */
+async function drain(queue: QueueClient): Promise<string[]> {
+  const bodies: string[] = [];
+  for (;;) {
+    const { receivedMessageItems } = await queue.receiveMessages({
+      numberOfMessages: 32,
+      visibilityTimeout: 300,
+    });
+    if (receivedMessageItems.length === 0) return bodies;
+    for (const message of receivedMessageItems) {
+      bodies.push(message.messageText);
+      await queue.deleteMessage(message.messageId, message.popReceipt);
+    }
+  }
+}
+
+function shuffled<T>(items: readonly T[], seed: number): T[] {
+  const out = [...items];
+  let state = seed;
+  for (let i = out.length - 1; i > 0; i -= 1) {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    const j = state % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+describe('at-least-once delivery of directory changes', () => {
+  let pipeline: PipelineUnderTest;
+  let changes: QueueClient;
+
+  beforeAll(async () => {
+    pipeline = await PipelineUnderTest.start({ standin: { users: 600, seed: 23 }, startHost: false });
+    changes = new QueueClient(pipeline.env.azurite.connectionString, QUEUES.directoryChanges);
+  });
+  afterAll(async () => {
+    await pipeline?.stop();
+  });
+
+  /** Runs the fetcher here (the host is not consuming), then delivers each change message twice, shuffled. */
+  async function roundWithEveryMessageTwiceShuffled(trigger: SyncRequest['trigger'], seed: number) {
+    const afterRunKey = await pipeline.latestRunKey();
+    pipeline.rounds.push(pipeline.control.snapshot());
+    const request: SyncRequest = {
+      type: 'sync-request',
+      tenantId: pipeline.env.tenantId,
+      trigger,
+      full: false,
+      requestedAt: new Date().toISOString(),
+    };
+    const fetched = await fetchRound(pipeline.deps(), request, quiet);
+    expect(fetched.kind).toBe('completed');
+    const bodies = await drain(changes);
+    expect(bodies.length).toBeGreaterThan(0);
+    for (const body of shuffled([...bodies, ...bodies], seed)) await changes.sendMessage(body);
+    return { afterRunKey, messages: bodies.length };
+  }
+
+  it('the initial round, every message delivered twice in shuffled order, gives the same tables as the oracle', async () => {
+    const { afterRunKey } = await roundWithEveryMessageTwiceShuffled('initial', 7);
+    await pipeline.env.startHost();
+    const run = await pipeline.waitForNextRun(afterRunKey);
+    expect(run.state).toBe('completed');
+    expect(await pipeline.differences()).toEqual([]);
+  });
+
+  it('an incremental round after mutations, delivered twice and shuffled, gives the same tables as the oracle', async () => {
+    await pipeline.env.host().stop();
+    mutateTenant(pipeline.control, 99, 40);
+    const { afterRunKey } = await roundWithEveryMessageTwiceShuffled('manual', 13);
+    await pipeline.env.startHost();
+    const run = await pipeline.waitForNextRun(afterRunKey);
+    expect(run.state).toBe('completed');
+    expect(await pipeline.differences()).toEqual([]);
+  });
+});

@@ -1,0 +1,110 @@
+/** Reads what the pipeline wrote (people, teams, team members) straight from Table Storage. */
+import { odata, TableClient } from '@azure/data-tables';
+
+import type { ExpectedDirectory, ExpectedPerson } from './directory-oracle.js';
+
+export interface ActualPerson extends ExpectedPerson {
+  personId: string;
+  createdAt: string;
+}
+
+export interface ActualDirectory {
+  people: Map<string, ActualPerson>;
+  teams: Map<string, { name: string; status: string }>;
+  teamMembers: Set<string>;
+  /** Rows per objectId in `people` (a duplicate person would show as 2). */
+  peopleRowsPerObject: Map<string, number>;
+}
+
+async function rows(
+  connectionString: string,
+  table: string,
+  filter: string,
+): Promise<Record<string, unknown>[]> {
+  const client = TableClient.fromConnectionString(connectionString, table, { allowInsecureConnection: true });
+  const out: Record<string, unknown>[] = [];
+  for await (const row of client.listEntities<Record<string, unknown>>({ queryOptions: { filter } }))
+    out.push(row);
+  return out;
+}
+
+const orNull = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : null);
+
+export async function readDirectory(connectionString: string, tenantId: string): Promise<ActualDirectory> {
+  const range = odata`PartitionKey ge ${`${tenantId}|`} and PartitionKey lt ${`${tenantId}}`}`;
+  const peopleRows = await rows(connectionString, 'people', range);
+  const objectOfPerson = new Map(peopleRows.map((r) => [String(r.rowKey), String(r.sourceObjectId)]));
+  const people = new Map<string, ActualPerson>();
+  const peopleRowsPerObject = new Map<string, number>();
+  for (const r of peopleRows) {
+    const objectId = String(r.sourceObjectId);
+    peopleRowsPerObject.set(objectId, (peopleRowsPerObject.get(objectId) ?? 0) + 1);
+    const managerId = orNull(r.managerId);
+    people.set(objectId, {
+      personId: String(r.rowKey),
+      createdAt: String(r.createdAt),
+      status: r.status as ExpectedPerson['status'],
+      displayName: String(r.displayName),
+      givenName: orNull(r.givenName),
+      surname: orNull(r.surname),
+      email: String(r.email),
+      jobTitle: orNull(r.jobTitle),
+      department: orNull(r.department),
+      officeLocation: orNull(r.officeLocation),
+      employeeId: orNull(r.employeeId),
+      hireDate: orNull(r.hireDate),
+      managerObjectId:
+        managerId === null ? null : (objectOfPerson.get(managerId) ?? `no-person:${managerId}`),
+    });
+  }
+  const teamRows = await rows(connectionString, 'teams', odata`PartitionKey eq ${tenantId}`);
+  const teams = new Map(
+    teamRows.map((r) => [String(r.sourceGroupId), { name: String(r.name), status: String(r.status) }]),
+  );
+  const memberRows = await rows(connectionString, 'teamMembers', range);
+  const teamMembers = new Set(
+    memberRows.map((r) => `${String(r.sourceGroupId)}|${String(r.sourceObjectId)}`),
+  );
+  return { people, teams, teamMembers, peopleRowsPerObject };
+}
+
+/**
+ * Differences between what the pipeline wrote and the oracle, as readable lines (empty = equal).
+ * A manager link is compared by the manager's object id; a link to a manager who has no person in the
+ * expected directory (disabled or guest managers) is reported by the reader as `no-person:…`.
+ */
+export function differences(actual: ActualDirectory, expected: ExpectedDirectory): string[] {
+  const lines: string[] = [];
+  for (const [id, want] of expected.people) {
+    const got = actual.people.get(id);
+    if (!got) {
+      lines.push(`person ${id} missing (expected ${want.status})`);
+      continue;
+    }
+    for (const key of Object.keys(want) as (keyof ExpectedPerson)[]) {
+      let gotValue = got[key];
+      const wantValue = want[key];
+      if (key === 'managerObjectId' && wantValue !== null && !expected.people.has(wantValue)) {
+        gotValue = typeof gotValue === 'string' && gotValue.startsWith('no-person:') ? wantValue : gotValue;
+      }
+      if (gotValue !== wantValue)
+        lines.push(`person ${id} ${key}: got ${String(gotValue)}, expected ${String(wantValue)}`);
+    }
+  }
+  for (const id of actual.people.keys()) if (!expected.people.has(id)) lines.push(`person ${id} unexpected`);
+  for (const [id, count] of actual.peopleRowsPerObject)
+    if (count > 1) lines.push(`person ${id} duplicated ${count} times`);
+  for (const [id, want] of expected.teams) {
+    const got = actual.teams.get(id);
+    if (!got) lines.push(`team ${id} missing`);
+    else if (got.name !== want.name || got.status !== want.status) {
+      lines.push(`team ${id}: got ${got.name}/${got.status}, expected ${want.name}/${want.status}`);
+    }
+  }
+  for (const id of actual.teams.keys()) if (!expected.teams.has(id)) lines.push(`team ${id} unexpected`);
+  for (const key of expected.teamMembers)
+    if (!actual.teamMembers.has(key)) lines.push(`team member ${key} missing`);
+  for (const key of actual.teamMembers)
+    if (!expected.teamMembers.has(key)) lines.push(`team member ${key} unexpected`);
+  return lines;
+}

@@ -1,0 +1,75 @@
+/** Runs the real pipeline for tests: Azurite, the stand-in, the local host (its own process). */
+import {
+  type LocalEnvironment,
+  type LocalEnvironmentOptions,
+  startLocalEnvironment,
+} from '../../local/environment/local-environment.js';
+import { waitForRun } from '../../local/environment/run-watcher.js';
+import type { TenantSnapshot } from '../../local/standin/index.js';
+import type { RunSummary } from '../../src/usecases/describe-runs.js';
+import { requestSync } from '../../src/usecases/request-sync.js';
+import { expectedDirectory } from './directory-oracle.js';
+import { differences, readDirectory } from './directory-reader.js';
+
+/** Settings that make the pipeline quick to observe in tests (small flushes, fast retries). */
+export const TEST_SETTINGS: Record<string, string> = {
+  SYNC_FLUSH_EVERY_PAGES: '2',
+  AzureFunctionsJobHost__extensions__queues__visibilityTimeout: '00:00:01',
+  AzureFunctionsJobHost__extensions__queues__maxPollingInterval: '00:00:00.500',
+};
+
+export class PipelineUnderTest {
+  /** The tenant as each completed round read it: the oracle's input. */
+  readonly rounds: TenantSnapshot[] = [];
+
+  private constructor(readonly env: LocalEnvironment) {}
+
+  static async start(options: LocalEnvironmentOptions = {}): Promise<PipelineUnderTest> {
+    const env = await startLocalEnvironment({
+      ...options,
+      settings: { ...TEST_SETTINGS, ...options.settings },
+    });
+    return new PipelineUnderTest(env);
+  }
+
+  get control() {
+    return this.env.standin.control;
+  }
+
+  deps() {
+    return this.env.services.deps();
+  }
+
+  async latestRunKey(): Promise<string | undefined> {
+    return (await this.deps().runs.list(this.env.tenantId, 1))[0]?.rowKey;
+  }
+
+  /** Requests a round and waits for it to finish; records the tenant as the round read it. */
+  async sync(trigger: 'initial' | 'manual' = 'manual', full = false): Promise<RunSummary> {
+    const afterRunKey = await this.latestRunKey();
+    this.rounds.push(this.control.snapshot());
+    await requestSync(this.deps(), this.env.tenantId, trigger, full);
+    return this.waitForNextRun(afterRunKey);
+  }
+
+  async waitForNextRun(afterRunKey: string | undefined): Promise<RunSummary> {
+    return waitForRun(this.env.services, this.env.tenantId, {
+      ...(afterRunKey ? { afterRunKey } : {}),
+      timeoutMs: 240_000,
+    });
+  }
+
+  /** Differences between the tables and the oracle (empty when equal). */
+  async differences(): Promise<string[]> {
+    const actual = await readDirectory(this.env.azurite.connectionString, this.env.tenantId);
+    return differences(actual, expectedDirectory(this.rounds));
+  }
+
+  async directory() {
+    return readDirectory(this.env.azurite.connectionString, this.env.tenantId);
+  }
+
+  async stop(): Promise<void> {
+    await this.env.stop();
+  }
+}
