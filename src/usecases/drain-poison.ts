@@ -18,23 +18,23 @@ export async function drainPoisonMessage(
   dequeueCount: number,
 ): Promise<{ recordedIn: string }> {
   const now = deps.now().toISOString();
-  const reason = (await lastFailure(deps.tables, queue, body)) ?? 'no failure was noted';
-  const gaveUp = `message from ${queue} failed ${dequeueCount} time(s) and was moved to ${queue}-poison: ${reason}`;
+  const failure = await lastFailure(deps.tables, queue, body);
+  const attempts = failure?.attempts ?? dequeueCount;
+  const gaveUp = `message from ${queue} failed ${attempts} time(s) and was moved to ${queue}-poison: ${failure?.message ?? 'no failure was noted'}`;
 
   const chunk = queue === QUEUES.directoryChanges ? directoryChunkSchema.safeParse(body) : undefined;
   if (chunk?.success) {
     const ref = { tenantId: chunk.data.tenantId, runId: chunk.data.runId, runKey: chunk.data.runKey };
-    const changes = await loadChunkChanges(deps, chunk.data).catch(() => []);
-    const people = new Set(
-      changes.filter((c) => c.kind === 'user').map((c) => (c.kind === 'user' ? c.id : '')),
-    );
+    const changes = await loadChunkChanges(deps, chunk.data).catch(() => undefined);
+    const people = new Set((changes ?? []).flatMap((c) => (c.kind === 'user' ? [c.id] : [])));
+    const lost = changes ? `${changes.length} changes not applied` : 'its changes could not be read';
     await deps.runs.recordErrors(
       ref,
       [
         {
           category: 'transient',
           objectId: null,
-          message: `${gaveUp} (${changes.length} changes not applied)`,
+          message: `${gaveUp} (${lost})`,
           source: `poison:${queue}:${chunk.data.chunkIndex}`,
         },
       ],

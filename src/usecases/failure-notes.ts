@@ -4,8 +4,8 @@ import { TABLES } from '../adapters/storage/storage-names.js';
 import type { TableGateway } from '../adapters/storage/table-gateway.js';
 
 /**
- * Remembers why a queue message failed, keyed by its body, so that when it ends in the `-poison`
- * queue (where the host moves it with its body intact) the drain can say why.
+ * Remembers why, and how many times, a queue message failed, keyed by its body, so that when it ends
+ * in the `-poison` queue (where the host moves it with its body intact) the drain can say why.
  */
 export async function noteFailure(
   tables: TableGateway,
@@ -13,11 +13,14 @@ export async function noteFailure(
   body: unknown,
   error: Error,
 ): Promise<void> {
+  const rowKey = failureKey(queue, body);
+  const previous = await tables.get(TABLES.syncState, 'failures', rowKey);
   await tables.upsert(TABLES.syncState, {
     partitionKey: 'failures',
-    rowKey: failureKey(queue, body),
+    rowKey,
     queue,
-    message: `${error.name}: ${error.message}`.slice(0, 2000),
+    attempts: Number(previous?.attempts ?? 0) + 1,
+    message: describeError(error).slice(0, 2000),
   });
 }
 
@@ -25,9 +28,20 @@ export async function lastFailure(
   tables: TableGateway,
   queue: string,
   body: unknown,
-): Promise<string | undefined> {
+): Promise<{ attempts: number; message: string } | undefined> {
   const row = await tables.get(TABLES.syncState, 'failures', failureKey(queue, body));
-  return typeof row?.message === 'string' ? row.message : undefined;
+  if (!row || typeof row.message !== 'string') return undefined;
+  return { attempts: Number(row.attempts ?? 0), message: row.message };
+}
+
+/** An error in one line, with the HTTP status and service code when it has them (SDK errors do). */
+export function describeError(error: Error): string {
+  const { statusCode, code } = error as { statusCode?: unknown; code?: unknown };
+  const details = [statusCode, code].filter(
+    (v) => typeof v === 'number' || (typeof v === 'string' && v !== ''),
+  );
+  const message = error.message.trim() === '' ? '(no message)' : error.message;
+  return `${error.name}${details.length > 0 ? ` ${details.join(' ')}` : ''}: ${message}`;
 }
 
 function failureKey(queue: string, body: unknown): string {
