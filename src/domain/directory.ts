@@ -40,12 +40,22 @@ export interface UserFacts {
 /** `soft`: Graph's `@removed: changed` (restorable for 30 days); `hard`: `@removed: deleted`. */
 export type Deletion = 'soft' | 'hard';
 
+/** A direct membership as Graph last described it (kept after removal, for version ordering). */
+export interface Membership {
+  readonly present: boolean;
+  readonly version: string;
+}
+
 export interface MirrorUser {
   readonly id: string;
+  /** null until Graph described the user itself (a membership can arrive first). */
   readonly facts: UserFacts | null;
   readonly managerId: string | null;
   readonly deleted: Deletion | null;
+  /** Version of the last user change applied ('' when only memberships are known). */
   readonly version: string;
+  /** The groups this user is (or was) a direct member of, by group id. */
+  readonly memberships: Readonly<Record<string, Membership>>;
 }
 
 export interface GroupFacts {
@@ -59,6 +69,8 @@ export interface MirrorGroup {
   readonly facts: GroupFacts | null;
   readonly deleted: Deletion | null;
   readonly version: string;
+  /** Groups nested in this one (direct group members), by group id. */
+  readonly groupMembers: Readonly<Record<string, Membership>>;
 }
 
 export type MemberType = 'user' | 'group';
@@ -104,8 +116,12 @@ export interface EdgeChange {
   readonly version: string;
 }
 
-/** Applies a user change to the mirror row it concerns: properties replace, the manager merges. */
+/**
+ * Applies a user change to the mirror row it concerns: properties replace, the manager merges
+ * (absent = unchanged), memberships are untouched (they come from group changes).
+ */
 export function applyUserChange(before: MirrorUser | undefined, change: UserChange): MirrorUser {
+  const memberships = before?.memberships ?? {};
   if (change.removed) {
     return {
       id: change.id,
@@ -113,6 +129,7 @@ export function applyUserChange(before: MirrorUser | undefined, change: UserChan
       managerId: before?.managerId ?? null,
       deleted: change.removed,
       version: change.version,
+      memberships,
     };
   }
   return {
@@ -121,5 +138,27 @@ export function applyUserChange(before: MirrorUser | undefined, change: UserChan
     managerId: change.manager === undefined ? (before?.managerId ?? null) : change.manager,
     deleted: null,
     version: change.version,
+    memberships,
+  };
+}
+
+/** The mirror row of a user Graph has not described yet, known only through memberships. */
+export function unknownUser(id: string): MirrorUser {
+  return { id, facts: null, managerId: null, deleted: null, version: '', memberships: {} };
+}
+
+/**
+ * Applies a membership change (an edge whose member is this user) if it is newer than what the row
+ * holds for that group; returns the row unchanged otherwise.
+ */
+export function applyMembershipChange(user: MirrorUser, change: EdgeChange): MirrorUser {
+  const current = user.memberships[change.groupId];
+  if (current && current.version >= change.version) return user;
+  return {
+    ...user,
+    memberships: {
+      ...user.memberships,
+      [change.groupId]: { present: change.present, version: change.version },
+    },
   };
 }

@@ -1,14 +1,17 @@
-import type { MirrorEdge } from './directory.js';
+import type { Membership } from './directory.js';
 
 /**
  * Decides which app teams a person belongs to: the Entra groups of which the user is a direct
- * member, while the person is in scope (every group is synced as a team under the default policy).
+ * member, while the person is in the directory (every group is synced as a team under the default
+ * policy). Sorted, so an unchanged membership compares equal.
  */
-export function teamGroupsOf(edges: readonly MirrorEdge[], personInScope: boolean): string[] {
-  if (!personInScope) return [];
-  const groups = new Set<string>();
-  for (const edge of edges) {
-    if (edge.present && edge.memberType === 'user') groups.add(edge.groupId);
-  }
-  return [...groups].sort();
+export function teamGroupsOf(
+  memberships: Readonly<Record<string, Membership>>,
+  personActive: boolean,
+): string[] {
+  if (!personActive) return [];
+  return Object.entries(memberships)
+    .filter(([, membership]) => membership.present)
+    .map(([groupId]) => groupId)
+    .sort();
 }

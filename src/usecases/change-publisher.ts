@@ -5,13 +5,15 @@ import { bucketOf } from '../domain/bucket.js';
 import type { DirectoryChange } from '../domain/directory.js';
 import type { DirectoryChunk, RunRef } from './messages.js';
 
-/** Changes per message: a few batch transactions' worth of one partition. */
+/** Changes per message of an incremental round: a few batch transactions' worth of one partition. */
 export const MAX_CHANGES_PER_CHUNK = 500;
 
 /**
- * Regroups a round's changes by partition (a user and its membership edges by the user's bucket,
- * groups together) and publishes them as `directory-changes` messages, one partition each; a payload
- * too large for a queue message goes to Blob Storage and the message carries its name.
+ * Regroups a round's changes by partition (a user and its memberships by the user's bucket; groups
+ * and group-in-group memberships together) and publishes them as `directory-changes` messages, one
+ * partition each. An incremental round publishes as it goes (a payload over 48 KiB goes to Blob
+ * Storage and the message carries its name). A full round stages its changes in Blob Storage and
+ * publishes one message per partition at the end, so each partition is read and written once.
  */
 export class ChangePublisher {
   readonly #buffer = new Map<string, DirectoryChange[]>();
@@ -40,26 +42,63 @@ export class ChangePublisher {
       case 'user':
         return `users:${bucketOf(change.id, this.buckets)}`;
       case 'edge':
-        return `users:${bucketOf(change.memberId, this.buckets)}`;
+        return change.memberType === 'user' ? `users:${bucketOf(change.memberId, this.buckets)}` : 'groups';
       case 'group':
         return 'groups';
     }
   }
 
-  /** Publishes everything buffered; returns the next chunk index. */
-  async flush(ref: RunRef, firstChunkIndex: number): Promise<number> {
+  /** Publishes everything buffered now; returns the next chunk index. */
+  async publish(ref: RunRef, firstChunkIndex: number, fresh: boolean): Promise<number> {
     const messages: DirectoryChunk[] = [];
     let chunkIndex = firstChunkIndex;
-    for (const [partition, changes] of [...this.#buffer.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [partition, changes] of this.#drain()) {
       for (let start = 0; start < changes.length; start += MAX_CHANGES_PER_CHUNK) {
         const slice = changes.slice(start, start + MAX_CHANGES_PER_CHUNK);
-        messages.push(await this.#message(ref, chunkIndex, partition, slice));
+        messages.push(await this.#message(ref, chunkIndex, partition, slice, fresh));
         chunkIndex += 1;
       }
     }
     await this.queues.sendAll(QUEUES.directoryChanges, messages);
-    this.#buffer.clear();
     return chunkIndex;
+  }
+
+  /** Stages everything buffered in Blob Storage under `prefix` (a full round's flush). */
+  async stage(prefix: string, flushNo: number): Promise<void> {
+    const name = String(flushNo).padStart(6, '0');
+    await Promise.all(
+      this.#drain().map(([partition, changes]) =>
+        this.chunkStore.put(`${prefix}${partition}/${name}.json`, changes),
+      ),
+    );
+  }
+
+  /** Publishes one message per partition naming every blob staged for it; returns the next chunk index. */
+  async publishStaged(ref: RunRef, prefix: string, firstChunkIndex: number, fresh: boolean): Promise<number> {
+    const byPartition = new Map<string, string[]>();
+    for (const name of await this.chunkStore.list(prefix)) {
+      const partition = name.slice(prefix.length, name.lastIndexOf('/'));
+      byPartition.set(partition, [...(byPartition.get(partition) ?? []), name]);
+    }
+    let chunkIndex = firstChunkIndex;
+    const messages: DirectoryChunk[] = [...byPartition.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([partition, blobNames]) => ({
+        type: 'directory-chunk',
+        ...ref,
+        chunkIndex: chunkIndex++,
+        partition,
+        fresh,
+        blobNames,
+      }));
+    await this.queues.sendAll(QUEUES.directoryChanges, messages);
+    return chunkIndex;
+  }
+
+  #drain(): [string, DirectoryChange[]][] {
+    const entries = [...this.#buffer.entries()].sort(([a], [b]) => a.localeCompare(b));
+    this.#buffer.clear();
+    return entries;
   }
 
   async #message(
@@ -67,17 +106,19 @@ export class ChangePublisher {
     chunkIndex: number,
     partition: string,
     changes: DirectoryChange[],
+    fresh: boolean,
   ): Promise<DirectoryChunk> {
     const inline: DirectoryChunk = {
       type: 'directory-chunk',
       ...ref,
       chunkIndex,
       partition,
+      fresh,
       changes: changes as DirectoryChunk['changes'],
     };
     if (Buffer.byteLength(JSON.stringify(inline), 'utf8') <= MAX_INLINE_PAYLOAD_BYTES) return inline;
     const blobName = `chunks/${ref.tenantId}/${ref.runId}/${chunkIndex}.json`;
     await this.chunkStore.put(blobName, changes);
-    return { type: 'directory-chunk', ...ref, chunkIndex, partition, blobName };
+    return { type: 'directory-chunk', ...ref, chunkIndex, partition, fresh, blobNames: [blobName] };
   }
 }

@@ -1,5 +1,5 @@
 import { parseGroupItem, parseUserItem } from '../adapters/graph/delta-changes.js';
-import { edgeRowKey } from '../adapters/storage/directory-rows.js';
+import { mirrorGroupFromRow, mirrorUserFromRow } from '../adapters/storage/directory-rows.js';
 import { newRunRef, type RunError } from '../adapters/storage/run-store.js';
 import { QUEUES, TABLES } from '../adapters/storage/storage-names.js';
 import type { Cursor, Lease, Round } from '../adapters/storage/sync-state-store.js';
@@ -103,6 +103,12 @@ class RoundRunner {
     }
     if (round.fullUsers || round.fullGroups) await this.#sweep(round);
     await this.#flush(round);
+    round.chunkIndex = await this.#publisher.publishStaged(
+      round,
+      stagedPrefix(round),
+      round.chunkIndex,
+      round.fresh,
+    );
 
     // Everything is enqueued: now the delta links may move forward.
     cursor.usersDeltaLink = round.pendingUsersDeltaLink ?? cursor.usersDeltaLink;
@@ -137,7 +143,7 @@ class RoundRunner {
 
   async #startRound(cursor: Cursor, request: SyncRequest): Promise<Round> {
     const ref = newRunRef(request.tenantId, this.deps.now());
-    const firstEver = cursor.lastRound === 0;
+    const firstEver = cursor.lastRound === 0 && cursor.lastRunKey === null;
     const full = request.full || firstEver || !cursor.usersDeltaLink || !cursor.groupsDeltaLink;
     const trigger = firstEver ? 'initial' : request.trigger;
     await this.deps.runs.create(ref, trigger, full, this.deps.now().toISOString());
@@ -148,6 +154,7 @@ class RoundRunner {
       full,
       fullUsers: full,
       fullGroups: full,
+      fresh: firstEver,
       phase: 'users',
       nextLink: null,
       page: 0,
@@ -227,7 +234,10 @@ class RoundRunner {
     }
   }
 
-  /** Publishes buffered changes; in a full round, also keeps the ids seen so far for the sweep. */
+  /**
+   * Publishes buffered changes (an incremental round) or stages them (a full round); in a full round,
+   * also keeps the ids seen so far for the sweep.
+   */
   async #flush(round: Round): Promise<void> {
     if (this.#seen.size > 0) {
       await this.deps.chunkStore.put(`${seenPrefix(round)}${String(round.flushNo).padStart(6, '0')}.json`, [
@@ -238,7 +248,12 @@ class RoundRunner {
       this.#seen.clear();
     }
     if (this.#publisher.pending === 0) return;
-    round.chunkIndex = await this.#publisher.flush(round, round.chunkIndex);
+    if (round.full) {
+      await this.#publisher.stage(stagedPrefix(round), round.flushNo);
+      round.flushNo += 1;
+    } else {
+      round.chunkIndex = await this.#publisher.publish(round, round.chunkIndex, round.fresh);
+    }
     const ref = { tenantId: round.tenantId, runId: round.runId, runKey: round.runKey };
     await this.deps.runs.recordErrors(ref, this.#errors.splice(0), this.deps.now().toISOString());
   }
@@ -265,36 +280,51 @@ class RoundRunner {
     let index = 0;
     const version = (): string => encodeVersion({ round: round.seq, page: SWEEP_PAGE, index: index++ });
     const vanished: DirectoryChange[] = [];
-    const users = round.fullUsers
-      ? await this.deps.tables.listPartitionRange(TABLES.dirUsers, from, to, ['RowKey', 'deleted'])
-      : [];
+    const userColumns = ['RowKey', 'version', 'deleted', 'memberships'];
+    const users =
+      round.fullUsers || round.fullGroups
+        ? await this.deps.tables.listPartitionRange(TABLES.dirUsers, from, to, userColumns)
+        : [];
     for (const row of users) {
-      if (row.deleted === '' && !seen.has(`u:${row.rowKey}`)) {
-        vanished.push({ kind: 'user', id: row.rowKey, version: version(), removed: 'soft' });
+      const user = mirrorUserFromRow(row);
+      if (round.fullUsers && user.deleted === null && user.version !== '' && !seen.has(`u:${user.id}`)) {
+        vanished.push({ kind: 'user', id: user.id, version: version(), removed: 'soft' });
+      }
+      if (!round.fullGroups) continue;
+      for (const [groupId, membership] of Object.entries(user.memberships)) {
+        if (membership.present && !seen.has(`e:${groupId}|${user.id}`)) {
+          vanished.push({
+            kind: 'edge',
+            groupId,
+            memberId: user.id,
+            memberType: 'user',
+            present: false,
+            version: version(),
+          });
+        }
       }
     }
     const groups = round.fullGroups
-      ? await this.deps.tables.listPartition(TABLES.dirGroups, tenantId, { select: ['RowKey', 'deleted'] })
+      ? await this.deps.tables.listPartition(TABLES.dirGroups, tenantId, {
+          select: ['RowKey', 'deleted', 'groupMembers'],
+        })
       : [];
     for (const row of groups) {
-      if (row.deleted === '' && !seen.has(`g:${row.rowKey}`)) {
-        vanished.push({ kind: 'group', id: row.rowKey, version: version(), removed: 'soft' });
+      const group = mirrorGroupFromRow(row);
+      if (group.deleted === null && !seen.has(`g:${group.id}`)) {
+        vanished.push({ kind: 'group', id: group.id, version: version(), removed: 'soft' });
       }
-    }
-    const edgeColumns = ['RowKey', 'groupId', 'memberId', 'memberType', 'present'];
-    const edges = round.fullGroups
-      ? await this.deps.tables.listPartitionRange(TABLES.dirMembers, from, to, edgeColumns)
-      : [];
-    for (const row of edges) {
-      if (row.present === true && !seen.has(`e:${row.rowKey}`)) {
-        vanished.push({
-          kind: 'edge',
-          groupId: String(row.groupId),
-          memberId: String(row.memberId),
-          memberType: row.memberType === 'group' ? 'group' : 'user',
-          present: false,
-          version: version(),
-        });
+      for (const [memberId, membership] of Object.entries(group.groupMembers)) {
+        if (membership.present && !seen.has(`e:${group.id}|${memberId}`)) {
+          vanished.push({
+            kind: 'edge',
+            groupId: group.id,
+            memberId,
+            memberType: 'group',
+            present: false,
+            version: version(),
+          });
+        }
       }
     }
     for (const change of vanished) this.#publisher.add(change);
@@ -315,8 +345,13 @@ function seenKey(change: DirectoryChange): string {
     case 'group':
       return `g:${change.id}`;
     case 'edge':
-      return `e:${edgeRowKey(change.memberId, change.groupId)}`;
+      return `e:${change.groupId}|${change.memberId}`;
   }
+}
+
+/** Where a full round stages its changes until it publishes them, one message per partition. */
+function stagedPrefix(round: Round): string {
+  return `staged/${round.tenantId}/${round.runId}/`;
 }
 
 function seenPrefix(round: Round): string {

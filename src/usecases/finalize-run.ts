@@ -61,5 +61,13 @@ async function completeIfAllReported(deps: PipelineDeps, ref: RunRef): Promise<F
     result = 'completed';
     return row;
   });
+  if ((result as FanIn) === 'completed') await removeRunBlobs(deps, ref);
   return result;
+}
+
+/** A completed run's staged changes and claim checks are no longer needed (best effort). */
+async function removeRunBlobs(deps: PipelineDeps, ref: RunRef): Promise<void> {
+  for (const prefix of [`staged/${ref.tenantId}/${ref.runId}/`, `chunks/${ref.tenantId}/${ref.runId}/`]) {
+    await deps.chunkStore.deletePrefix(prefix).catch(() => undefined);
+  }
 }

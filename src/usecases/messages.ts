@@ -81,10 +81,16 @@ export type RunRef = z.infer<typeof runRefSchema>;
 export const directoryChunkSchema = runRefSchema.extend({
   type: z.literal('directory-chunk'),
   chunkIndex: z.number().int().min(0),
-  /** `users:<bucket>` for users and membership edges of that bucket, `groups` for group objects. */
+  /**
+   * `users:<bucket>`: users and their memberships in that bucket; `groups`: group objects and
+   * group-in-group memberships.
+   */
   partition: z.string().regex(/^(users:\d+|groups)$/),
+  /** The tenant had never been synced when the round started: nothing to read, rows to create. */
+  fresh: z.boolean().default(false),
   changes: z.array(directoryChangeSchema).optional(),
-  blobName: z.string().optional(),
+  /** Claim check: the changes are in these blobs (in order). */
+  blobNames: z.array(z.string()).optional(),
 });
 export type DirectoryChunk = z.infer<typeof directoryChunkSchema>;
 

@@ -1,26 +1,24 @@
 import type { TransactionAction } from '@azure/data-tables';
 
 import {
-  edgeFromRow,
-  edgeRowKey,
-  edgeToRow,
   mirrorUserFromRow,
   mirrorUserToRow,
   personFromRow,
   personToRow,
-  teamMemberRowKey,
+  type StoredPerson,
 } from '../adapters/storage/directory-rows.js';
 import { withPartitionLock } from '../adapters/storage/partition-lock.js';
 import type { RunError } from '../adapters/storage/run-store.js';
 import { TABLES } from '../adapters/storage/storage-names.js';
-import { isWriteConflict, type Row, type TableGateway } from '../adapters/storage/table-gateway.js';
+import { isWriteConflict, type TableGateway } from '../adapters/storage/table-gateway.js';
 import { bucketPartition } from '../domain/bucket.js';
 import {
+  applyMembershipChange,
   applyUserChange,
   type DirectoryChange,
   type EdgeChange,
-  type MirrorEdge,
   type MirrorUser,
+  unknownUser,
   type UserChange,
 } from '../domain/directory.js';
 import { personIdFor, teamIdFor } from '../domain/person-id.js';
@@ -44,10 +42,14 @@ export function emptyOutcome(): { counts: Record<string, number>; errors: RunErr
 const MAX_ATTEMPTS = 6;
 
 /**
- * Applies one bucket's user and membership changes: mirror (users, edges), projection (people with
- * ETag `If-Match`, team members), each table as batch transactions of that one partition. Under the
- * bucket's lock, so chunks of one bucket apply one at a time; idempotent (a change no newer than what
- * the mirror holds is ignored, and the mirror is written last, so a crash re-applies the rest).
+ * Applies one bucket's user and membership changes: the mirror (a row per user: facts, manager,
+ * memberships) and the projection (a row per person: fields, status, teams, written with ETag
+ * `If-Match`), each as batch transactions of that one partition, under the bucket's lock so chunks
+ * of one bucket apply one at a time. Idempotent: a change no newer than what the mirror holds is
+ * ignored, and the mirror is written last, so a crash re-applies the rest.
+ *
+ * `fresh`: the tenant has never been synced, so nothing is read; rows are created, and if one
+ * already exists (a redelivered message) the chunk is applied again the ordinary way.
  */
 export async function applyUserBucket(
   tables: TableGateway,
@@ -56,16 +58,17 @@ export async function applyUserBucket(
   changes: readonly DirectoryChange[],
   now: string,
   source: string,
+  fresh = false,
 ): Promise<ChunkOutcome> {
   return withPartitionLock(tables, tenantId, `users:${bucket}`, async () => {
+    let assumeEmpty = fresh;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await applyOnce(tables, tenantId, bucket, changes, now, source);
+        return await applyOnce(tables, tenantId, bucket, changes, now, source, assumeEmpty);
       } catch (error) {
-        if (!isWriteConflict(error) || attempt >= MAX_ATTEMPTS) {
-          if (isWriteConflict(error)) throw new TransientError(`bucket ${bucket}: writes kept conflicting`);
-          throw error;
-        }
+        if (!isWriteConflict(error)) throw error;
+        if (attempt >= MAX_ATTEMPTS) throw new TransientError(`bucket ${bucket}: writes kept conflicting`);
+        assumeEmpty = false;
       }
     }
   });
@@ -78,6 +81,7 @@ async function applyOnce(
   changes: readonly DirectoryChange[],
   now: string,
   source: string,
+  assumeEmpty: boolean,
 ): Promise<ChunkOutcome> {
   const pk = bucketPartition(tenantId, bucket);
   const outcome = emptyOutcome();
@@ -85,177 +89,87 @@ async function applyOnce(
     outcome.counts[name] = (outcome.counts[name] ?? 0) + 1;
   };
   const userChanges = changes.filter((c): c is UserChange => c.kind === 'user').sort(byVersion);
-  const edgeChanges = changes.filter((c): c is EdgeChange => c.kind === 'edge').sort(byVersion);
+  const edgeChanges = changes
+    .filter((c): c is EdgeChange => c.kind === 'edge' && c.memberType === 'user')
+    .sort(byVersion);
+  const ids = new Set([...userChanges.map((c) => c.id), ...edgeChanges.map((c) => c.memberId)]);
+  const personIds = new Map([...ids].map((id) => [id, personIdFor(tenantId, id)]));
 
-  // 1. Mirror users: apply every change newer than what is stored.
-  const userIds = new Set(userChanges.map((c) => c.id));
-  const storedUsers = await tables.readRows(TABLES.dirUsers, pk, userIds);
-  const users = new Map<string, MirrorUser>();
-  for (const [id, row] of storedUsers) users.set(id, mirrorUserFromRow(row));
-  const changedUsers = new Map<string, MirrorUser>();
-  const replays = new Set<string>();
-  for (const change of userChanges) {
-    const before = changedUsers.get(change.id) ?? users.get(change.id);
-    if (!isNewer(change.version, before?.version)) {
-      if (!changedUsers.has(change.id)) replays.add(change.id);
-      continue;
-    }
-    changedUsers.set(change.id, applyUserChange(before, change));
-    replays.delete(change.id);
+  // 1. Read the bucket's rows for these users (nothing when the tenant has never been synced).
+  const mirrorRows = assumeEmpty ? new Map() : await tables.readRows(TABLES.dirUsers, pk, ids);
+  const personRows = assumeEmpty ? new Map() : await tables.readRows(TABLES.people, pk, personIds.values());
+  const stored = new Map<string, MirrorUser>();
+  for (const id of ids) {
+    const row = mirrorRows.get(id);
+    if (row) stored.set(id, mirrorUserFromRow(row));
   }
-
-  // 2. Mirror edges of every member this chunk touches.
-  const members = new Set<string>([...changedUsers.keys(), ...edgeChanges.map((c) => c.memberId)]);
-  const edges = await readEdgesOf(tables, pk, members);
-  const changedEdges: MirrorEdge[] = [];
-  for (const change of edgeChanges) {
-    const key = edgeRowKey(change.memberId, change.groupId);
-    const before = edges.get(key);
-    if (!isNewer(change.version, before?.version)) continue;
-    const edge: MirrorEdge = {
-      groupId: change.groupId,
-      memberId: change.memberId,
-      memberType: change.memberType,
-      present: change.present,
-      version: change.version,
-    };
-    edges.set(key, edge);
-    changedEdges.push(edge);
-  }
-
-  // 3. People: plan each changed user's person.
-  const edgesByMember = groupByMember(edges.values());
-  const userMembers = [...members].filter(
-    (id) => !edgesByMember.get(id)?.some((e) => e.memberType === 'group'),
-  );
-  const personIds = new Map(userMembers.map((id) => [id, personIdFor(tenantId, id)]));
-  const storedPeople = await tables.readRows(TABLES.people, pk, personIds.values());
-  const people = new Map<string, Person & { etag?: string }>();
+  const storedPeople = new Map<string, StoredPerson>();
   for (const [id, personId] of personIds) {
-    const row = storedPeople.get(personId);
-    if (row) people.set(id, personFromRow(row));
+    const row = personRows.get(personId);
+    if (row) storedPeople.set(id, personFromRow(row));
   }
-  const personActions: TransactionAction[] = [];
-  for (const [id, user] of changedUsers) {
-    const existing = people.get(id);
-    const plan = planPerson(tenantId, user, existing, now);
-    count(plan.outcome);
-    if (plan.outcome === 'failed') {
-      outcome.errors.push({ category: 'invalid-data', objectId: id, message: plan.reason, source });
+
+  // 2. Apply the changes to the mirror, in version order, ignoring what is not newer.
+  const mirror = new Map(stored);
+  const profileChanged = new Set<string>();
+  let replays = 0;
+  for (const change of userChanges) {
+    const before = mirror.get(change.id);
+    if (!isNewer(change.version, before?.version || undefined)) {
+      replays += 1;
       continue;
     }
-    if (plan.outcome === 'unchanged' || plan.outcome === 'skipped' || !plan.person) continue;
-    const row = personToRow(pk, plan.person);
+    mirror.set(change.id, applyUserChange(before, change));
+    profileChanged.add(change.id);
+  }
+  for (const change of edgeChanges) {
+    const before = mirror.get(change.memberId) ?? unknownUser(change.memberId);
+    mirror.set(change.memberId, applyMembershipChange(before, change));
+  }
+
+  // 3. Project: plan each person whose user changed; recompute every touched person's teams.
+  const personActions: TransactionAction[] = [];
+  for (const id of ids) {
+    const user = mirror.get(id)!;
+    const existing = storedPeople.get(id);
+    let person: Person | undefined = existing?.person;
+    let write = false;
+    if (profileChanged.has(id)) {
+      const plan = planPerson(tenantId, user, person, now);
+      count(plan.outcome);
+      if (plan.outcome === 'failed') {
+        outcome.errors.push({ category: 'invalid-data', objectId: id, message: plan.reason, source });
+      } else if (plan.outcome !== 'unchanged' && plan.outcome !== 'skipped') {
+        person = plan.person;
+        write = true;
+      }
+    }
+    if (!person) continue;
+    const teams = teamGroupsOf(user.memberships, !isOutOfDirectory(person.status)).map((groupId) =>
+      teamIdFor(tenantId, groupId),
+    );
+    if (!write && sameTeams(teams, existing?.teams ?? [])) continue;
+    const row = personToRow(pk, write ? person : { ...person, updatedAt: now }, teams);
     personActions.push(
       existing?.etag ? ['update', row, 'Replace', { etag: existing.etag }] : ['create', row],
     );
-    people.set(id, plan.person);
   }
-  for (let i = 0; i < replays.size; i += 1) count('unchanged');
+  for (let i = 0; i < replays; i += 1) count('unchanged');
 
-  // 4. Team members of every touched user: the groups it is a direct member of, while active.
-  const teamActions = await planTeamMembers(tables, tenantId, pk, userMembers, edgesByMember, people);
-
-  // 5. Write: projection first, mirror last (the mirror's version marks the change as applied).
+  // 4. Write: the projection first, the mirror last (its versions mark the changes as applied).
+  const mirrorActions: TransactionAction[] = [];
+  for (const [id, user] of mirror) {
+    if (user === stored.get(id)) continue;
+    const row = mirrorUserToRow(pk, user);
+    mirrorActions.push(assumeEmpty ? ['create', row] : ['upsert', row, 'Replace']);
+  }
   await tables.transact(TABLES.people, pk, personActions);
-  await tables.transact(TABLES.teamMembers, pk, teamActions);
-  await tables.transact(
-    TABLES.dirMembers,
-    pk,
-    changedEdges.map((edge) => ['upsert', edgeToRow(pk, edge), 'Replace'] as const),
-  );
-  await tables.transact(
-    TABLES.dirUsers,
-    pk,
-    [...changedUsers.values()].map((user) => ['upsert', mirrorUserToRow(pk, user), 'Replace'] as const),
-  );
+  await tables.transact(TABLES.dirUsers, pk, mirrorActions);
   return outcome;
 }
 
-async function planTeamMembers(
-  tables: TableGateway,
-  tenantId: string,
-  pk: string,
-  userIds: readonly string[],
-  edgesByMember: ReadonlyMap<string, readonly MirrorEdge[]>,
-  people: ReadonlyMap<string, Person>,
-): Promise<TransactionAction[]> {
-  const desired = new Map<string, Row>();
-  const personIds = new Set<string>();
-  for (const userId of userIds) {
-    const person = people.get(userId);
-    if (!person) continue;
-    personIds.add(person.personId);
-    const active = !isOutOfDirectory(person.status);
-    for (const groupId of teamGroupsOf(edgesByMember.get(userId) ?? [], active)) {
-      const teamId = teamIdFor(tenantId, groupId);
-      const rowKey = teamMemberRowKey(person.personId, teamId);
-      desired.set(rowKey, {
-        partitionKey: pk,
-        rowKey,
-        teamId,
-        personId: person.personId,
-        sourceGroupId: groupId,
-        sourceObjectId: userId,
-      });
-    }
-  }
-  const existing = await readRowsByPrefix(tables, TABLES.teamMembers, pk, personIds);
-  const actions: TransactionAction[] = [];
-  for (const [rowKey, row] of desired) {
-    if (!existing.has(rowKey)) actions.push(['upsert', row, 'Replace']);
-  }
-  for (const [rowKey, row] of existing) {
-    if (!desired.has(rowKey)) actions.push(['delete', { partitionKey: pk, rowKey: row.rowKey }]);
-  }
-  return actions;
-}
-
-/** Every edge whose member is one of `memberIds`, keyed by edge RowKey. */
-async function readEdgesOf(
-  tables: TableGateway,
-  pk: string,
-  memberIds: ReadonlySet<string>,
-): Promise<Map<string, MirrorEdge>> {
-  const rows = await readRowsByPrefix(tables, TABLES.dirMembers, pk, memberIds);
-  const edges = new Map<string, MirrorEdge>();
-  for (const [rowKey, row] of rows) edges.set(rowKey, edgeFromRow(row));
-  return edges;
-}
-
-/** Rows whose RowKey starts with `<prefix>|`: a RowKey range per prefix for a few, one scan for many. */
-async function readRowsByPrefix(
-  tables: TableGateway,
-  table: typeof TABLES.dirMembers | typeof TABLES.teamMembers,
-  pk: string,
-  prefixes: ReadonlySet<string>,
-): Promise<Map<string, Row>> {
-  const found = new Map<string, Row>();
-  if (prefixes.size === 0) return found;
-  if (prefixes.size <= 3) {
-    const lists = await Promise.all(
-      [...prefixes].map((prefix) =>
-        tables.listPartition(table, pk, { rowKeyFrom: `${prefix}|`, rowKeyTo: `${prefix}}` }),
-      ),
-    );
-    for (const row of lists.flat()) found.set(row.rowKey, row);
-    return found;
-  }
-  for (const row of await tables.listPartition(table, pk)) {
-    const prefix = row.rowKey.slice(0, row.rowKey.indexOf('|'));
-    if (prefixes.has(prefix)) found.set(row.rowKey, row);
-  }
-  return found;
-}
-
-function groupByMember(edges: Iterable<MirrorEdge>): Map<string, MirrorEdge[]> {
-  const byMember = new Map<string, MirrorEdge[]>();
-  for (const edge of edges) {
-    const list = byMember.get(edge.memberId);
-    if (list) list.push(edge);
-    else byMember.set(edge.memberId, [edge]);
-  }
-  return byMember;
+function sameTeams(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((team, i) => team === b[i]);
 }
 
 function byVersion(a: { version: string }, b: { version: string }): number {

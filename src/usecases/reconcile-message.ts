@@ -7,22 +7,26 @@ import type { PipelineDeps } from './pipeline-deps.js';
 import { applyUserBucket } from './reconcile-chunk.js';
 import { applyGroupChanges } from './reconcile-groups.js';
 
-/** The changes a chunk carries, inline or behind its claim check. */
+/** The changes a chunk carries, inline or behind its claim check (blobs, in order). */
 export async function loadChunkChanges(
   deps: PipelineDeps,
   chunk: DirectoryChunk,
 ): Promise<DirectoryChange[]> {
   if (chunk.changes) return chunk.changes;
-  if (!chunk.blobName)
-    throw new PermanentError(`chunk ${chunk.chunkIndex} has neither changes nor a blob`, 'invalid-data');
-  const parsed = z.array(directoryChangeSchema).safeParse(await deps.chunkStore.get(chunk.blobName));
-  if (!parsed.success) {
-    throw new PermanentError(
-      `chunk blob ${chunk.blobName} is malformed: ${parsed.error.issues[0]?.message ?? ''}`,
-      'invalid-data',
-    );
+  if (!chunk.blobNames)
+    throw new PermanentError(`chunk ${chunk.chunkIndex} has neither changes nor blobs`, 'invalid-data');
+  const changes: DirectoryChange[] = [];
+  for (const blobName of chunk.blobNames) {
+    const parsed = z.array(directoryChangeSchema).safeParse(await deps.chunkStore.get(blobName));
+    if (!parsed.success) {
+      throw new PermanentError(
+        `chunk blob ${blobName} is malformed: ${parsed.error.issues[0]?.message ?? ''}`,
+        'invalid-data',
+      );
+    }
+    changes.push(...parsed.data);
   }
-  return parsed.data;
+  return changes;
 }
 
 /**
@@ -38,9 +42,10 @@ export async function reconcileMessage(deps: PipelineDeps, chunk: DirectoryChunk
       ? await applyGroupChanges(
           deps.tables,
           chunk.tenantId,
-          changes.filter((c): c is GroupChange => c.kind === 'group'),
+          changes.filter((c): c is GroupChange | EdgeChange => c.kind !== 'user'),
           now,
           source,
+          deps.buckets,
         )
       : await applyUserBucket(
           deps.tables,
@@ -49,6 +54,7 @@ export async function reconcileMessage(deps: PipelineDeps, chunk: DirectoryChunk
           changes.filter((c): c is UserChange | EdgeChange => c.kind !== 'group'),
           now,
           source,
+          chunk.fresh,
         );
   const ref = { tenantId: chunk.tenantId, runId: chunk.runId, runKey: chunk.runKey };
   await deps.runs.recordErrors(ref, outcome.errors, now);

@@ -1,4 +1,4 @@
-/** Reads what the pipeline wrote (people, teams, team members) straight from Table Storage. */
+/** Reads what the pipeline wrote (people with their teams, teams) straight from Table Storage. */
 import { odata, TableClient } from '@azure/data-tables';
 
 import type { ExpectedDirectory, ExpectedPerson } from './directory-oracle.js';
@@ -61,10 +61,14 @@ export async function readDirectory(connectionString: string, tenantId: string):
   const teams = new Map(
     teamRows.map((r) => [String(r.sourceGroupId), { name: String(r.name), status: String(r.status) }]),
   );
-  const memberRows = await rows(connectionString, 'teamMembers', range);
-  const teamMembers = new Set(
-    memberRows.map((r) => `${String(r.sourceGroupId)}|${String(r.sourceObjectId)}`),
-  );
+  // Team membership is kept on the person row (`teams`: app team ids).
+  const groupOfTeam = new Map(teamRows.map((r) => [String(r.rowKey), String(r.sourceGroupId)]));
+  const teamMembers = new Set<string>();
+  for (const r of peopleRows) {
+    for (const teamId of JSON.parse(String(r.teams ?? '[]')) as string[]) {
+      teamMembers.add(`${groupOfTeam.get(teamId) ?? `no-team:${teamId}`}|${String(r.sourceObjectId)}`);
+    }
+  }
   return { people, teams, teamMembers, peopleRowsPerObject };
 }
 

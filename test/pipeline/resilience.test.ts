@@ -155,19 +155,20 @@ describe('throttling, bad data and poison messages', () => {
       ...ref,
       chunkIndex: 9999,
       partition: 'users:7',
-      blobName: 'chunks/never-written.json',
+      fresh: false,
+      blobNames: ['chunks/never-written.json'],
     };
     await new QueueClient(pipeline.env.azurite.connectionString, QUEUES.directoryChanges).sendMessage(
       encodeMessage(chunk),
     );
 
-    let poisoned;
+    let poisoned: Record<string, unknown> | undefined;
     for (let i = 0; i < 120 && !poisoned; i += 1) {
       await sleep(500);
       const errors = await pipeline.deps().runs.listErrors(ref);
       poisoned = errors.find((e) => String(e.source) === 'poison:directory-changes:9999');
     }
-    expect(poisoned).toBeDefined();
+    if (!poisoned) throw new Error('the poison message never reached the run errors');
     expect(poisoned.category).toBe('transient');
     expect(String(poisoned.message)).toMatch(/failed 5 time\(s\) and was moved to directory-changes-poison/);
     expect(String(poisoned.message)).toMatch(/BlobNotFound|does not exist|404/);

@@ -1,16 +1,23 @@
 import { z } from 'zod';
 
-import type { MirrorEdge, MirrorGroup, MirrorUser } from '../../domain/directory.js';
-import { type Person } from '../../domain/person-plan.js';
+import type { Membership, MirrorGroup, MirrorUser } from '../../domain/directory.js';
+import type { Person } from '../../domain/person-plan.js';
 import { PERSON_STATUSES } from '../../domain/person-status.js';
 import { groupFactsSchema, userFactsSchema } from '../../usecases/messages.js';
 import type { Row } from './table-gateway.js';
 
 /**
  * How directory objects are stored as table rows, and parsed back (a row is a boundary too).
- * Keys: dirUsers and people by `tenantId|bucket` + objectId / personId; dirMembers and teamMembers
- * in the member's bucket, so everything about one user lives in one partition.
+ * dirUsers and people are partitioned `tenantId|bucket` of the user's object id: everything about
+ * one user (its facts, its memberships, its person and the person's teams) is two rows of one
+ * partition, so a chunk of a bucket is written as full batch transactions.
  */
+const membershipsSchema = z.record(z.string(), z.object({ present: z.boolean(), version: z.string() }));
+
+function parseJson<T>(value: unknown, schema: z.ZodType<T>, fallback: T): T {
+  return typeof value === 'string' && value !== '' ? schema.parse(JSON.parse(value)) : fallback;
+}
+
 export function mirrorUserToRow(partitionKey: string, user: MirrorUser): Row {
   return {
     partitionKey,
@@ -19,18 +26,18 @@ export function mirrorUserToRow(partitionKey: string, user: MirrorUser): Row {
     deleted: user.deleted ?? '',
     managerId: user.managerId ?? '',
     facts: user.facts ? JSON.stringify(user.facts) : '',
+    memberships: JSON.stringify(user.memberships),
   };
 }
 
 export function mirrorUserFromRow(row: Row): MirrorUser {
-  const facts =
-    typeof row.facts === 'string' && row.facts !== '' ? userFactsSchema.parse(JSON.parse(row.facts)) : null;
   return {
     id: row.rowKey,
-    version: String(row.version),
+    version: typeof row.version === 'string' ? row.version : '',
     deleted: row.deleted === 'soft' || row.deleted === 'hard' ? row.deleted : null,
     managerId: typeof row.managerId === 'string' && row.managerId !== '' ? row.managerId : null,
-    facts: facts,
+    facts: parseJson(row.facts, userFactsSchema.nullable(), null),
+    memberships: parseJson<Record<string, Membership>>(row.memberships, membershipsSchema, {}),
   };
 }
 
@@ -41,44 +48,17 @@ export function mirrorGroupToRow(partitionKey: string, group: MirrorGroup): Row 
     version: group.version,
     deleted: group.deleted ?? '',
     facts: group.facts ? JSON.stringify(group.facts) : '',
+    groupMembers: JSON.stringify(group.groupMembers),
   };
 }
 
 export function mirrorGroupFromRow(row: Row): MirrorGroup {
-  const facts =
-    typeof row.facts === 'string' && row.facts !== '' ? groupFactsSchema.parse(JSON.parse(row.facts)) : null;
   return {
     id: row.rowKey,
-    version: String(row.version),
+    version: typeof row.version === 'string' ? row.version : '',
     deleted: row.deleted === 'soft' || row.deleted === 'hard' ? row.deleted : null,
-    facts: facts,
-  };
-}
-
-/** A membership edge's RowKey starts with the member, so one user's edges are a RowKey range. */
-export function edgeRowKey(memberId: string, groupId: string): string {
-  return `${memberId}|${groupId}`;
-}
-
-export function edgeToRow(partitionKey: string, edge: MirrorEdge): Row {
-  return {
-    partitionKey,
-    rowKey: edgeRowKey(edge.memberId, edge.groupId),
-    groupId: edge.groupId,
-    memberId: edge.memberId,
-    memberType: edge.memberType,
-    present: edge.present,
-    version: edge.version,
-  };
-}
-
-export function edgeFromRow(row: Row): MirrorEdge {
-  return {
-    groupId: String(row.groupId),
-    memberId: String(row.memberId),
-    memberType: row.memberType === 'group' ? 'group' : 'user',
-    present: row.present === true,
-    version: String(row.version),
+    facts: parseJson(row.facts, groupFactsSchema.nullable(), null),
+    groupMembers: parseJson<Record<string, Membership>>(row.groupMembers, membershipsSchema, {}),
   };
 }
 
@@ -97,12 +77,20 @@ const personRowSchema = z.object({
   employeeId: z.string().default(''),
   hireDate: z.string().default(''),
   managerId: z.string().default(''),
+  teams: z.string().default('[]'),
   createdAt: z.string(),
   updatedAt: z.string(),
   etag: z.string().optional(),
 });
 
-export function personToRow(partitionKey: string, person: Person): Row {
+/** A person as stored: the projection, the app teams it belongs to, and the row's ETag. */
+export interface StoredPerson {
+  readonly person: Person;
+  readonly teams: readonly string[];
+  readonly etag: string | undefined;
+}
+
+export function personToRow(partitionKey: string, person: Person, teams: readonly string[]): Row {
   return {
     partitionKey,
     rowKey: person.personId,
@@ -119,35 +107,35 @@ export function personToRow(partitionKey: string, person: Person): Row {
     employeeId: person.employeeId ?? '',
     hireDate: person.hireDate ?? '',
     managerId: person.managerId ?? '',
+    teams: JSON.stringify(teams),
     createdAt: person.createdAt,
     updatedAt: person.updatedAt,
   };
 }
 
-export function personFromRow(row: Row): Person & { etag?: string } {
+export function personFromRow(row: Row): StoredPerson {
   const r = personRowSchema.parse(row);
   const orNull = (value: string): string | null => (value === '' ? null : value);
   return {
-    personId: r.rowKey,
-    sourceObjectId: r.sourceObjectId,
-    status: r.status,
-    previousStatus: r.previousStatus === '' ? null : r.previousStatus,
-    displayName: r.displayName,
-    givenName: orNull(r.givenName),
-    surname: orNull(r.surname),
-    email: r.email,
-    jobTitle: orNull(r.jobTitle),
-    department: orNull(r.department),
-    officeLocation: orNull(r.officeLocation),
-    employeeId: orNull(r.employeeId),
-    hireDate: orNull(r.hireDate),
-    managerId: orNull(r.managerId),
-    createdAt: r.createdAt,
-    updatedAt: r.updatedAt,
-    ...(r.etag ? { etag: r.etag } : {}),
+    person: {
+      personId: r.rowKey,
+      sourceObjectId: r.sourceObjectId,
+      status: r.status,
+      previousStatus: r.previousStatus === '' ? null : r.previousStatus,
+      displayName: r.displayName,
+      givenName: orNull(r.givenName),
+      surname: orNull(r.surname),
+      email: r.email,
+      jobTitle: orNull(r.jobTitle),
+      department: orNull(r.department),
+      officeLocation: orNull(r.officeLocation),
+      employeeId: orNull(r.employeeId),
+      hireDate: orNull(r.hireDate),
+      managerId: orNull(r.managerId),
+      createdAt: r.createdAt,
+      updatedAt: r.updatedAt,
+    },
+    teams: z.array(z.string()).parse(JSON.parse(r.teams)),
+    etag: r.etag,
   };
-}
-
-export function teamMemberRowKey(teamId: string, personId: string): string {
-  return `${teamId}|${personId}`;
 }

@@ -4,11 +4,9 @@ export const TABLES = {
   syncState: 'syncState',
   dirUsers: 'dirUsers',
   dirGroups: 'dirGroups',
-  dirMembers: 'dirMembers',
   people: 'people',
   peopleByEmail: 'peopleByEmail',
   teams: 'teams',
-  teamMembers: 'teamMembers',
   runs: 'runs',
   runErrors: 'runErrors',
   runChunks: 'runChunks',
@@ -21,11 +19,9 @@ export type TableName = (typeof TABLES)[keyof typeof TABLES];
 export const DIRECTORY_TABLES: ReadonlySet<TableName> = new Set([
   TABLES.dirUsers,
   TABLES.dirGroups,
-  TABLES.dirMembers,
   TABLES.people,
   TABLES.peopleByEmail,
   TABLES.teams,
-  TABLES.teamMembers,
 ]);
 
 export const QUEUES = {

@@ -19,6 +19,8 @@ const roundSchema = z.object({
   /** Which phases read the whole tenant (and so may find what vanished). */
   fullUsers: z.boolean(),
   fullGroups: z.boolean(),
+  /** The tenant's first round: its chunks may create rows without reading. */
+  fresh: z.boolean().default(false),
   phase: z.enum(['users', 'groups', 'sweep']),
   /** The next page to read in the current phase (the checkpoint); null = the phase's first request. */
   nextLink: z.string().nullable(),

@@ -35,6 +35,7 @@ export function userOf(overrides: Partial<MirrorUser> = {}, facts: Partial<UserF
     managerId: null,
     deleted: null,
     version: '0000000001.000000.000000',
+    memberships: {},
     ...overrides,
   };
 }
@@ -81,6 +82,10 @@ export const mirrorUserArb = (id: fc.Arbitrary<string> = guid()): fc.Arbitrary<M
     managerId: fc.option(guid(), { nil: null }),
     deleted: deletionArb,
     version: fc.constant('0000000001.000000.000000'),
+    memberships: fc.dictionary(
+      fc.constantFrom('g-1', 'g-2', 'g-3'),
+      fc.record({ present: fc.boolean(), version: fc.constant('0000000001.000000.000001') }),
+    ),
   });
 
 export const statusArb: fc.Arbitrary<PersonStatus> = fc.constantFrom(...PERSON_STATUSES);

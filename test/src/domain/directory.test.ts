@@ -69,6 +69,7 @@ describe('applyUserChange', () => {
           managerId: before?.managerId ?? null,
           deleted: removed,
           version: V2,
+          memberships: before?.memberships ?? {},
         };
         expect(after).toEqual(expected);
       }),
@@ -91,6 +92,7 @@ describe('applyUserChange', () => {
       managerId: '25dcffff-959e-4ece-9973-e5d9b800e8cc',
       deleted: null,
       version: '0000000001.000000.000000',
+      memberships: { 'g-1': { present: true, version: '0000000001.000000.000001' } },
     };
     const deleted = applyUserChange(before, { kind: 'user', id: ID, version: V2, removed: 'soft' });
     expect(deleted.deleted).toBe('soft');

@@ -45,7 +45,8 @@ function inMemoryRun() {
     listChunks: () => Promise.resolve([...chunks.values()]),
   };
   const queues = { send: (_queue: string, message: RunEvent) => Promise.resolve(void sent.push(message)) };
-  const deps = { runs, queues, now: () => new Date(ENDED_AT) } as unknown as PipelineDeps;
+  const chunkStore = { deletePrefix: () => Promise.resolve() };
+  const deps = { runs, queues, chunkStore, now: () => new Date(ENDED_AT) } as unknown as PipelineDeps;
   const report = (chunkIndex: number, created = 1, errors = 0): void => {
     chunks.set(chunkIndex, {
       chunkIndex,
