@@ -10,7 +10,7 @@ import {
 import { withPartitionLock } from '../adapters/storage/partition-lock.js';
 import type { RunError } from '../adapters/storage/run-store.js';
 import { TABLES } from '../adapters/storage/storage-names.js';
-import { isWriteConflict, type TableGateway } from '../adapters/storage/table-gateway.js';
+import { isWriteConflict, type Row, type TableGateway } from '../adapters/storage/table-gateway.js';
 import { bucketPartition } from '../domain/bucket.js';
 import {
   applyMembershipChange,
@@ -96,8 +96,10 @@ async function applyOnce(
   const personIds = new Map([...ids].map((id) => [id, personIdFor(tenantId, id)]));
 
   // 1. Read the bucket's rows for these users (nothing when the tenant has never been synced).
-  const mirrorRows = assumeEmpty ? new Map() : await tables.readRows(TABLES.dirUsers, pk, ids);
-  const personRows = assumeEmpty ? new Map() : await tables.readRows(TABLES.people, pk, personIds.values());
+  const mirrorRows = assumeEmpty ? new Map<string, Row>() : await tables.readRows(TABLES.dirUsers, pk, ids);
+  const personRows = assumeEmpty
+    ? new Map<string, Row>()
+    : await tables.readRows(TABLES.people, pk, personIds.values());
   const stored = new Map<string, MirrorUser>();
   for (const id of ids) {
     const row = mirrorRows.get(id);

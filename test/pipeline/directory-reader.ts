@@ -65,7 +65,7 @@ export async function readDirectory(connectionString: string, tenantId: string):
   const groupOfTeam = new Map(teamRows.map((r) => [String(r.rowKey), String(r.sourceGroupId)]));
   const teamMembers = new Set<string>();
   for (const r of peopleRows) {
-    for (const teamId of JSON.parse(String(r.teams ?? '[]')) as string[]) {
+    for (const teamId of JSON.parse(typeof r.teams === 'string' ? r.teams : '[]') as string[]) {
       teamMembers.add(`${groupOfTeam.get(teamId) ?? `no-team:${teamId}`}|${String(r.sourceObjectId)}`);
     }
   }
