@@ -82,4 +82,34 @@ describe("the project's function app, loaded through the host's loader", () => {
       $return: { name: expect.any(String) as string, type: 'http', direction: 'out' },
     });
   });
+
+  it('registers the pipeline: the functions, their triggers, queues, schedule and routes', () => {
+    const summary = Object.fromEntries(
+      app.functions.map((fn) => {
+        const trigger = fn.bindings[fn.triggerName]!;
+        const detail =
+          fn.triggerType === 'queueTrigger'
+            ? trigger.queueName
+            : fn.triggerType === 'timerTrigger'
+              ? trigger.schedule
+              : `${String(trigger.authLevel)} ${(trigger.methods as string[]).join(',')} ${String(trigger.route)}`;
+        return [fn.name, `${fn.triggerType} ${String(detail)}`];
+      }),
+    );
+    expect(summary).toEqual({
+      health: 'httpTrigger anonymous GET health',
+      scheduler: 'timerTrigger 0 * * * * *',
+      fetch: 'queueTrigger sync-requests',
+      reconcile: 'queueTrigger directory-changes',
+      finalize: 'queueTrigger run-events',
+      'drain-sync-requests-poison': 'queueTrigger sync-requests-poison',
+      'drain-directory-changes-poison': 'queueTrigger directory-changes-poison',
+      'drain-run-events-poison': 'queueTrigger run-events-poison',
+      'sync-now': 'httpTrigger function POST connections/{tenantId}/sync',
+      runs: 'httpTrigger function GET connections/{tenantId}/runs',
+    });
+    for (const fn of app.functions.filter((f) => f.triggerType === 'queueTrigger')) {
+      expect(fn.bindings[fn.triggerName]!.connection, fn.name).toBe('AzureWebJobsStorage');
+    }
+  });
 });

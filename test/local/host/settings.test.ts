@@ -9,7 +9,7 @@ import {
   readLocalSettings,
   resolveSettingReferences,
 } from '../../../local/host/app-settings.js';
-import { parseDurationMs, readHostConfig } from '../../../local/host/host-config.js';
+import { parseDurationMs, readHostConfig, withAppSettingOverrides } from '../../../local/host/host-config.js';
 
 let root: string;
 
@@ -22,6 +22,24 @@ afterEach(async () => {
 });
 
 describe('host.json', () => {
+  it('lets AzureFunctionsJobHost__ app settings override host.json values, as the Functions host does', () => {
+    const hostJson = {
+      version: '2.0',
+      extensions: { queues: { batchSize: 16, visibilityTimeout: '00:00:10' } },
+    };
+    const overridden = withAppSettingOverrides(hostJson, {
+      AzureFunctionsJobHost__extensions__queues__batchSize: '4',
+      AzureFunctionsJobHost__extensions__queues__visibilityTimeout: '00:00:01',
+      AzureFunctionsJobHost__extensions__http__routePrefix: 'x',
+      UNRELATED: '1',
+    });
+    expect(overridden).toEqual({
+      version: '2.0',
+      extensions: { queues: { batchSize: 4, visibilityTimeout: '00:00:01' }, http: { routePrefix: 'x' } },
+    });
+    expect(hostJson.extensions.queues.batchSize).toBe(16);
+  });
+
   it('applies the Azure Functions queue defaults when host.json says nothing', async () => {
     await writeFile(join(root, 'host.json'), JSON.stringify({ version: '2.0' }));
     expect(await readHostConfig(root)).toEqual({
