@@ -9,7 +9,9 @@ import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
 
 import type { Row } from '../src/adapters/storage/table-gateway.js';
+import { RUN_OUTCOMES } from '../src/domain/person-plan.js';
 import type { RunSummary } from '../src/usecases/describe-runs.js';
+import type { ChunkReport } from '../src/usecases/messages.js';
 import { requestSync } from '../src/usecases/request-sync.js';
 import { startLocalEnvironment } from './environment/local-environment.js';
 import { waitForRun } from './environment/run-watcher.js';
@@ -95,21 +97,12 @@ async function watch(
     ...(afterRunKey ? { afterRunKey } : {}),
     timeoutMs,
     pollMs: 500,
-    onProgress: (row: Row) => {
-      const processed = [
-        'created',
-        'updated',
-        'deactivated',
-        'removed',
-        'reactivated',
-        'unchanged',
-        'skipped',
-        'failed',
-      ]
-        .map((k) => Number(row[k] ?? 0))
-        .reduce((a, b) => a + b, 0);
-      const people = `created ${Number(row.created)}, updated ${Number(row.updated)}, failed ${Number(row.failed)}`;
-      const chunks = `${Number(row.chunksDone)}/${Number(row.chunksTotal) < 0 ? '?' : Number(row.chunksTotal)}`;
+    onProgress: (row: Row, reports: readonly ChunkReport[]) => {
+      const counted = (outcome: (typeof RUN_OUTCOMES)[number]): number =>
+        reports.reduce((sum, report) => sum + (report.counts[outcome] ?? 0), 0);
+      const processed = RUN_OUTCOMES.map(counted).reduce((a, b) => a + b, 0);
+      const people = `created ${counted('created')}, updated ${counted('updated')}, failed ${counted('failed')}`;
+      const chunks = `${reports.length}/${Number(row.chunksTotal) < 0 ? '?' : Number(row.chunksTotal)}`;
       if (bar) {
         if (!started) bar.start(Math.max(users, processed), 0, { people, chunks });
         started = true;

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Row } from '../../src/adapters/storage/table-gateway.js';
 import type { AppServices } from '../../src/app-services.js';
 import { type RunSummary, summarize } from '../../src/usecases/describe-runs.js';
+import type { ChunkReport } from '../../src/usecases/messages.js';
 
 /** Reads runs as the pipeline writes them, for progress displays and tests. */
 export async function latestRun(services: AppServices, tenantId: string): Promise<Row | undefined> {
@@ -24,7 +25,8 @@ export async function waitForRun(
   options: {
     afterRunKey?: string;
     timeoutMs?: number;
-    onProgress?: (row: Row) => void;
+    /** The run row and the reports of the chunks applied so far. */
+    onProgress?: (row: Row, chunks: readonly ChunkReport[]) => void | Promise<void>;
     pollMs?: number;
   } = {},
 ): Promise<RunSummary> {
@@ -34,7 +36,10 @@ export async function waitForRun(
     const isNew =
       row !== undefined && (options.afterRunKey === undefined || row.rowKey < options.afterRunKey);
     if (row && isNew) {
-      options.onProgress?.(row);
+      if (options.onProgress) {
+        const chunks = await services.deps().runs.listChunks({ tenantId, runId: String(row.runId) });
+        await options.onProgress(row, chunks);
+      }
       if (isFinished(row)) {
         const errors = await services.deps().runs.listErrors({ tenantId, runId: String(row.runId) });
         return summarize(row, errors);
