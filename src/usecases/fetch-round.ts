@@ -7,7 +7,7 @@ import { tenantPartitionRange } from '../domain/bucket.js';
 import type { DirectoryChange } from '../domain/directory.js';
 import { encodeVersion, SWEEP_PAGE } from '../domain/version.js';
 import type { DeltaResource, DirectorySource } from '../ports/directory-source.js';
-import { DeltaTokenExpiredError, SyncError } from '../shared/errors.js';
+import { DeltaTokenExpiredError } from '../shared/errors.js';
 import { ChangePublisher } from './change-publisher.js';
 import type { RunEvent, RunRef, SyncRequest } from './messages.js';
 import type { Logger, PipelineDeps } from './pipeline-deps.js';
@@ -356,8 +356,4 @@ function stagedPrefix(round: Round): string {
 
 function seenPrefix(round: Round): string {
   return `seen/${round.tenantId}/${round.seq}/`;
-}
-
-export function isPermanent(error: unknown): error is SyncError {
-  return error instanceof SyncError && !error.transient;
 }

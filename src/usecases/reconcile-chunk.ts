@@ -165,8 +165,8 @@ async function applyOnce(
     const row = mirrorUserToRow(pk, user);
     mirrorActions.push(assumeEmpty ? ['create', row] : ['upsert', row, 'Replace']);
   }
-  await tables.transact(TABLES.people, pk, personActions);
-  await tables.transact(TABLES.dirUsers, pk, mirrorActions);
+  await tables.transact(TABLES.people, personActions);
+  await tables.transact(TABLES.dirUsers, mirrorActions);
   return outcome;
 }
 

@@ -86,10 +86,9 @@ export async function applyGroupChanges(
       const desired = teamRow(tenantId, teamId, changed.get(id)!, teams.get(teamId), now);
       if (desired) teamActions.push(['upsert', desired, 'Replace']);
     }
-    await tables.transact(TABLES.teams, tenantId, teamActions);
+    await tables.transact(TABLES.teams, teamActions);
     await tables.transact(
       TABLES.dirGroups,
-      tenantId,
       [...changed.values()].map((group) => ['upsert', mirrorGroupToRow(tenantId, group), 'Replace'] as const),
     );
   });

@@ -113,7 +113,6 @@ export class RunStore {
     }
     await this.tables.transact(
       TABLES.runErrors,
-      partitionKey,
       [...rows.values()].map((row) => ['upsert', row, 'Replace'] as const),
     );
   }

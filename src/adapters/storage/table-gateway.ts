@@ -116,11 +116,7 @@ export class TableGateway {
    * Submits actions on one partition as batch transactions of at most 100. Each batch is atomic; a
    * failed condition (409, 412) rejects that batch and is rethrown for the caller to re-decide.
    */
-  async transact(
-    table: TableName,
-    partitionKey: string,
-    actions: readonly TransactionAction[],
-  ): Promise<void> {
+  async transact(table: TableName, actions: readonly TransactionAction[]): Promise<void> {
     const client = this.client(table);
     for (let start = 0; start < actions.length; start += MAX_BATCH) {
       const batch = actions.slice(start, start + MAX_BATCH);
@@ -131,7 +127,6 @@ export class TableGateway {
       }
       this.meter.count(table, batch.length, 1);
     }
-    void partitionKey;
   }
 
   async upsert(table: TableName, entity: Row): Promise<void> {
@@ -154,15 +149,6 @@ export class TableGateway {
     } catch (error) {
       if (statusOf(error) === 409) return false;
       throw error;
-    }
-  }
-
-  async deleteIfExists(table: TableName, partitionKey: string, rowKey: string): Promise<void> {
-    try {
-      await this.client(table).deleteEntity(partitionKey, rowKey);
-      this.meter.count(table, 1, 1);
-    } catch (error) {
-      if (statusOf(error) !== 404) throw error;
     }
   }
 
