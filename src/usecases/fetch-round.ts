@@ -79,8 +79,9 @@ class RoundRunner {
   async run(request: SyncRequest): Promise<FetchResult> {
     const { tenantId } = request;
     const { cursor } = await this.deps.syncState.readCursor(tenantId);
+    const resuming = cursor.round !== null;
     const round = cursor.round ?? (await this.#startRound(cursor, request));
-    if (cursor.round) {
+    if (resuming) {
       this.log.info('resuming a round from its checkpoint', {
         tenantId,
         runId: round.runId,

@@ -1,5 +1,6 @@
 import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 
+import { forEachConcurrently } from '../../shared/concurrency.js';
 import { CONTAINERS } from './storage-names.js';
 
 /**
@@ -35,9 +36,10 @@ export class ChunkStore {
     return names.sort();
   }
 
-  async deletePrefix(prefix: string): Promise<void> {
-    for (const name of await this.list(prefix)) {
+  /** Deletes every blob under `prefix`, a few at a time. */
+  async deletePrefix(prefix: string, concurrency = 16): Promise<void> {
+    await forEachConcurrently(await this.list(prefix), concurrency, async (name) => {
       await this.#container.getBlockBlobClient(name).deleteIfExists();
-    }
+    });
   }
 }

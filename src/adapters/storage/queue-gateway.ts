@@ -1,5 +1,6 @@
 import type { QueueClient, QueueServiceClient } from '@azure/storage-queue';
 
+import { forEachConcurrently } from '../../shared/concurrency.js';
 import { poisonQueueOf, type QueueName } from './storage-names.js';
 
 /**
@@ -27,15 +28,7 @@ export class QueueGateway {
   }
 
   async sendAll(queue: QueueName, messages: readonly unknown[], concurrency = 16): Promise<void> {
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < messages.length) {
-        const message = messages[next];
-        next += 1;
-        await this.send(queue, message);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, messages.length) }, worker));
+    await forEachConcurrently(messages, concurrency, (message) => this.send(queue, message));
   }
 
   /** Creates every queue and its `-poison` twin; idempotent. */

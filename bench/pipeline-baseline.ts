@@ -1,0 +1,143 @@
+/**
+ * The storage baseline: how fast this Azurite takes the very entities the pipeline wrote, when nothing
+ * but writing is done. Reads the directory tables (src/adapters/storage/storage-names.ts
+ * DIRECTORY_TABLES) back (a PartitionKey range over the tenant's buckets, or the tenant's one partition), then upserts the same entities (same PartitionKeys and RowKeys) into
+ * fresh `<table>Baseline` tables as batch transactions of 100 of one partition, with as many batches in
+ * flight as the host runs queue invocations at once. The pipeline's own tables are not touched.
+ */
+import { odata, TableClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
+
+import { DIRECTORY_TABLES } from '../src/adapters/storage/storage-names.js';
+import { MAX_BATCH } from '../src/adapters/storage/table-gateway.js';
+import { tenantPartitionRange } from '../src/domain/bucket.js';
+
+export interface BaselineFigures {
+  readonly entities: number;
+  readonly transactions: number;
+  readonly partitions: number;
+  readonly concurrency: number;
+  readonly seconds: number;
+  readonly entitiesPerSecond: number;
+  /** Reading the tables back, for comparison with the pipeline's reads. */
+  readonly readSeconds: number;
+  readonly entitiesByTable: Record<string, number>;
+  /** True when the deadline stopped the writes early (the rate is over what was written). */
+  readonly partial: boolean;
+}
+
+interface Batch {
+  readonly table: string;
+  readonly entities: TableEntity[];
+}
+
+export async function measureStorageBaseline(options: {
+  connectionString: string;
+  tenantId: string;
+  concurrency: number;
+  /** Stop submitting batches after this time (epoch ms). */
+  deadline?: number;
+}): Promise<BaselineFigures> {
+  const client = (table: string): TableClient =>
+    TableClient.fromConnectionString(options.connectionString, table, { allowInsecureConnection: true });
+
+  const readStarted = performance.now();
+  const { from, to } = tenantPartitionRange(options.tenantId);
+  const entitiesByTable: Record<string, number> = {};
+  const partitions: Batch[][] = [];
+  // The tenant's rows whichever way a table is partitioned: its buckets, or its one partition.
+  const filter = odata`(PartitionKey ge ${from} and PartitionKey lt ${to}) or PartitionKey eq ${options.tenantId}`;
+  for (const table of DIRECTORY_TABLES) {
+    const byPartition = new Map<string, TableEntity[]>();
+    for await (const page of client(table)
+      .listEntities({ queryOptions: { filter } })
+      .byPage({ maxPageSize: 1000 })) {
+      for (const row of page) {
+        const entity = withoutMetadata(row);
+        const list = byPartition.get(entity.partitionKey);
+        if (list) list.push(entity);
+        else byPartition.set(entity.partitionKey, [entity]);
+      }
+    }
+    let count = 0;
+    for (const rows of byPartition.values()) {
+      count += rows.length;
+      const batches: Batch[] = [];
+      for (let start = 0; start < rows.length; start += MAX_BATCH) {
+        batches.push({ table: `${table}Baseline`, entities: rows.slice(start, start + MAX_BATCH) });
+      }
+      partitions.push(batches);
+    }
+    entitiesByTable[table] = count;
+  }
+  const readSeconds = (performance.now() - readStarted) / 1000;
+
+  for (const table of DIRECTORY_TABLES) await client(`${table}Baseline`).createTable();
+
+  // Round-robin over partitions: the first batch of every partition, then the second, and so on, so the
+  // batches in flight are spread over partitions as the pipeline's chunks are.
+  const queue: Batch[] = [];
+  for (let round = 0; ; round += 1) {
+    const next = partitions.flatMap((batches) => {
+      const batch = batches[round];
+      return batch ? [batch] : [];
+    });
+    if (next.length === 0) break;
+    queue.push(...next);
+  }
+  const clients = new Map<string, TableClient>();
+  const tableClient = (name: string): TableClient => {
+    let found = clients.get(name);
+    if (!found) {
+      found = client(name);
+      clients.set(name, found);
+    }
+    return found;
+  };
+
+  let next = 0;
+  let written = 0;
+  let transactions = 0;
+  const deadline = options.deadline ?? Number.POSITIVE_INFINITY;
+  const started = performance.now();
+  const worker = async (): Promise<void> => {
+    while (next < queue.length && Date.now() < deadline) {
+      const batch = queue[next]!;
+      next += 1;
+      await tableClient(batch.table).submitTransaction(
+        batch.entities.map((entity): TransactionAction => ['upsert', entity, 'Replace']),
+      );
+      written += batch.entities.length;
+      transactions += 1;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.concurrency, queue.length) }, worker));
+  const seconds = (performance.now() - started) / 1000;
+
+  return {
+    entities: written,
+    transactions,
+    partitions: partitions.length,
+    concurrency: options.concurrency,
+    seconds: round2(seconds),
+    entitiesPerSecond: seconds > 0 ? Math.round(written / seconds) : 0,
+    readSeconds: round2(readSeconds),
+    entitiesByTable,
+    partial: transactions < queue.length,
+  };
+}
+
+/** The entity as it would be written: keys and properties, without the service's etag and timestamp. */
+function withoutMetadata(
+  row: Record<string, unknown> & { partitionKey?: string; rowKey?: string },
+): TableEntity {
+  const entity: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(row)) {
+    if (key === 'etag' || key === 'timestamp' || key.startsWith('odata.')) continue;
+    entity[key] = value;
+  }
+  return entity as TableEntity;
+}
+
+function round2(value: number): number {
+  return Math.round(value * 100) / 100;
+}

@@ -1,0 +1,226 @@
+/**
+ * Pipeline benchmark: the whole pipeline (Azurite, the Graph stand-in, the local Functions host in its own
+ * process) on a generated tenant, in one run:
+ *
+ * 1. full sync (the initial round): seconds from the request to the run's endedAt, users/s, Graph
+ *    requests against the minimum (the delta pages the stand-in served), entity writes and transactions
+ *    (from the run row), the host's peak RSS (VmHWM, sampled every 250 ms);
+ * 2. storage baseline: the same entities upserted straight into fresh `<table>Baseline` tables in batch
+ *    transactions of 100, as many in flight as the host runs queue invocations (batchSize +
+ *    newBatchThreshold);
+ * 3. incremental: K random tenant changes, then a manual round;
+ * 4. no-op: one more round with nothing changed.
+ *
+ * Where the time goes comes with it: per function invocations and durations from the host's log, a
+ * once-a-second timeline of queue depths and CPU use (host, Azurite, this process, which runs the
+ * stand-in), and what one reconcile chunk pays to scan its bucket at the tenant's final size.
+ *
+ * The whole bench stops at `--max-minutes` (default 15): a round still running then is reported as
+ * `timed-out` with its figures as they stood, the later phases are skipped, and the exit code is 1.
+ *
+ *   npm run bench -- --users 20000 [--groups G] [--changes 100] [--seed 1] --out bench.json
+ *                    [--max-minutes 15] [--host-log host.jsonl]
+ */
+import { createWriteStream, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+
+import type { QueueClient } from '@azure/storage-queue';
+import { Command, InvalidArgumentError } from 'commander';
+
+import { type LocalEnvironment, startLocalEnvironment } from '../local/environment/local-environment.js';
+import { readHostConfig } from '../local/host/host-config.js';
+import { poisonQueueOf, QUEUES } from '../src/adapters/storage/storage-names.js';
+import { ensureError } from '../src/shared/errors.js';
+import { measureStorageBaseline } from './pipeline-baseline.js';
+import { planChanges } from './pipeline-changes.js';
+import { HostLogStats } from './pipeline-host-log.js';
+import { CpuMeter, findChildProcess, MemorySampler, readMemory, round1 } from './pipeline-proc.js';
+import { type BenchResults, printReport } from './pipeline-report.js';
+import { measureRound, type RoundProbes } from './pipeline-round.js';
+import { measureChunkScan } from './pipeline-scan-probe.js';
+import { TimelineSampler } from './pipeline-timeline.js';
+
+/** Users per `/users/delta` page, set explicitly so the minimum number of pages is known. */
+const USER_DELTA_PAGE_SIZE = 200;
+/** Time kept back from the deadline to read the last figures, write the results and stop everything. */
+const WIND_DOWN_MS = 30_000;
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+const options = new Command()
+  .name('npm run bench --')
+  .description('Measures the pipeline end to end: full sync, storage baseline, incremental and no-op rounds.')
+  .requiredOption('--users <n>', 'users in the simulated tenant', positiveInt)
+  .option('--groups <n>', 'groups in the simulated tenant (default users / 20)', positiveInt)
+  .option('--changes <n>', 'random tenant changes before the incremental round', positiveInt, 100)
+  .option('--seed <n>', 'seed of the tenant and of the changes', positiveInt, 1)
+  .requiredOption('--out <file>', 'write the results as JSON')
+  .option('--max-minutes <n>', 'stop the whole bench after this long', positiveInt, 15)
+  .option('--host-log <file>', "write the host's log lines (JSON) to this file")
+  .parse()
+  .opts<{
+    users: number;
+    groups?: number;
+    changes: number;
+    seed: number;
+    out: string;
+    maxMinutes: number;
+    hostLog?: string;
+  }>();
+
+const say = (line: string): void => void process.stdout.write(`${line}\n`);
+
+async function main(): Promise<number> {
+  const benchStarted = Date.now();
+  const deadline = benchStarted + options.maxMinutes * 60_000 - WIND_DOWN_MS;
+  const hostLog = new HostLogStats();
+  const hostLogFile = options.hostLog ? createWriteStream(options.hostLog) : undefined;
+  say(`Starting Azurite, the stand-in (${options.users} users) and the local Functions host…`);
+  const env = await startLocalEnvironment({
+    standin: {
+      users: options.users,
+      seed: options.seed,
+      deltaPageSize: USER_DELTA_PAGE_SIZE,
+      ...(options.groups !== undefined ? { groups: options.groups } : {}),
+    },
+    // Only the bench's own requests start rounds.
+    schedule: { kind: 'manual' },
+    onHostEvent: (event) => {
+      hostLog.record(event);
+      hostLogFile?.write(`${JSON.stringify(event)}\n`);
+    },
+  });
+  const host = env.host();
+  const pids = {
+    host: host.pid,
+    azurite: findChildProcess(process.pid, 'azurite'),
+    benchAndStandin: process.pid,
+  };
+  const memory = new MemorySampler(host.pid, 250);
+  const timeline = new TimelineSampler(queueClients(env), pids, 1000);
+  const probes: RoundProbes = { env, hostLog, timeline, memory, cpu: new CpuMeter(pids), deadline, say };
+  const { queues: queueConfig } = await readHostConfig(env.root);
+  const concurrency = queueConfig.batchSize + queueConfig.newBatchThreshold;
+  const initial = env.standin.control.snapshot();
+  const results: BenchResults = {
+    users: options.users,
+    groups: initial.groups.length,
+    seed: options.seed,
+    machine: { cpus: cpus().length, node: process.version, loadAverageAtStart: loadavg().map(round1) },
+    host: { batchSize: queueConfig.batchSize, newBatchThreshold: queueConfig.newBatchThreshold, concurrency },
+    standin: { userDeltaPageSize: USER_DELTA_PAGE_SIZE, usersInDirectory: initial.users.length },
+    skipped: [],
+  };
+  const outOfTime = (): boolean => Date.now() >= deadline;
+  let exitCode = 0;
+  try {
+    say(`Full sync of ${options.users} users, ${initial.groups.length} groups…`);
+    const full = await measureRound(probes, 'fullSync', 'initial');
+    const timedOut = full.state === 'timed-out';
+    const effectiveWriteRate = full.seconds > 0 ? full.tableEntityWrites / full.seconds : 0;
+    const expectedUserPages = Math.ceil(initial.users.length / USER_DELTA_PAGE_SIZE);
+    results.fullSync = {
+      ...full,
+      usersPerSecond: timedOut ? null : Math.round(options.users / full.seconds),
+      minGraphRequests: full.deltaPages.users + full.deltaPages.groups,
+      expectedUserDeltaPages: expectedUserPages,
+      peakRssMb: full.hostRss.peakRssMb,
+      effectiveWriteRate: timedOut ? null : Math.round(effectiveWriteRate),
+      writeRateRatio: 0,
+    };
+    if (!timedOut && full.deltaPages.users !== expectedUserPages)
+      say(`note: the stand-in served ${full.deltaPages.users} user pages, ${expectedUserPages} expected`);
+
+    if (!timedOut && !outOfTime()) {
+      results.chunkScan = await measureChunkScan({
+        connectionString: env.azurite.connectionString,
+        tenantId: env.tenantId,
+        buckets: env.services.settings.SYNC_BUCKETS,
+      });
+      say(`Storage baseline: the same entities, ${concurrency} batch transactions in flight…`);
+      const baseline = await measureStorageBaseline({
+        connectionString: env.azurite.connectionString,
+        tenantId: env.tenantId,
+        concurrency,
+        deadline,
+      });
+      results.storageBaseline = baseline;
+      results.fullSync.writeRateRatio =
+        baseline.entitiesPerSecond > 0
+          ? Math.round((effectiveWriteRate / baseline.entitiesPerSecond) * 1000) / 1000
+          : 0;
+    } else results.skipped.push('chunkScan', 'storageBaseline');
+
+    if (!timedOut && !outOfTime()) {
+      const plan = planChanges(env.standin.control.snapshot(), options.changes, options.seed);
+      env.standin.control.bulk(plan.operations);
+      say(`Incremental round after ${options.changes} changes (${mixText(plan.mix)})…`);
+      results.incremental = {
+        changes: options.changes,
+        mix: plan.mix,
+        ...(await measureRound(probes, 'incremental', 'manual')),
+      };
+    } else results.skipped.push('incremental');
+
+    if (results.incremental && results.incremental.state !== 'timed-out' && !outOfTime()) {
+      say('No-op round…');
+      results.noop = await measureRound(probes, 'noop', 'manual');
+    } else results.skipped.push('noop');
+
+    results.processes = {
+      hostPeakRssMb: memory.read().peakRssMb,
+      azuritePeakRssMb: pids.azurite === undefined ? null : round1(readMemory(pids.azurite)?.peakRssMb ?? 0),
+      benchAndStandinPeakRssMb: round1(readMemory(process.pid)?.peakRssMb ?? 0),
+    };
+    const rounds = [results.fullSync, results.incremental, results.noop];
+    if (rounds.some((round) => round && (round.state === 'failed' || round.state === 'timed-out')))
+      exitCode = 1;
+    if (results.skipped.length > 0) exitCode = 1;
+  } catch (error) {
+    results.error = ensureError(error).message;
+    say(`bench failed: ${ensureError(error).message}`);
+    exitCode = 1;
+  } finally {
+    memory.stop();
+    timeline.stop();
+    results.benchSeconds = Math.round((Date.now() - benchStarted) / 1000);
+    printReport(results, say);
+    writeFileSync(options.out, `${JSON.stringify(results, null, 2)}\n`);
+    say(`Results written to ${options.out} (bench ${results.benchSeconds} s).`);
+    // Out of time: no waiting for the host's running invocations, the environment is thrown away anyway.
+    if (outOfTime()) await host.kill();
+    await env.stop();
+    hostLogFile?.end();
+  }
+  return exitCode;
+}
+
+/** The pipeline's queues and their -poison twins, by name. */
+function queueClients(env: LocalEnvironment): Map<string, QueueClient> {
+  const gateway = env.services.deps().queues;
+  const clients = new Map<string, QueueClient>();
+  for (const name of [QUEUES.syncRequests, QUEUES.directoryChanges, QUEUES.runEvents]) {
+    clients.set(name, gateway.client(name));
+    clients.set(poisonQueueOf(name), gateway.client(poisonQueueOf(name)));
+  }
+  return clients;
+}
+
+function mixText(mix: Record<string, number>): string {
+  return Object.entries(mix)
+    .filter(([, n]) => n > 0)
+    .map(([kind, n]) => `${kind} ${n}`)
+    .join(', ');
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${ensureError(error).message}\n`);
+    process.exit(1);
+  },
+);
