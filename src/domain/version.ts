@@ -23,3 +23,8 @@ export function encodeVersion(version: ChangeVersion): string {
 export function isNewer(candidate: string, applied: string | undefined): boolean {
   return applied === undefined || candidate > applied;
 }
+
+/** Orders changes oldest first, so applying them in order leaves the newest. */
+export function byVersion(a: { readonly version: string }, b: { readonly version: string }): number {
+  return a.version < b.version ? -1 : a.version > b.version ? 1 : 0;
+}

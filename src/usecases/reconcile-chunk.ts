@@ -25,7 +25,7 @@ import { personIdFor, teamIdFor } from '../domain/person-id.js';
 import { type Person, planPerson } from '../domain/person-plan.js';
 import { isOutOfDirectory } from '../domain/person-status.js';
 import { teamGroupsOf } from '../domain/team-membership.js';
-import { isNewer } from '../domain/version.js';
+import { byVersion, isNewer } from '../domain/version.js';
 import { TransientError } from '../shared/errors.js';
 import type { OutcomeCounts } from './messages.js';
 
@@ -172,8 +172,4 @@ async function applyOnce(
 
 function sameTeams(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((team, i) => team === b[i]);
-}
-
-function byVersion(a: { version: string }, b: { version: string }): number {
-  return a.version < b.version ? -1 : a.version > b.version ? 1 : 0;
 }

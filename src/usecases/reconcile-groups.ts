@@ -11,7 +11,7 @@ import type { Row, TableGateway } from '../adapters/storage/table-gateway.js';
 import { bucketOf, tenantPartitionRange } from '../domain/bucket.js';
 import type { EdgeChange, GroupChange, MirrorGroup } from '../domain/directory.js';
 import { teamIdFor } from '../domain/person-id.js';
-import { isNewer } from '../domain/version.js';
+import { byVersion, isNewer } from '../domain/version.js';
 import { applyUserBucket, type ChunkOutcome, emptyOutcome } from './reconcile-chunk.js';
 
 /**
@@ -30,7 +30,7 @@ export async function applyGroupChanges(
   const outcome = emptyOutcome();
   const deletedGroups: GroupChange[] = [];
   await withPartitionLock(tables, tenantId, 'groups', async () => {
-    const sorted = [...changes].sort((a, b) => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
+    const sorted = [...changes].sort(byVersion);
     const ids = new Set(sorted.map((c) => (c.kind === 'group' ? c.id : c.groupId)));
     const stored = await tables.readRows(TABLES.dirGroups, tenantId, ids);
     const groups = new Map<string, MirrorGroup>();
