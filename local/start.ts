@@ -3,18 +3,21 @@
  * `npm start`: the whole pipeline on this machine, with no account or configuration. Azurite, a
  * simulated Microsoft 365 tenant (the stand-in), the local Functions host; the initial sync runs at
  * once, with progress, then scheduled rounds keep running until Ctrl+C. `--once` stops after the
- * first complete run (exit 0 if it completed, 1 if it failed).
+ * first complete run (exit 0 if it completed, 1 if it failed). When local.settings.json names a tenant
+ * (SYNC_TENANT_ID, …), that tenant is synced into Azurite instead of the simulated one.
  */
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
 
 import type { Row } from '../src/adapters/storage/table-gateway.js';
+import type { AppServices } from '../src/app-services.js';
 import { RUN_OUTCOMES } from '../src/domain/person-plan.js';
 import type { RunSummary } from '../src/usecases/describe-runs.js';
 import type { ChunkReport } from '../src/usecases/messages.js';
 import { requestSync } from '../src/usecases/request-sync.js';
-import { startLocalEnvironment } from './environment/local-environment.js';
+import { projectRoot, startLocalEnvironment } from './environment/local-environment.js';
 import { waitForRun } from './environment/run-watcher.js';
+import { readTenantValues, startTenantEnvironment } from './environment/tenant-environment.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -35,20 +38,51 @@ const options = program.opts<{ once: boolean; users: number; seed: number; inter
 const interactive = process.stdout.isTTY === true;
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
-async function main(): Promise<number> {
+interface Session {
+  readonly services: AppServices;
+  readonly tenantId: string;
+  readonly users: number;
+  /** Where to change the tenant, shown once the first run is done. */
+  readonly changeHint: string;
+  stop(): Promise<void>;
+}
+
+/** The tenant named in local.settings.json, or else the simulated demo tenant. */
+async function startSession(): Promise<Session> {
+  const root = projectRoot();
+  const schedule = { kind: 'interval', minutes: options.interval } as const;
+  const tenant = await readTenantValues(root);
+  if (tenant) {
+    say(
+      `Starting Azurite and the local Functions host for tenant ${tenant.SYNC_TENANT_ID} (from local.settings.json)…`,
+    );
+    const env = await startTenantEnvironment(root, tenant, schedule);
+    say(`Functions host: ${env.host.httpBaseUrl}/api (${env.host.functions.length} functions)`);
+    return { ...env, users: 0, changeHint: 'your tenant', stop: () => env.stop() };
+  }
   say(
     `Starting Azurite, a simulated Microsoft 365 tenant (${options.users} users) and the local Functions host…`,
   );
   const env = await startLocalEnvironment({
     standin: { users: options.users, seed: options.seed },
-    schedule: { kind: 'interval', minutes: options.interval },
+    schedule,
   });
   const host = env.host();
   say(`Functions host: ${host.httpBaseUrl}/api (${host.functions.length} functions)`);
   say(
     `Simulated tenant ${env.tenantId}: Graph ${env.standin.graphBaseUrl}, control API ${env.standin.controlUrl}`,
   );
+  return {
+    services: env.services,
+    tenantId: env.tenantId,
+    users: options.users,
+    changeHint: env.standin.controlUrl,
+    stop: () => env.stop(),
+  };
+}
 
+async function main(): Promise<number> {
+  const env = await startSession();
   let stopping = false;
   const stop = async (): Promise<void> => {
     if (stopping) return;
@@ -60,18 +94,18 @@ async function main(): Promise<number> {
   process.once('SIGTERM', () => void stop().then(() => process.exit(0)));
 
   await requestSync(env.services.deps(), env.tenantId, 'initial');
-  const first = await watch(env.services, env.tenantId, undefined, options.users);
+  const first = await watch(env.services, env.tenantId, undefined, env.users);
   printSummary(first);
   if (options.once) {
     await stop();
     return first.state === 'failed' ? 1 : 0;
   }
   say(
-    `Running. Scheduled rounds every ${options.interval} minute(s); change the tenant through ${env.standin.controlUrl}. Ctrl+C stops.`,
+    `Running. Scheduled rounds every ${options.interval} minute(s); change the tenant through ${env.changeHint}. Ctrl+C stops.`,
   );
   let lastKey = (await env.services.deps().runs.list(env.tenantId, 1))[0]?.rowKey;
   while (!stopping) {
-    const run = await watch(env.services, env.tenantId, lastKey, options.users, 24 * 3600_000);
+    const run = await watch(env.services, env.tenantId, lastKey, env.users, 24 * 3600_000);
     printSummary(run);
     lastKey = (await env.services.deps().runs.list(env.tenantId, 1))[0]?.rowKey;
   }
