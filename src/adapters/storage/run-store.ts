@@ -50,7 +50,6 @@ export class RunStore {
       endedAt: '',
       chunksTotal: -1,
       chunksDone: 0,
-      doneBitmap: '',
       errors: 0,
       graphRequests: 0,
       directoryWrites: 0,
