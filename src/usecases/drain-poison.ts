@@ -20,6 +20,8 @@ export async function drainPoisonMessage(
   const now = deps.now().toISOString();
   const failure = await lastFailure(deps.tables, queue, body);
   const attempts = failure?.attempts ?? dequeueCount;
+  // A throttled Graph call that exhausted its retries stays rate-limited; anything unexplained is transient.
+  const category = failure?.category ?? 'transient';
   const gaveUp = `message from ${queue} failed ${attempts} time(s) and was moved to ${queue}-poison: ${failure?.message ?? 'no failure was noted'}`;
 
   const chunk = queue === QUEUES.directoryChanges ? directoryChunkSchema.safeParse(body) : undefined;
@@ -32,7 +34,7 @@ export async function drainPoisonMessage(
       ref,
       [
         {
-          category: 'transient',
+          category,
           objectId: null,
           message: `${gaveUp} (${lost})`,
           source: `poison:${queue}:${chunk.data.chunkIndex}`,
@@ -53,7 +55,7 @@ export async function drainPoisonMessage(
   if (ref.success) {
     await deps.runs.recordErrors(
       ref.data,
-      [{ category: 'transient', objectId: null, message: gaveUp, source: `poison:${queue}` }],
+      [{ category, objectId: null, message: gaveUp, source: `poison:${queue}` }],
       now,
     );
     return { recordedIn: ref.data.runId };
@@ -74,7 +76,7 @@ export async function drainPoisonMessage(
         : { tenantId, runId: 'no-run', runKey: 'no-run' };
     await deps.runs.recordErrors(
       runRef,
-      [{ category: 'transient', objectId: null, message: gaveUp, source: `poison:${queue}` }],
+      [{ category, objectId: null, message: gaveUp, source: `poison:${queue}` }],
       now,
     );
     return { recordedIn: runRef.runId };

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 
 import { TABLES } from '../adapters/storage/storage-names.js';
 import type { TableGateway } from '../adapters/storage/table-gateway.js';
+import { ERROR_CATEGORIES, type ErrorCategory, SyncError } from '../shared/errors.js';
 
 /**
  * Remembers why, and how many times, a queue message failed, keyed by its body, so that when it ends
@@ -20,6 +21,7 @@ export async function noteFailure(
     rowKey,
     queue,
     attempts: Number(previous?.attempts ?? 0) + 1,
+    category: error instanceof SyncError ? error.category : 'transient',
     message: describeError(error).slice(0, 2000),
   });
 }
@@ -28,10 +30,11 @@ export async function lastFailure(
   tables: TableGateway,
   queue: string,
   body: unknown,
-): Promise<{ attempts: number; message: string } | undefined> {
+): Promise<{ attempts: number; category: ErrorCategory; message: string } | undefined> {
   const row = await tables.get(TABLES.syncState, 'failures', failureKey(queue, body));
   if (!row || typeof row.message !== 'string') return undefined;
-  return { attempts: Number(row.attempts ?? 0), message: row.message };
+  const category = ERROR_CATEGORIES.find((c) => c === row.category) ?? 'transient';
+  return { attempts: Number(row.attempts ?? 0), category, message: row.message };
 }
 
 /** An error in one line, with the HTTP status and service code when it has them (SDK errors do). */
