@@ -1,0 +1,106 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { QueueClient } from '@azure/storage-queue';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { QUEUES } from '../../src/adapters/storage/storage-names.js';
+import type { Logger } from '../../src/ports/logger.js';
+import { fetchRound } from '../../src/usecases/fetch-round.js';
+import { type SyncRequest,syncRequestSchema } from '../../src/usecases/messages.js';
+import { requestDueRounds } from '../../src/usecases/request-sync.js';
+import { PipelineUnderTest } from './pipeline-harness.js';
+
+const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+async function queuedRequests(queue: QueueClient): Promise<SyncRequest[]> {
+  const { peekedMessageItems } = await queue.peekMessages({ numberOfMessages: 32 });
+  return peekedMessageItems.map((m) =>
+    syncRequestSchema.parse(JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8'))),
+  );
+}
+
+describe('one round per tenant, coalescing and the scheduler', () => {
+  let pipeline: PipelineUnderTest;
+  let requests: QueueClient;
+
+  beforeAll(async () => {
+    pipeline = await PipelineUnderTest.start({
+      standin: { users: 200, seed: 3 },
+      settings: { SYNC_LEASE_SECONDS: '10' },
+      schedule: { kind: 'manual' },
+      startHost: false,
+    });
+    requests = new QueueClient(pipeline.env.azurite.connectionString, QUEUES.syncRequests);
+  });
+  afterAll(async () => {
+    await pipeline?.stop();
+  });
+
+  it('a request while a round holds the lease is coalesced into one more round after it', async () => {
+    const deps = pipeline.deps();
+    const tenantId = pipeline.env.tenantId;
+    const lease = await deps.syncState.acquireLease(tenantId);
+    expect(lease).toBeDefined();
+    const request: SyncRequest = {
+      type: 'sync-request',
+      tenantId,
+      trigger: 'notification',
+      full: false,
+      requestedAt: new Date().toISOString(),
+    };
+    for (let i = 0; i < 5; i += 1) expect((await fetchRound(deps, request, quiet)).kind).toBe('coalesced');
+    // Released with the 'dirty' mark: the holder then asks for exactly one more round.
+    expect(await deps.syncState.releaseLease(tenantId, lease!)).toBe(true);
+    const next = await deps.syncState.acquireLease(tenantId);
+    expect(next).toBeDefined();
+    expect(await deps.syncState.releaseLease(tenantId, next!)).toBe(false);
+  });
+
+  it('a round whose fetcher died is resumed by the scheduler once its lease expired, not before', async () => {
+    const deps = pipeline.deps();
+    const tenantId = pipeline.env.tenantId;
+    await requests.clearMessages();
+    // The lease from the previous test is held by nobody alive; give it a round in flight.
+    const { cursor } = await deps.syncState.readCursor(tenantId);
+    expect(cursor.round).toBeNull();
+    const dying: SyncRequest = {
+      type: 'sync-request',
+      tenantId,
+      trigger: 'initial',
+      full: false,
+      requestedAt: new Date().toISOString(),
+    };
+    await sleep(10_500);
+    const crashing = {
+      ...deps,
+      directorySourceFor: async (settings: Parameters<typeof deps.directorySourceFor>[0]) => {
+        const real = await deps.directorySourceFor(settings);
+        let pages = 0;
+        return {
+          initialDeltaUrl: real.initialDeltaUrl.bind(real),
+          get requestCount() {
+            return real.requestCount;
+          },
+          getDeltaPage: async (url: string) => {
+            if (pages++ >= 1) throw new Error('process killed');
+            return real.getDeltaPage(url);
+          },
+        };
+      },
+    };
+    await expect(fetchRound(crashing, dying, quiet)).rejects.toThrow('process killed');
+    // A killed process never releases its lease: take it again as that dead fetcher would hold it.
+    expect(await deps.syncState.acquireLease(tenantId)).toBeDefined();
+
+    expect(await requestDueRounds(deps)).toEqual({ due: [], resumed: [] });
+    await sleep(10_500);
+    expect(await requestDueRounds(deps)).toEqual({ due: [], resumed: [tenantId] });
+    expect((await queuedRequests(requests)).map((r) => r.tenantId)).toEqual([tenantId]);
+
+    pipeline.rounds.push(pipeline.control.snapshot());
+    await pipeline.env.startHost();
+    const run = await pipeline.waitForNextRun(undefined);
+    expect(run.state).toBe('completed');
+    expect(await pipeline.differences()).toEqual([]);
+  });
+});
