@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUES } from '../../src/adapters/storage/storage-names.js';
 import type { Logger } from '../../src/ports/logger.js';
 import { fetchRound } from '../../src/usecases/fetch-round.js';
-import { type SyncRequest,syncRequestSchema } from '../../src/usecases/messages.js';
+import { type SyncRequest, syncRequestSchema } from '../../src/usecases/messages.js';
 import { requestDueRounds } from '../../src/usecases/request-sync.js';
 import { PipelineUnderTest } from './pipeline-harness.js';
 
