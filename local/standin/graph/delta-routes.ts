@@ -100,18 +100,7 @@ function serveDelta(
     state =
       skipToken !== null
         ? decoded
-        : {
-            ...decoded,
-            init: false,
-            from: decoded.to,
-            to: store.seq,
-            n: 0,
-            pos: 0,
-            mpos: 0,
-            pg: 0,
-            dup: [],
-            t: nowMs,
-          };
+        : { ...decoded, init: false, from: decoded.to, to: store.seq, ...roundStart(nowMs) };
   } else {
     const options = firstRequestOptions(req, resource);
     state = {
@@ -121,12 +110,7 @@ function serveDelta(
       init: true,
       from: 0,
       to: store.seq,
-      n: 0,
-      pos: 0,
-      mpos: 0,
-      pg: 0,
-      dup: [],
-      t: nowMs,
+      ...roundStart(nowMs),
     };
     state.n = resource === 'users' ? store.userOrder.length : store.groupOrder.length;
     firstPage = true;
@@ -448,4 +432,9 @@ function expiredResponse(
       return { ...gone, headers: { Location: restart } };
     }
   }
+}
+
+/** The position fields of a delta token at the start of a round (nothing served yet). */
+function roundStart(nowMs: number) {
+  return { n: 0, pos: 0, mpos: 0, pg: 0, dup: [] as string[], t: nowMs };
 }
