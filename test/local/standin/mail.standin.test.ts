@@ -1,12 +1,12 @@
 /** sendMail through the real `@microsoft/microsoft-graph-client` against the running stand-in. */
 import { readFileSync } from 'node:fs';
 
-import { ClientSecretCredential } from '@azure/identity';
-import { Client, GraphError } from '@microsoft/microsoft-graph-client';
+import { GraphError } from '@microsoft/microsoft-graph-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type RunningStandin, startStandin } from '../../../local/standin/index.js';
 import { FIXTURES_DIR } from './plugin-fixtures.js';
+import { graphClient } from './standin-test-clients.js';
 
 let standin: RunningStandin;
 
@@ -17,21 +17,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await standin?.stop();
 });
-
-/** A fresh credential each time, so a token reflects the permissions granted right now. */
-function graphClient(): Client {
-  const credential = new ClientSecretCredential(standin.tenantId, standin.clientId, standin.clientSecret, {
-    authorityHost: standin.authorityHost,
-    disableInstanceDiscovery: true,
-  });
-  return Client.initWithMiddleware({
-    baseUrl: `${standin.graphEndpoint}/`,
-    customHosts: new Set([new URL(standin.graphEndpoint).hostname]),
-    authProvider: {
-      getAccessToken: async () => (await credential.getToken('https://graph.microsoft.com/.default')).token,
-    },
-  });
-}
 
 const documentedBody = (
   JSON.parse(readFileSync(`${FIXTURES_DIR}/sendmail.request.json`, 'utf8')) as { request: { body: unknown } }
@@ -49,7 +34,7 @@ describe('sendMail through the Graph client', () => {
     const from = sender();
     await fetch(`${standin.controlUrl}/outbox`, { method: 'DELETE' });
 
-    await graphClient().api(`/users/${from.userPrincipalName}/sendMail`).post(documentedBody);
+    await graphClient(standin).api(`/users/${from.userPrincipalName}/sendMail`).post(documentedBody);
 
     const outbox = (await (await fetch(`${standin.controlUrl}/outbox`)).json()) as {
       messages: { subject: string; sender: { id: string }; toRecipients: string[] }[];
@@ -67,7 +52,7 @@ describe('sendMail through the Graph client', () => {
     standin.outbox.clear();
     standin.control.setGrantedPermissions(['User.Read.All', 'GroupMember.Read.All']);
     try {
-      const error: unknown = await graphClient()
+      const error: unknown = await graphClient(standin)
         .api(`/users/${sender().id}/sendMail`)
         .post(documentedBody)
         .catch((e: unknown) => e);
@@ -80,7 +65,7 @@ describe('sendMail through the Graph client', () => {
   });
 
   it('answers 404 for an unknown sender', async () => {
-    const error: unknown = await graphClient()
+    const error: unknown = await graphClient(standin)
       .api('/users/nobody@nowhere.example/sendMail')
       .post(documentedBody)
       .catch((e: unknown) => e);

@@ -6,11 +6,11 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { ClientSecretCredential } from '@azure/identity';
-import { Client, GraphError } from '@microsoft/microsoft-graph-client';
+import { GraphError } from '@microsoft/microsoft-graph-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { type RunningStandin, startStandin } from '../../../local/standin/index.js';
+import { graphClient } from './standin-test-clients.js';
 
 interface Post {
   readonly path: string;
@@ -31,20 +31,6 @@ function reply(req: IncomingMessage, res: ServerResponse): void {
     return;
   }
   res.writeHead(scripted.shift() ?? 202).end();
-}
-
-function graphClient(): Client {
-  const credential = new ClientSecretCredential(standin.tenantId, standin.clientId, standin.clientSecret, {
-    authorityHost: standin.authorityHost,
-    disableInstanceDiscovery: true,
-  });
-  return Client.initWithMiddleware({
-    baseUrl: `${standin.graphEndpoint}/`,
-    customHosts: new Set([new URL(standin.graphEndpoint).hostname]),
-    authProvider: {
-      getAccessToken: async () => (await credential.getToken('https://graph.microsoft.com/.default')).token,
-    },
-  });
 }
 
 beforeAll(async () => {
@@ -83,7 +69,7 @@ const notificationsTo = (path: string) =>
     .map((post) => (JSON.parse(post.body) as { value: Record<string, unknown>[] }).value);
 
 async function subscribe(path: string, extra: Record<string, unknown> = {}): Promise<{ id: string }> {
-  return (await graphClient()
+  return (await graphClient(standin)
     .api('/subscriptions')
     .post({
       changeType: 'updated,deleted',
@@ -121,7 +107,7 @@ describe('subscriptions through the Graph client', () => {
         }) as unknown,
       }),
     ]);
-    await graphClient().api(`/subscriptions/${id}`).delete();
+    await graphClient(standin).api(`/subscriptions/${id}`).delete();
   });
 
   it('answers 400 ValidationError when the endpoint does not echo the token, and lists no such subscription', async () => {
@@ -132,7 +118,7 @@ describe('subscriptions through the Graph client', () => {
     await once(silent, 'listening');
     const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/hook`;
     try {
-      const error: unknown = await graphClient()
+      const error: unknown = await graphClient(standin)
         .api('/subscriptions')
         .post({
           changeType: 'updated',
@@ -144,7 +130,7 @@ describe('subscriptions through the Graph client', () => {
       expect(error).toBeInstanceOf(GraphError);
       expect((error as GraphError).statusCode).toBe(400);
       expect((error as GraphError).code).toBe('ValidationError');
-      const list = (await graphClient().api('/subscriptions').get()) as {
+      const list = (await graphClient(standin).api('/subscriptions').get()) as {
         value: { notificationUrl: string }[];
       };
       expect(list.value.map((s) => s.notificationUrl)).not.toContain(url);
@@ -163,7 +149,7 @@ describe('subscriptions through the Graph client', () => {
     const batches = notificationsTo('/hook-b');
     expect(batches).toHaveLength(2);
     expect(batches[1]).toEqual(batches[0]);
-    await graphClient().api(`/subscriptions/${id}`).delete();
+    await graphClient(standin).api(`/subscriptions/${id}`).delete();
   });
 
   it("drops notifications when the fault plan's droppedNotificationRate is 1", async () => {
@@ -179,7 +165,7 @@ describe('subscriptions through the Graph client', () => {
         .deliveries()
         .some((d) => d.outcome === 'dropped' && d.subscriptionIds.includes(id)),
     ).toBe(true);
-    await graphClient().api(`/subscriptions/${id}`).delete();
+    await graphClient(standin).api(`/subscriptions/${id}`).delete();
   });
 
   it('sends reauthorizationRequired to the lifecycleNotificationUrl when triggered over the control API', async () => {
@@ -195,6 +181,6 @@ describe('subscriptions through the Graph client', () => {
     expect(notificationsTo('/lifecycle-d').flat()).toEqual([
       expect.objectContaining({ lifecycleEvent: 'reauthorizationRequired', subscriptionId: id }),
     ]);
-    await graphClient().api(`/subscriptions/${id}`).delete();
+    await graphClient(standin).api(`/subscriptions/${id}`).delete();
   });
 });
