@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 
 import { AppServices } from '../../src/app-services.js';
 import { readAppSettings } from '../../src/config/app-settings.js';
-import type { ConnectionSettingsInput } from '../../src/domain/connection-settings.js';
+import type { ConnectionSettings, ConnectionSettingsInput } from '../../src/domain/connection-settings.js';
 import { nextDueAfter, type Schedule } from '../../src/domain/schedule.js';
 import { type EmbeddedAzurite, startAzurite } from '../azurite/embedded-azurite.js';
 import { type RunningStandin, type StandinOptions, startStandin } from '../standin/index.js';
@@ -65,17 +65,13 @@ export async function startLocalEnvironment(
     AZURE_AUTHORITY_HOST: standin.authorityHost,
     NODE_EXTRA_CA_CERTS: standin.caCertPath,
   };
-  const services = new AppServices(readAppSettings({ ...appSettings }), identity);
-  await services.provisionStorage();
-  const schedule = options.schedule ?? { kind: 'interval', minutes: 5 };
-  const connection: ConnectionSettingsInput = {
+  const { services } = await provisionConnection(appSettings, identity, {
     tenantId: standin.tenantId,
     displayName: 'Contoso (simulated Microsoft 365 tenant)',
     cloud: { authorityHost: standin.authorityHost, graphEndpoint: standin.graphEndpoint },
     credential: { kind: 'client-secret', clientId: standin.clientId, secretName: standin.clientSecretName },
-    schedule,
-  };
-  await services.deps().connections.save(connection, nextDueAfter(schedule, new Date()));
+    schedule: options.schedule ?? { kind: 'interval', minutes: 5 },
+  });
 
   let host: HostProcess | undefined;
   const startHost = async (): Promise<HostProcess> => {
@@ -107,6 +103,23 @@ export async function startLocalEnvironment(
       await azurite.stop();
     },
   };
+}
+
+/**
+ * The pipeline's own services on the given storage, every table/queue/container created, and the
+ * tenant's connection saved with its first due time.
+ */
+export async function provisionConnection(
+  appSettings: Record<string, string>,
+  identityEnv: NodeJS.ProcessEnv,
+  connection: ConnectionSettingsInput & { schedule: Schedule },
+): Promise<{ services: AppServices; settings: ConnectionSettings }> {
+  const services = new AppServices(readAppSettings({ ...identityEnv, ...appSettings }), identityEnv);
+  await services.provisionStorage();
+  const settings = await services
+    .deps()
+    .connections.save(connection, nextDueAfter(connection.schedule, new Date()));
+  return { services, settings };
 }
 
 /** The folder with this project's package.json, from the source tree or from dist/. */

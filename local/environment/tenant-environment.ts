@@ -3,14 +3,13 @@ import { join } from 'node:path';
 
 import { z } from 'zod';
 
-import { AppServices } from '../../src/app-services.js';
-import { readAppSettings } from '../../src/config/app-settings.js';
+import type { AppServices } from '../../src/app-services.js';
 import type { CloudSetting } from '../../src/domain/cloud.js';
 import { CLOUD_PRESETS } from '../../src/domain/cloud.js';
-import type { ConnectionSettingsInput } from '../../src/domain/connection-settings.js';
-import { nextDueAfter, type Schedule } from '../../src/domain/schedule.js';
+import type { Schedule } from '../../src/domain/schedule.js';
 import { type EmbeddedAzurite, startAzurite } from '../azurite/embedded-azurite.js';
 import { type HostEvent, type HostProcess, startHostProcess } from './host-process.js';
+import { provisionConnection } from './local-environment.js';
 
 /**
  * Your own tenant (or any Graph-compatible endpoint, such as another stand-in), named in
@@ -72,13 +71,11 @@ export async function startTenantEnvironment(
     AzureWebJobsStorage: azurite ? azurite.connectionString : values.AzureWebJobsStorage!,
     KEY_VAULT_URI: values.KEY_VAULT_URI,
   };
-  const services = new AppServices(readAppSettings({ ...process.env, ...appSettings }));
-  await services.provisionStorage();
   const cloud: CloudSetting =
     values.SYNC_AUTHORITY_HOST && values.SYNC_GRAPH_ENDPOINT
       ? { authorityHost: values.SYNC_AUTHORITY_HOST, graphEndpoint: values.SYNC_GRAPH_ENDPOINT }
       : { preset: values.SYNC_CLOUD ?? 'global' };
-  const connection: ConnectionSettingsInput = {
+  const { services, settings } = await provisionConnection(appSettings, process.env, {
     tenantId: values.SYNC_TENANT_ID,
     displayName: `Tenant ${values.SYNC_TENANT_ID}`,
     cloud,
@@ -88,8 +85,7 @@ export async function startTenantEnvironment(
       secretName: values.SYNC_CLIENT_SECRET_NAME,
     },
     schedule,
-  };
-  const saved = await services.deps().connections.save(connection, nextDueAfter(schedule, new Date()));
+  });
   const host = await startHostProcess({
     root,
     env: appSettings,
@@ -97,7 +93,7 @@ export async function startTenantEnvironment(
   });
   return {
     services,
-    tenantId: saved.tenantId,
+    tenantId: settings.tenantId,
     host,
     stop: async () => {
       await host.stop();
