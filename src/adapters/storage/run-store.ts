@@ -1,5 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 
+import { odata } from '@azure/data-tables';
+
 import { RUN_OUTCOMES } from '../../domain/person-plan.js';
 import type { ErrorCategory } from '../../shared/errors.js';
 import {
@@ -66,8 +68,7 @@ export class RunStore {
 
   /** Newest first. */
   async list(tenantId: string, top = 20): Promise<Row[]> {
-    const rows = await this.tables.listPartition(TABLES.runs, tenantId);
-    return rows.slice(0, top);
+    return this.tables.query(TABLES.runs, odata`PartitionKey eq ${tenantId}`, undefined, top);
   }
 
   /**

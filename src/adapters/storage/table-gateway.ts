@@ -81,13 +81,15 @@ export class TableGateway {
     return this.query(table, odata`PartitionKey ge ${from} and PartitionKey lt ${to}`, select);
   }
 
-  async query(table: TableName, filter: string, select?: string[]): Promise<Row[]> {
+  /** Rows matching `filter`, in key order; with `top`, only the first `top` (one request). */
+  async query(table: TableName, filter: string, select?: string[], top?: number): Promise<Row[]> {
     const rows: Row[] = [];
     const queryOptions = select ? { filter, select } : { filter };
     for await (const page of this.client(table)
       .listEntities<Record<string, unknown>>({ queryOptions })
-      .byPage({ maxPageSize: 1000 })) {
+      .byPage({ maxPageSize: top ?? 1000 })) {
       for (const row of page) rows.push(row as Row);
+      if (top !== undefined && rows.length >= top) return rows.slice(0, top);
     }
     return rows;
   }
