@@ -15,6 +15,7 @@ export const ERROR_CATEGORIES = [
   'permission-denied',
   'rate-limited',
   'invalid-data',
+  'storage-limit',
   'transient',
 ] as const;
 export type ErrorCategory = (typeof ERROR_CATEGORIES)[number];

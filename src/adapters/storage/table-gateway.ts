@@ -2,6 +2,7 @@ import { odata, type TableClient, type TransactionAction } from '@azure/data-tab
 
 import type { StorageAccount } from './storage-account.js';
 import { DIRECTORY_TABLES, type TableName } from './storage-names.js';
+import { checkEntity, planBatches, TABLE_LIMITS } from './table-limits.js';
 
 export type Row = Record<string, unknown> & { partitionKey: string; rowKey: string; etag?: string };
 
@@ -19,7 +20,7 @@ export class WriteMeter {
 }
 
 /** Table Storage's limit for one batch transaction. */
-export const MAX_BATCH = 100;
+export const MAX_BATCH = TABLE_LIMITS.batchOperations;
 /**
  * Up to this many keys, point reads; above it, one scan of the partition. Measured on Azurite: a point
  * read costs about as much as scanning 40 rows, and a bucket partition holds tens to ~1,600 rows.
@@ -115,13 +116,15 @@ export class TableGateway {
   }
 
   /**
-   * Submits actions on one partition as batch transactions of at most 100. Each batch is atomic; a
-   * failed condition (409, 412) rejects that batch and is rethrown for the caller to re-decide.
+   * Submits actions on one partition as batch transactions Table Storage accepts (at most 100
+   * operations and 4 MiB, each entity once); every entity is checked against Azure's limits first, so
+   * nothing is written when one would be refused (TableLimitError). Each batch is atomic; a failed
+   * condition (409, 412) rejects that batch and is rethrown for the caller to re-decide.
    */
   async transact(table: TableName, actions: readonly TransactionAction[]): Promise<void> {
+    if (actions.length === 0) return;
     const client = this.client(table);
-    for (let start = 0; start < actions.length; start += MAX_BATCH) {
-      const batch = actions.slice(start, start + MAX_BATCH);
+    for (const batch of planBatches(table, actions)) {
       if (batch.length === 1) {
         await this.#single(client, batch[0]!);
       } else {
@@ -132,18 +135,21 @@ export class TableGateway {
   }
 
   async upsert(table: TableName, entity: Row): Promise<void> {
+    checkEntity(table, entity);
     await this.client(table).upsertEntity(entity, 'Replace');
     this.meter.count(table, 1, 1);
   }
 
   /** Replaces a row only if it still has `etag` (412 otherwise). */
   async replaceIfMatch(table: TableName, entity: Row, etag: string): Promise<void> {
+    checkEntity(table, entity);
     await this.client(table).updateEntity(entity, 'Replace', { etag });
     this.meter.count(table, 1, 1);
   }
 
   /** Creates a row; false when it already exists (409). */
   async createIfAbsent(table: TableName, entity: Row): Promise<boolean> {
+    checkEntity(table, entity);
     try {
       await this.client(table).createEntity(entity);
       this.meter.count(table, 1, 1);
