@@ -17,6 +17,12 @@ import {
   validateGroupSelect,
   validateUserSelect,
 } from './directory-shapes.js';
+import {
+  expandedManager,
+  type ManagerExpand,
+  parseManagerExpand,
+  selectWithExpand,
+} from './expand-manager.js';
 import { collectionBody, pageOver, parseListQuery } from './list-query.js';
 import type { FilterPolicy } from './odata-filter.js';
 import { photoBytes } from './user-photo.js';
@@ -120,14 +126,15 @@ export function registerDirectoryRoutes(routes: RouteTable, deps: DirectoryRoute
         undefined,
         req.token?.roles ?? [],
       );
-      const query = parseListQuery(req, USER_FILTER_POLICY, ORDERABLE);
+      const expand = parseManagerExpand(req, false);
+      const query = parseListQuery(req, USER_FILTER_POLICY, ORDERABLE, { expandable: true });
       const page = pageOver(store.userOrder, query, (u) => u.state === 'active', readUser);
       return ok(
         collectionBody(
           req,
-          contextUrl(req.baseUrl, 'users', select),
+          contextUrl(req.baseUrl, 'users', selectWithExpand(select, expand)),
           page,
-          page.items.map((u) => projectUser(u, select)),
+          page.items.map((u) => withManager(store, u, projectUser(u, select), expand)),
         ),
       );
     },
@@ -140,9 +147,10 @@ export function registerDirectoryRoutes(routes: RouteTable, deps: DirectoryRoute
     (req, params) => {
       const user = store.requireUser(params.id!);
       const select = validateUserSelect(parseSelect(req.query.get('$select')), user, req.token?.roles ?? []);
+      const expand = parseManagerExpand(req, true);
       return ok({
-        '@odata.context': `${contextUrl(req.baseUrl, 'users', select)}/$entity`,
-        ...projectUser(user, select),
+        '@odata.context': `${contextUrl(req.baseUrl, 'users', selectWithExpand(select, expand))}/$entity`,
+        ...withManager(store, user, projectUser(user, select), expand),
       });
     },
     users,
@@ -335,6 +343,18 @@ function validateMemberSelect(
     }
   });
   return kept.length > 0 ? kept : ['id'];
+}
+
+/** The projected user with its expanded `manager` (no key when it has none). */
+function withManager(
+  store: TenantStore,
+  user: UserEntry,
+  projected: JsonObject,
+  expand: ManagerExpand | null,
+): JsonObject {
+  if (!expand) return projected;
+  const manager = expandedManager(store, user, expand);
+  return manager ? { ...projected, manager } : projected;
 }
 
 function imageNotFound(): TenantError {

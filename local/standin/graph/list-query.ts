@@ -3,6 +3,7 @@ import { headerValue } from '../http/dispatcher.js';
 import type { StandinRequest } from '../http/route-table.js';
 import { TenantError } from '../tenant/tenant-store.js';
 import { type JsonObject, type JsonValue, text } from '../tenant/types.js';
+import { MAX_EXPANDED_PAGE_SIZE } from './expand-manager.js';
 import {
   checkFilter,
   evaluateFilter,
@@ -31,15 +32,22 @@ export function isAdvanced(req: StandinRequest): boolean {
   );
 }
 
+/**
+ * `expandable`: the route serves `$expand` (parsed by the route); a page then holds at most
+ * `MAX_EXPANDED_PAGE_SIZE` objects whatever `$top` says, as Graph's does. Elsewhere `$expand` is refused.
+ */
 export function parseListQuery(
   req: StandinRequest,
   policy: FilterPolicy,
   orderableWithoutAdvanced: readonly string[],
+  options: { readonly expandable?: boolean } = {},
 ): ListQuery {
   const advanced = isAdvanced(req);
   const topRaw = req.query.get('$top');
-  const top = topRaw === null ? DEFAULT_PAGE_SIZE : Number(topRaw);
-  if (!Number.isInteger(top) || top < 1 || top > MAX_PAGE_SIZE) {
+  const requestedTop = topRaw === null ? DEFAULT_PAGE_SIZE : Number(topRaw);
+  const expanding = options.expandable === true && req.query.has('$expand');
+  const top = expanding ? Math.min(requestedTop, MAX_EXPANDED_PAGE_SIZE) : requestedTop;
+  if (!Number.isInteger(requestedTop) || requestedTop < 1 || requestedTop > MAX_PAGE_SIZE) {
     throw new TenantError(
       400,
       'Request_BadRequest',
@@ -60,7 +68,7 @@ export function parseListQuery(
   if (req.query.has('$search')) {
     throw new TenantError(400, 'Request_UnsupportedQuery', 'The stand-in does not support $search.');
   }
-  if (req.query.has('$expand')) {
+  if (req.query.has('$expand') && options.expandable !== true) {
     throw new TenantError(400, 'Request_UnsupportedQuery', 'The stand-in does not support $expand.');
   }
   const filterRaw = req.query.get('$filter');
