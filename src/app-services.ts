@@ -1,10 +1,6 @@
-import {
-  ClientCertificateCredential,
-  ClientSecretCredential,
-  ManagedIdentityCredential,
-  type TokenCredential,
-} from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
 
+import { APP_IDENTITY_CLIENT_ID_SETTING, createGraphCredential } from './adapters/graph/graph-credential.js';
 import { GraphDirectorySource } from './adapters/graph/graph-directory-source.js';
 import {
   createAppIdentityCredential,
@@ -22,8 +18,6 @@ import { type AppSettings, readAppSettings } from './config/app-settings.js';
 import { resolveCloud } from './domain/cloud.js';
 import type { ConnectionSettings } from './domain/connection-settings.js';
 import type { DirectorySource } from './ports/directory-source.js';
-import type { SecretStore } from './ports/secret-store.js';
-import { PermanentError } from './shared/errors.js';
 import type { PipelineDeps } from './usecases/pipeline-deps.js';
 
 /**
@@ -35,7 +29,8 @@ export class AppServices {
   readonly #tables: TableGateway;
   readonly #queues: QueueGateway;
   readonly #chunks: ChunkStore;
-  readonly #secrets: SecretStore | undefined;
+  readonly #secrets: KeyVaultSecretStore | undefined;
+  readonly #appIdentityClientId: string | undefined;
   readonly #credentials = new Map<string, TokenCredential>();
 
   /** `identityEnv`: where the app's own identity comes from (process.env; see createAppIdentityCredential). */
@@ -50,6 +45,7 @@ export class AppServices {
     this.#secrets = settings.KEY_VAULT_URI
       ? new KeyVaultSecretStore(settings.KEY_VAULT_URI, createAppIdentityCredential(identityEnv))
       : undefined;
+    this.#appIdentityClientId = identityEnv[APP_IDENTITY_CLIENT_ID_SETTING];
   }
 
   /** Dependencies for one invocation, counting its writes. */
@@ -96,43 +92,12 @@ export class AppServices {
   async #credential(connection: ConnectionSettings): Promise<TokenCredential> {
     const cached = this.#credentials.get(connection.tenantId);
     if (cached) return cached;
-    const cloud = resolveCloud(connection.cloud);
-    const common = { authorityHost: cloud.authorityHost, disableInstanceDiscovery: !cloud.instanceDiscovery };
-    const { credential: setting, tenantId } = connection;
-    let credential: TokenCredential;
-    switch (setting.kind) {
-      case 'managed-identity':
-        credential = new ManagedIdentityCredential(setting.clientId ? { clientId: setting.clientId } : {});
-        break;
-      case 'client-secret':
-        credential = new ClientSecretCredential(
-          tenantId,
-          setting.clientId,
-          await this.#secret(setting.secretName),
-          common,
-        );
-        break;
-      case 'client-certificate':
-        credential = new ClientCertificateCredential(
-          tenantId,
-          setting.clientId,
-          { certificate: await this.#secret(setting.certificateSecretName) },
-          common,
-        );
-        break;
-    }
+    const credential = await createGraphCredential(connection, {
+      appIdentityClientId: this.#appIdentityClientId,
+      secrets: this.#secrets,
+    });
     this.#credentials.set(connection.tenantId, credential);
     return credential;
-  }
-
-  #secret(name: string): Promise<string> {
-    if (!this.#secrets) {
-      throw new PermanentError(
-        `KEY_VAULT_URI is not set, so secret ${name} cannot be read`,
-        'permission-denied',
-      );
-    }
-    return this.#secrets.getSecret(name);
   }
 }
 

@@ -13,10 +13,23 @@ const MICROSOFT_AUTHORITIES = [
   'login.chinacloudapi.cn',
 ];
 
+/** A secret's value and the content type Key Vault keeps with it (a certificate's format). */
+interface SecretValue {
+  readonly value: string;
+  readonly contentType: string | undefined;
+}
+
+/** Content types of a Key Vault certificate read as a secret, set by the certificate's policy. */
+export const PEM_CONTENT_TYPE = 'application/x-pem-file';
+export const PKCS12_CONTENT_TYPE = 'application/x-pkcs12';
+
+const PEM_PRIVATE_KEY = /-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----/;
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----/;
+
 /** Reads secrets with the function app's own identity; caches them for the process's life. */
 export class KeyVaultSecretStore implements SecretStore {
   readonly #client: SecretClient;
-  readonly #cache = new Map<string, Promise<string>>();
+  readonly #cache = new Map<string, Promise<SecretValue>>();
 
   constructor(vaultUrl: string, credential: TokenCredential) {
     const host = new URL(vaultUrl).hostname.toLowerCase();
@@ -26,7 +39,34 @@ export class KeyVaultSecretStore implements SecretStore {
     });
   }
 
-  getSecret(name: string): Promise<string> {
+  async getSecret(name: string): Promise<string> {
+    return (await this.#secret(name)).value;
+  }
+
+  /**
+   * A certificate with its private key, as PEM (what ClientCertificateCredential reads): a Key Vault
+   * certificate whose policy has content type application/x-pem-file, or a PEM bundle stored as a secret.
+   * A PKCS#12 certificate (the default policy of `az keyvault certificate create`) is refused with the fix.
+   */
+  async getPemCertificate(name: string): Promise<string> {
+    const { value, contentType } = await this.#secret(name);
+    if (contentType !== undefined && contentType !== PEM_CONTENT_TYPE) {
+      throw new PermanentError(
+        `Key Vault certificate ${name} is stored as ${contentType}; the app reads PEM only: create or import ` +
+          `it with a policy whose secretProperties.contentType is ${PEM_CONTENT_TYPE} (see infra/README.md)`,
+        'invalid-data',
+      );
+    }
+    if (!PEM_PRIVATE_KEY.test(value) || !PEM_CERTIFICATE.test(value)) {
+      throw new PermanentError(
+        `Key Vault secret ${name} is not a PEM certificate with its private key`,
+        'invalid-data',
+      );
+    }
+    return value;
+  }
+
+  #secret(name: string): Promise<SecretValue> {
     let value = this.#cache.get(name);
     if (!value) {
       value = this.#read(name);
@@ -36,12 +76,12 @@ export class KeyVaultSecretStore implements SecretStore {
     return value;
   }
 
-  async #read(name: string): Promise<string> {
+  async #read(name: string): Promise<SecretValue> {
     try {
       const secret = await this.#client.getSecret(name);
       if (secret.value === undefined)
         throw new PermanentError(`Key Vault secret ${name} has no value`, 'invalid-data');
-      return secret.value;
+      return { value: secret.value, contentType: secret.properties.contentType };
     } catch (error) {
       const status = statusOf(error);
       if (status === 404) throw new PermanentError(`Key Vault has no secret named ${name}`, 'invalid-data');
