@@ -4,7 +4,7 @@ import { z } from 'zod';
  * The function app's settings, read and validated once at start. Only names and endpoints: no secret
  * ever lives in an app setting (storage uses a managed identity in Azure; Key Vault holds the rest).
  */
-const appSettingsSchema = z
+export const appSettingsSchema = z
   .object({
     AzureWebJobsStorage: z.string().min(1).optional(),
     AzureWebJobsStorage__tableServiceUri: z.url().optional(),
@@ -16,8 +16,8 @@ const appSettingsSchema = z
     SYNC_BUCKETS: z.coerce.number().int().min(16).max(64).default(64),
     /** Delta pages fetched between two flushes of queued changes (and checkpoints). */
     SYNC_FLUSH_EVERY_PAGES: z.coerce.number().int().min(1).max(1000).default(25),
-    /** Deadline for one round's lease; a crashed round's lease expires after it. */
-    SYNC_LEASE_SECONDS: z.coerce.number().int().min(10).max(3600).default(300),
+    /** One round's lease, renewed every third of it while the round runs; a dead fetcher's expires after it. */
+    SYNC_LEASE_SECONDS: z.coerce.number().int().min(10).max(3600).default(30),
     /** Graph's retry handler: attempts after a 429/503 before the message is retried by the queue. */
     GRAPH_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(6),
   })

@@ -1,6 +1,7 @@
 import type { RunState } from '../adapters/storage/run-store.js';
 import { SyncError } from '../shared/errors.js';
 import type { Logger, PipelineDeps } from './pipeline-deps.js';
+import { requestFollowUp } from './request-sync.js';
 
 /**
  * A round that cannot go on (permission denied, a refused credential): its run fails with the reason
@@ -35,6 +36,9 @@ export async function failRound(
       await deps.syncState.saveCursor(tenantId, cursor, lease);
     }
   }
-  if (lease) await deps.syncState.releaseLease(tenantId, lease);
+  if (lease) {
+    const released = await deps.syncState.releaseLease(tenantId, lease);
+    await requestFollowUp(deps, { tenantId, trigger: round?.trigger ?? 'schedule' }, released);
+  }
   log.error('round failed', { tenantId, runId: round?.runId, error: error.message });
 }

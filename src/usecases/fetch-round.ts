@@ -7,10 +7,12 @@ import { tenantPartitionRange } from '../domain/bucket.js';
 import type { DirectoryChange } from '../domain/directory.js';
 import { encodeVersion, SWEEP_PAGE } from '../domain/version.js';
 import type { DeltaResource, DirectorySource } from '../ports/directory-source.js';
-import { DeltaTokenExpiredError } from '../shared/errors.js';
+import { DeltaTokenExpiredError, TransientError } from '../shared/errors.js';
 import { ChangePublisher } from './change-publisher.js';
 import type { RunEvent, RunRef, SyncRequest } from './messages.js';
 import type { Logger, PipelineDeps } from './pipeline-deps.js';
+import { requestFollowUp } from './request-sync.js';
+import { tenantErrorLog } from './tenant-errors.js';
 
 export type FetchResult =
   | { readonly kind: 'completed'; readonly run: RunRef; readonly chunks: number }
@@ -30,34 +32,53 @@ export async function fetchRound(
 ): Promise<FetchResult> {
   const connection = await deps.connections.get(request.tenantId);
   if (!connection || !connection.settings.enabled) {
+    const reason = connection ? 'its connection is disabled' : 'no connection exists for this tenant';
     log.warn('sync requested for an unknown or disabled connection', { tenantId: request.tenantId });
+    await tenantErrorLog(deps).record(request.tenantId, {
+      category: 'invalid-data',
+      message: `sync request (${request.trigger}${request.full ? ', full' : ''}) ignored: ${reason}`,
+      source: `request:${QUEUES.syncRequests}`,
+      at: deps.now().toISOString(),
+    });
     return { kind: 'no-connection' };
   }
-  const lease = await deps.syncState.acquireLease(request.tenantId);
+  const lease = await acquireOrMarkDirty(deps, request);
   if (!lease) {
-    await deps.syncState.markDirty(request.tenantId);
     log.info('a round is already running: request coalesced into the next one', {
       tenantId: request.tenantId,
+      full: request.full,
     });
     return { kind: 'coalesced' };
   }
-  let runAgain = false;
+  const keeper = deps.syncState.keepAlive(request.tenantId, lease);
   try {
+    if (request.full) {
+      // A full request that resumes a stalled incremental round: the round after it is full.
+      const { cursor } = await deps.syncState.readCursor(request.tenantId);
+      if (cursor.round && !cursor.round.full) await deps.syncState.markDirty(request.tenantId, true);
+    }
     const source = await deps.directorySourceFor(connection.settings);
     const result = await new RoundRunner(deps, source, lease, log).run(request);
     return result;
   } finally {
-    runAgain = await deps.syncState.releaseLease(request.tenantId, lease);
-    if (runAgain) {
-      await deps.queues.send(QUEUES.syncRequests, {
-        type: 'sync-request',
-        tenantId: request.tenantId,
-        trigger: request.trigger === 'initial' ? 'schedule' : request.trigger,
-        full: false,
-        requestedAt: deps.now().toISOString(),
-      } satisfies SyncRequest);
-    }
+    await keeper.stop();
+    const released = await deps.syncState.releaseLease(request.tenantId, lease);
+    await requestFollowUp(deps, request, released);
   }
+}
+
+/**
+ * Takes the tenant's lease, or leaves the request in the running round's dirty mark. Race-free: the
+ * mark is written only while the lease is still held (conditional on the row read); a lease found
+ * free meanwhile (its round just released it) is acquired again, so the request is never dropped.
+ */
+async function acquireOrMarkDirty(deps: PipelineDeps, request: SyncRequest): Promise<Lease | undefined> {
+  for (let attempt = 0; attempt < 10; attempt += 1) {
+    const lease = await deps.syncState.acquireLease(request.tenantId);
+    if (lease) return lease;
+    if (await deps.syncState.markDirty(request.tenantId, request.full)) return undefined;
+  }
+  throw new TransientError(`the round lease of tenant ${request.tenantId} is changing hands too fast`);
 }
 
 class RoundRunner {

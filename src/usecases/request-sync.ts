@@ -1,4 +1,5 @@
 import { QUEUES } from '../adapters/storage/storage-names.js';
+import type { Released } from '../adapters/storage/sync-state-store.js';
 import { nextDueAfter } from '../domain/schedule.js';
 import type { SyncRequest, Trigger } from './messages.js';
 import type { PipelineDeps } from './pipeline-deps.js';
@@ -22,8 +23,23 @@ export async function requestSync(
 }
 
 /**
+ * After a round released its lease: if syncs were requested while it ran (coalesced into the lease's
+ * dirty mark), one more round, full if any of them asked for a full reconciliation.
+ */
+export async function requestFollowUp(
+  deps: PipelineDeps,
+  request: Pick<SyncRequest, 'tenantId' | 'trigger'>,
+  released: Released,
+): Promise<void> {
+  if (!released.again) return;
+  const trigger = request.trigger === 'initial' ? 'schedule' : request.trigger;
+  await requestSync(deps, request.tenantId, trigger, released.full);
+}
+
+/**
  * The scheduler's decision: which connections are due (their schedule says so) and which have a
- * round whose fetcher died (lease expired with a checkpoint): each gets one sync request.
+ * round whose fetcher died (lease expired with a checkpoint): each gets a sync request. A due round is
+ * requested before its next due time is saved, so a crash between the two writes never skips it.
  */
 export async function requestDueRounds(deps: PipelineDeps): Promise<{ due: string[]; resumed: string[] }> {
   const now = deps.now();
@@ -44,10 +60,11 @@ export async function requestDueRounds(deps: PipelineDeps): Promise<{ due: strin
       continue;
     }
     if (dueAt.getTime() > now.getTime()) continue;
-    if (await deps.connections.advanceDue(connection, nextDueAfter(schedule, now))) {
-      await requestSync(deps, tenantId, 'schedule');
-      due.push(tenantId);
-    }
+    // Request first, then move the due time: a crash between the two asks again on the next tick
+    // (the duplicate is coalesced by the round lease) instead of skipping the round.
+    await requestSync(deps, tenantId, 'schedule');
+    due.push(tenantId);
+    await deps.connections.advanceDue(connection, nextDueAfter(schedule, now));
   }
   return { due, resumed };
 }

@@ -50,10 +50,10 @@ describe('one round per tenant, coalescing and the scheduler', () => {
     };
     for (let i = 0; i < 5; i += 1) expect((await fetchRound(deps, request, quiet)).kind).toBe('coalesced');
     // Released with the 'dirty' mark: the holder then asks for exactly one more round.
-    expect(await deps.syncState.releaseLease(tenantId, lease!)).toBe(true);
+    expect(await deps.syncState.releaseLease(tenantId, lease!)).toEqual({ again: true, full: false });
     const next = await deps.syncState.acquireLease(tenantId);
     expect(next).toBeDefined();
-    expect(await deps.syncState.releaseLease(tenantId, next!)).toBe(false);
+    expect(await deps.syncState.releaseLease(tenantId, next!)).toEqual({ again: false, full: false });
   });
 
   it('a round whose fetcher died is resumed by the scheduler once its lease expired, not before', async () => {

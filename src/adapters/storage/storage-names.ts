@@ -10,6 +10,8 @@ export const TABLES = {
   runs: 'runs',
   runErrors: 'runErrors',
   runChunks: 'runChunks',
+  /** Per-tenant error log for what belongs to no run (poison without a run, requests for unknown tenants). */
+  tenantErrors: 'tenantErrors',
   pendingChanges: 'pendingChanges',
   subscriptions: 'subscriptions',
 } as const;

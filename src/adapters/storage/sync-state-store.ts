@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 
 import { TABLES } from './storage-names.js';
-import { isWriteConflict, statusOf, type TableGateway } from './table-gateway.js';
+import { isWriteConflict, type Row, statusOf, type TableGateway } from './table-gateway.js';
 
 /**
  * A tenant's sync state in `syncState`: the cursor (delta links, the round in flight with its
@@ -45,8 +45,37 @@ export type Cursor = z.infer<typeof cursorSchema>;
 
 export interface Lease {
   readonly holder: string;
+  /** Grows by one on every acquisition of the tenant's lease: a stale holder has a smaller epoch. */
+  readonly epoch: number;
   etag: string;
 }
+
+/** The round lease was taken by someone else (it expired while its holder was paused or slow). */
+export class LeaseLostError extends Error {
+  constructor(readonly tenantId: string) {
+    super(`round lease of tenant ${tenantId} was lost`);
+    this.name = 'LeaseLostError';
+  }
+}
+
+/** What releasing the lease found: whether a sync was requested meanwhile (and whether a full one). */
+export interface Released {
+  readonly again: boolean;
+  readonly full: boolean;
+}
+
+/** A lease kept alive in the background while its holder works (see SyncStateStore.keepAlive). */
+export interface LeaseKeeper {
+  /** True once a renewal found the lease held by someone else (or expired before it could be renewed). */
+  readonly lost: boolean;
+  /** Throws LeaseLostError once the lease is lost. */
+  assertHeld(): void;
+  /** Stops renewing (the lease itself is released with releaseLease). */
+  stop(): Promise<void>;
+}
+
+/** How many times a read-then-conditional-write of the lease row is retried on a 412 before giving up. */
+const LEASE_WRITE_ATTEMPTS = 20;
 
 export class SyncStateStore {
   constructor(
@@ -71,98 +100,196 @@ export class SyncStateStore {
     });
   }
 
-  /** Takes the tenant's round lease, or returns undefined while another live round holds it. */
+  /**
+   * Takes the tenant's round lease, or returns undefined while another live round holds it. A lease
+   * taken over from an expired holder keeps its dirty marks (requests made while that round ran).
+   */
   async acquireLease(tenantId: string): Promise<Lease | undefined> {
     const holder = randomUUID();
     const row = await this.tables.get(TABLES.syncState, tenantId, 'lease');
-    const entity = {
-      partitionKey: tenantId,
-      rowKey: 'lease',
+    const state = row ? leaseState(row) : undefined;
+    if (state && isLive(state)) return undefined;
+    const epoch = (state?.epoch ?? 0) + 1;
+    const entity = leaseEntity(tenantId, {
       holder,
+      epoch,
       expiresAt: this.#expiry(),
-      dirty: false,
-    };
+      dirty: state?.dirty ?? false,
+      dirtyFull: state?.dirtyFull ?? false,
+    });
     const client = this.tables.client(TABLES.syncState);
     try {
-      if (!row) {
-        const created = await client.createEntity(entity);
-        this.tables.meter.count(TABLES.syncState, 1, 1);
-        return { holder, etag: created.etag! };
-      }
-      if (typeof row.expiresAt === 'number' && row.expiresAt > Date.now() && row.holder !== '')
-        return undefined;
-      const updated = await client.updateEntity(entity, 'Replace', { etag: row.etag! });
+      const written = row
+        ? await client.updateEntity(entity, 'Replace', { etag: row.etag! })
+        : await client.createEntity(entity);
       this.tables.meter.count(TABLES.syncState, 1, 1);
-      return { holder, etag: updated.etag! };
+      return { holder, epoch, etag: written.etag! };
     } catch (error) {
       if (isWriteConflict(error)) return undefined;
       throw error;
     }
   }
 
-  /** Extends the lease; throws if it was lost (the round must stop: someone else runs it now). */
+  /** Extends the lease; throws LeaseLostError if it was lost (the round must stop: someone else runs it). */
   async renewLease(tenantId: string, lease: Lease): Promise<void> {
-    const row = await this.tables.get(TABLES.syncState, tenantId, 'lease');
-    if (!row || row.holder !== lease.holder) throw new Error(`round lease of tenant ${tenantId} was lost`);
-    const updated = await this.tables
-      .client(TABLES.syncState)
-      .updateEntity({ ...row, expiresAt: this.#expiry() }, 'Replace', { etag: row.etag! });
-    this.tables.meter.count(TABLES.syncState, 1, 1);
-    lease.etag = updated.etag!;
+    for (let attempt = 0; attempt < LEASE_WRITE_ATTEMPTS; attempt += 1) {
+      const row = await this.tables.get(TABLES.syncState, tenantId, 'lease');
+      const state = row ? leaseState(row) : undefined;
+      if (!row || !state || state.holder !== lease.holder || state.epoch !== lease.epoch) {
+        throw new LeaseLostError(tenantId);
+      }
+      try {
+        const updated = await this.tables
+          .client(TABLES.syncState)
+          .updateEntity(leaseEntity(tenantId, { ...state, expiresAt: this.#expiry() }), 'Replace', {
+            etag: row.etag!,
+          });
+        this.tables.meter.count(TABLES.syncState, 1, 1);
+        lease.etag = updated.etag!;
+        return;
+      } catch (error) {
+        // A request marked the lease dirty meanwhile (or another renewal ran): re-read and renew again.
+        if (!isWriteConflict(error)) throw error;
+      }
+    }
+    throw new Error(`round lease of tenant ${tenantId}: too many concurrent writers`);
   }
 
-  /** Releases the lease; returns whether a sync was requested while the round ran (coalesced). */
-  async releaseLease(tenantId: string, lease: Lease): Promise<boolean> {
-    for (let attempt = 0; attempt < 10; attempt += 1) {
-      const row = await this.tables.get(TABLES.syncState, tenantId, 'lease');
-      if (!row || row.holder !== lease.holder) return false;
+  /**
+   * Renews the lease every third of its duration until stopped. A renewal that finds the lease taken
+   * (or that cannot renew it before it expires) marks it lost: the holder must stop (assertHeld).
+   */
+  keepAlive(tenantId: string, lease: Lease): LeaseKeeper {
+    let lost = false;
+    let expiresAt = Date.now() + this.leaseSeconds * 1000;
+    let renewing: Promise<void> = Promise.resolve();
+    const renew = async (): Promise<void> => {
+      if (lost) return;
       try {
-        await this.tables
-          .client(TABLES.syncState)
-          .updateEntity(
-            { partitionKey: tenantId, rowKey: 'lease', holder: '', expiresAt: 0, dirty: false },
-            'Replace',
-            {
-              etag: row.etag!,
-            },
-          );
+        await this.renewLease(tenantId, lease);
+        expiresAt = Date.now() + this.leaseSeconds * 1000;
+      } catch (error) {
+        if (error instanceof LeaseLostError || Date.now() >= expiresAt) lost = true;
+      }
+    };
+    const timer = setInterval(
+      () => {
+        renewing = renewing.then(renew);
+      },
+      Math.max(100, (this.leaseSeconds * 1000) / 3),
+    );
+    const isLost = (): boolean => lost || Date.now() >= expiresAt;
+    return {
+      get lost() {
+        return isLost();
+      },
+      assertHeld() {
+        if (isLost()) throw new LeaseLostError(tenantId);
+      },
+      async stop() {
+        clearInterval(timer);
+        await renewing;
+      },
+    };
+  }
+
+  /**
+   * Releases the lease; says whether a sync was requested while the round ran (coalesced into the
+   * lease's dirty mark), and whether a full one. Conditional on the row read, so a dirty mark written
+   * meanwhile is never lost: the release re-reads and reports it.
+   */
+  async releaseLease(tenantId: string, lease: Lease): Promise<Released> {
+    for (let attempt = 0; attempt < LEASE_WRITE_ATTEMPTS; attempt += 1) {
+      const row = await this.tables.get(TABLES.syncState, tenantId, 'lease');
+      const state = row ? leaseState(row) : undefined;
+      if (!row || !state || state.holder !== lease.holder || state.epoch !== lease.epoch) {
+        return { again: false, full: false };
+      }
+      try {
+        await this.tables.client(TABLES.syncState).updateEntity(
+          leaseEntity(tenantId, {
+            holder: '',
+            epoch: state.epoch,
+            expiresAt: 0,
+            dirty: false,
+            dirtyFull: false,
+          }),
+          'Replace',
+          { etag: row.etag! },
+        );
         this.tables.meter.count(TABLES.syncState, 1, 1);
-        return row.dirty === true;
+        return { again: state.dirty, full: state.dirty && state.dirtyFull };
       } catch (error) {
         if (!isWriteConflict(error)) throw error;
       }
     }
-    return false;
+    throw new Error(`round lease of tenant ${tenantId}: too many concurrent writers`);
   }
 
-  /** Notes that a sync was asked for while a round was running: the holder runs another one after. */
-  async markDirty(tenantId: string): Promise<void> {
-    for (let attempt = 0; attempt < 10; attempt += 1) {
+  /**
+   * Notes that a sync (a full one when `full`) was asked for while a round runs, so its holder runs
+   * another one after. Only while the lease is held by a live round, conditional on the row read: it
+   * returns false when the lease is free (the caller must try to acquire it and run the round itself).
+   */
+  async markDirty(tenantId: string, full = false): Promise<boolean> {
+    for (let attempt = 0; attempt < LEASE_WRITE_ATTEMPTS; attempt += 1) {
       const row = await this.tables.get(TABLES.syncState, tenantId, 'lease');
-      if (!row || row.dirty === true) return;
+      const state = row ? leaseState(row) : undefined;
+      if (!row || !state || !isLive(state)) return false;
+      if (state.dirty && (state.dirtyFull || !full)) return true;
       try {
         await this.tables
           .client(TABLES.syncState)
-          .updateEntity({ ...row, dirty: true }, 'Replace', { etag: row.etag! });
+          .updateEntity(
+            leaseEntity(tenantId, { ...state, dirty: true, dirtyFull: state.dirtyFull || full }),
+            'Replace',
+            { etag: row.etag! },
+          );
         this.tables.meter.count(TABLES.syncState, 1, 1);
-        return;
+        return true;
       } catch (error) {
         if (!isWriteConflict(error) && statusOf(error) !== 404) throw error;
       }
     }
+    throw new Error(`round lease of tenant ${tenantId}: too many concurrent writers`);
   }
 
   /** True when a round is in flight but its lease has expired (its fetcher died): it must be resumed. */
   async hasStalledRound(tenantId: string): Promise<boolean> {
     const { cursor } = await this.readCursor(tenantId);
     if (!cursor.round) return false;
-    const lease = await this.tables.get(TABLES.syncState, tenantId, 'lease');
-    return (
-      !lease || lease.holder === '' || typeof lease.expiresAt !== 'number' || lease.expiresAt <= Date.now()
-    );
+    const row = await this.tables.get(TABLES.syncState, tenantId, 'lease');
+    return !row || !isLive(leaseState(row));
   }
 
   #expiry(): number {
     return Date.now() + this.leaseSeconds * 1000;
   }
+}
+
+/** The lease row's columns (`syncState`, RowKey `lease`). */
+interface LeaseState {
+  readonly holder: string;
+  readonly epoch: number;
+  readonly expiresAt: number;
+  readonly dirty: boolean;
+  readonly dirtyFull: boolean;
+}
+
+function leaseState(row: Row): LeaseState {
+  return {
+    holder: typeof row.holder === 'string' ? row.holder : '',
+    epoch: typeof row.epoch === 'number' ? row.epoch : 0,
+    expiresAt: typeof row.expiresAt === 'number' ? row.expiresAt : 0,
+    dirty: row.dirty === true,
+    dirtyFull: row.dirtyFull === true,
+  };
+}
+
+function isLive(state: LeaseState): boolean {
+  return state.holder !== '' && state.expiresAt > Date.now();
+}
+
+function leaseEntity(tenantId: string, state: LeaseState): Row {
+  return { partitionKey: tenantId, rowKey: 'lease', ...state };
 }

@@ -1,0 +1,207 @@
+/** Issue 7, point 7: no sync request is lost (full requests, the lease's release, the scheduler, short leases). */
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { QueueClient } from '@azure/storage-queue';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+import { QUEUES } from '../../src/adapters/storage/storage-names.js';
+import { LeaseLostError, SyncStateStore } from '../../src/adapters/storage/sync-state-store.js';
+import { readAppSettings } from '../../src/config/app-settings.js';
+import type { ConnectionSettings } from '../../src/domain/connection-settings.js';
+import type { DirectorySource } from '../../src/ports/directory-source.js';
+import type { Logger } from '../../src/ports/logger.js';
+import { fetchRound } from '../../src/usecases/fetch-round.js';
+import { type SyncRequest, syncRequestSchema } from '../../src/usecases/messages.js';
+import type { PipelineDeps } from '../../src/usecases/pipeline-deps.js';
+import { requestDueRounds } from '../../src/usecases/request-sync.js';
+import { PipelineUnderTest } from './pipeline-harness.js';
+
+const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+function request(tenantId: string, full = false): SyncRequest {
+  return { type: 'sync-request', tenantId, trigger: 'manual', full, requestedAt: new Date().toISOString() };
+}
+
+async function queuedRequests(queue: QueueClient): Promise<SyncRequest[]> {
+  const { peekedMessageItems } = await queue.peekMessages({ numberOfMessages: 32 });
+  return peekedMessageItems.map((m) =>
+    syncRequestSchema.parse(JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8'))),
+  );
+}
+
+/** The real Graph source, whose second page waits for `gate` (a fetcher busy or paused mid-round). */
+function pausedOnSecondPage(deps: PipelineDeps, gate: Promise<unknown>, reached: () => void): PipelineDeps {
+  return {
+    ...deps,
+    directorySourceFor: async (settings: ConnectionSettings): Promise<DirectorySource> => {
+      const real = await deps.directorySourceFor(settings);
+      let served = 0;
+      return {
+        initialDeltaUrl: (resource) => real.initialDeltaUrl(resource),
+        get requestCount() {
+          return real.requestCount;
+        },
+        getDeltaPage: async (url) => {
+          served += 1;
+          if (served === 2) {
+            reached();
+            await gate;
+          }
+          return real.getDeltaPage(url);
+        },
+      };
+    },
+  };
+}
+
+/** `deps` whose sync state runs `before` ahead of the named method (an interleaving under test). */
+function withSyncStateHook(
+  deps: PipelineDeps,
+  method: 'markDirty',
+  before: () => Promise<void>,
+): PipelineDeps {
+  const store = deps.syncState;
+  const syncState = new Proxy(store, {
+    get(target, property) {
+      const value = Reflect.get(target, property) as unknown;
+      if (typeof value !== 'function') return value;
+      const bound = (value as (...args: unknown[]) => unknown).bind(target);
+      if (property !== method) return bound;
+      return async (...args: unknown[]) => {
+        await before();
+        return bound(...args);
+      };
+    },
+  });
+  return { ...deps, syncState };
+}
+
+describe('no request is lost', () => {
+  let pipeline: PipelineUnderTest;
+  let requests: QueueClient;
+  let tenantId: string;
+
+  beforeAll(async () => {
+    pipeline = await PipelineUnderTest.start({
+      standin: { users: 150, seed: 71 },
+      schedule: { kind: 'manual' },
+      startHost: false,
+    });
+    tenantId = pipeline.env.tenantId;
+    requests = new QueueClient(pipeline.env.azurite.connectionString, QUEUES.syncRequests);
+  });
+  afterAll(async () => {
+    await pipeline?.stop();
+  });
+  beforeEach(async () => {
+    await requests.clearMessages();
+  });
+
+  it('a crash between the scheduler’s two writes never skips a due round (request sent before the due time moves)', async () => {
+    const deps = pipeline.deps();
+    const stored = await deps.connections.get(tenantId);
+    await deps.connections.save(
+      { ...stored!.settings, schedule: { kind: 'interval', minutes: 5 } },
+      new Date(Date.now() - 1000),
+    );
+    const crashing: PipelineDeps = {
+      ...deps,
+      queues: Object.assign(Object.create(deps.queues) as typeof deps.queues, {
+        send: () => Promise.reject(new Error('process killed while sending')),
+      }),
+    };
+    await expect(requestDueRounds(crashing)).rejects.toThrow('process killed');
+    // The next tick still finds the round due, and asks for it.
+    expect(await requestDueRounds(pipeline.deps())).toEqual({ due: [tenantId], resumed: [] });
+    expect((await queuedRequests(requests)).map((r) => r.tenantId)).toEqual([tenantId]);
+    expect(await requestDueRounds(pipeline.deps())).toEqual({ due: [], resumed: [] });
+    await deps.connections.save({ ...stored!.settings, schedule: { kind: 'manual' } }, null);
+  });
+
+  it('a full reconciliation requested while a round runs makes the next round full', async () => {
+    const deps = pipeline.deps();
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let reached!: () => void;
+    const busy = new Promise<void>((resolve) => (reached = resolve));
+    const running = fetchRound(pausedOnSecondPage(deps, gate, reached), request(tenantId), quiet);
+    await busy;
+    expect((await fetchRound(pipeline.deps(), request(tenantId, true), quiet)).kind).toBe('coalesced');
+    expect((await fetchRound(pipeline.deps(), request(tenantId, false), quiet)).kind).toBe('coalesced');
+    open();
+    expect((await running).kind).toBe('completed');
+
+    const followUps = await queuedRequests(requests);
+    expect(followUps).toHaveLength(1);
+    expect(followUps[0]).toMatchObject({ tenantId, full: true });
+    const next = await fetchRound(pipeline.deps(), followUps[0]!, quiet);
+    expect(next.kind).toBe('completed');
+    const [run] = await pipeline.deps().runs.list(tenantId, 1);
+    expect(run?.full).toBe(true);
+    // Nothing more was asked for: no further round.
+    await requests.clearMessages();
+  });
+
+  it('a request that finds the lease released as it marks it dirty runs the round itself', async () => {
+    const deps = pipeline.deps();
+    const holder = await deps.syncState.acquireLease(tenantId);
+    expect(holder).toBeDefined();
+    let released = false;
+    // The holder finishes exactly between the request's failed acquisition and its dirty mark.
+    const racing = withSyncStateHook(deps, 'markDirty', async () => {
+      if (released) return;
+      released = true;
+      await deps.syncState.releaseLease(tenantId, holder!);
+    });
+    const result = await fetchRound(racing, request(tenantId), quiet);
+    expect(released).toBe(true);
+    expect(result.kind).toBe('completed');
+    const lease = await deps.tables.get('syncState', tenantId, 'lease');
+    expect(lease).toMatchObject({ holder: '', dirty: false });
+    expect(await queuedRequests(requests)).toEqual([]);
+  });
+
+  it('the round lease lasts 30 s by default, is renewed while the fetcher works, and its epoch grows on every acquisition', async () => {
+    expect(readAppSettings({ AzureWebJobsStorage: 'UseDevelopmentStorage=true' }).SYNC_LEASE_SECONDS).toBe(
+      30,
+    );
+
+    const deps = pipeline.deps();
+    const shortLease = new SyncStateStore(deps.tables, 2);
+    const withShortLease: PipelineDeps = { ...deps, syncState: shortLease };
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let reached!: () => void;
+    const busy = new Promise<void>((resolve) => (reached = resolve));
+    const before = await deps.tables.get('syncState', tenantId, 'lease');
+    const running = fetchRound(pausedOnSecondPage(withShortLease, gate, reached), request(tenantId), quiet);
+    await busy;
+    // Paused past its 2 s lease (a long throttling wait): the lease is still its own.
+    await sleep(3_000);
+    expect(await shortLease.acquireLease(tenantId)).toBeUndefined();
+    open();
+    expect((await running).kind).toBe('completed');
+
+    const first = await shortLease.acquireLease(tenantId);
+    expect(first!.epoch).toBe(Number(before?.epoch ?? 0) + 2);
+    const keeper = shortLease.keepAlive(tenantId, first!);
+    await sleep(2_500);
+    expect(keeper.lost).toBe(false);
+    expect(await shortLease.acquireLease(tenantId)).toBeUndefined();
+    await keeper.stop();
+    await shortLease.releaseLease(tenantId, first!);
+
+    // A holder that stopped renewing loses the lease to the next one, and learns it at its next renewal.
+    const stale = await shortLease.acquireLease(tenantId);
+    await sleep(2_200);
+    const successor = await shortLease.acquireLease(tenantId);
+    expect(successor!.epoch).toBe(stale!.epoch + 1);
+    const staleKeeper = shortLease.keepAlive(tenantId, stale!);
+    for (let i = 0; i < 30 && !staleKeeper.lost; i += 1) await sleep(100);
+    expect(staleKeeper.lost).toBe(true);
+    expect(() => staleKeeper.assertHeld()).toThrow(LeaseLostError);
+    await staleKeeper.stop();
+    await expect(shortLease.renewLease(tenantId, stale!)).rejects.toThrow(LeaseLostError);
+    expect(await shortLease.releaseLease(tenantId, successor!)).toEqual({ again: false, full: false });
+  });
+});
