@@ -20,20 +20,37 @@ export interface GraphCounts {
   readonly otherRequests: number;
   readonly throttled: number;
   readonly unavailable: number;
+  /**
+   * Seconds of latency the stand-in injected into Graph requests (its latency model and latency rules). The
+   * fetch sends its Graph requests one after another, so this is the time Graph alone puts on its path.
+   */
+  readonly graphLatencySeconds: number;
+  readonly graphLatencySecondsByRoute: Record<string, number>;
 }
+
+const isGraphRoute = (route: string): boolean => {
+  const pattern = route.slice(route.indexOf(' ') + 1);
+  return !NON_GRAPH_PREFIXES.some((prefix) => pattern.startsWith(prefix));
+};
 
 export function graphCountsOf(counters: CountersView): GraphCounts {
   const byRoute: Record<string, number> = {};
   let graph = 0;
   let other = 0;
   for (const [route, count] of Object.entries(counters.requestsByRoute)) {
-    const pattern = route.slice(route.indexOf(' ') + 1);
-    if (NON_GRAPH_PREFIXES.some((prefix) => pattern.startsWith(prefix))) {
-      other += count;
-    } else {
+    if (isGraphRoute(route)) {
       graph += count;
       byRoute[route] = count;
+    } else {
+      other += count;
     }
+  }
+  const latencyByRoute: Record<string, number> = {};
+  let latencyMs = 0;
+  for (const [route, ms] of Object.entries(counters.injectedLatencyMs.byRoute)) {
+    if (!isGraphRoute(route)) continue;
+    latencyMs += ms;
+    latencyByRoute[route] = ms / 1000;
   }
   return {
     graphRequests: graph,
@@ -42,5 +59,7 @@ export function graphCountsOf(counters: CountersView): GraphCounts {
     otherRequests: other,
     throttled: counters.throttled,
     unavailable: counters.unavailable,
+    graphLatencySeconds: latencyMs / 1000,
+    graphLatencySecondsByRoute: latencyByRoute,
   };
 }

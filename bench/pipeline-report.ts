@@ -1,4 +1,5 @@
 /** The bench's results (written as JSON) and its printed report: headline figures, then where time went. */
+import type { GraphLatencyModel } from '../local/standin/faults/fault-plan.js';
 import type { BaselineFigures } from './pipeline-baseline.js';
 import type { ChangeKind } from './pipeline-changes.js';
 import type { FunctionFigures } from './pipeline-host-log.js';
@@ -17,6 +18,13 @@ export interface FullSyncFigures extends RoundFigures {
   readonly effectiveWriteRate: number | null;
   /** effectiveWriteRate / storageBaseline.entitiesPerSecond. */
   writeRateRatio: number;
+  /**
+   * The sum of the latencies the stand-in injected on the round's Graph requests (`--graph-latency`): the
+   * fetch sends them one after another, so no sync can be faster than this. 0 without a latency model.
+   */
+  readonly graphBoundSeconds: number;
+  /** seconds / graphBoundSeconds (1 = the sync takes exactly as long as Graph makes it); null without latency. */
+  readonly graphBoundRatio: number | null;
 }
 
 export interface BenchResults {
@@ -29,7 +37,12 @@ export interface BenchResults {
     readonly newBatchThreshold: number;
     readonly concurrency: number;
   };
-  readonly standin: { readonly userDeltaPageSize: number; readonly usersInDirectory: number };
+  readonly standin: {
+    readonly userDeltaPageSize: number;
+    readonly usersInDirectory: number;
+    /** The stand-in's latency model (null: none). */
+    readonly graphLatency: GraphLatencyModel | null;
+  };
   fullSync?: FullSyncFigures;
   chunkScan?: ChunkScanFigures;
   storageBaseline?: BaselineFigures;
@@ -72,6 +85,14 @@ export function printReport(results: BenchResults, say: Say): void {
     );
     add('full sync: effective write rate (entities/s)', full.effectiveWriteRate);
     add('full sync: host peak RSS (MB)', full.peakRssMb);
+    const latency = results.standin.graphLatency;
+    add(
+      'full sync: Graph-bound seconds (injected latency)',
+      latency
+        ? `${full.graphBoundSeconds} (${latency.baseMs} ms + ${latency.perObjectMs} ms/object ± ${latency.jitterMs} ms)`
+        : 'n/a (no --graph-latency)',
+    );
+    add('full sync: seconds / Graph-bound seconds', full.graphBoundRatio);
     add('full sync: counts', countsText(full.counts));
   }
   if (base) {

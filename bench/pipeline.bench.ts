@@ -18,14 +18,18 @@
  * The whole bench stops at `--max-minutes` (default 15): a round still running then is reported as
  * `timed-out` with its figures as they stood, the later phases are skipped, and the exit code is 1.
  *
+ * With `--graph-latency realistic` the stand-in answers like Graph in Azure (~270 ms a 200-user delta page,
+ * local/README.md), and `fullSync.graphBoundSeconds` (the latency it injected on the fetch's sequential Graph
+ * requests) says how much of the sync Graph alone accounts for: `graphBoundRatio` = seconds / that.
+ *
  *   npm run bench -- --users 20000 [--groups G] [--changes 100] [--seed 1] --out bench.json
- *                    [--max-minutes 15] [--host-log host.jsonl]
+ *                    [--max-minutes 15] [--host-log host.jsonl] [--graph-latency realistic]
  */
 import { createWriteStream, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 
 import type { QueueClient } from '@azure/storage-queue';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 
 import { type LocalEnvironment, startLocalEnvironment } from '../local/environment/local-environment.js';
 import { readHostConfig } from '../local/host/host-config.js';
@@ -61,6 +65,14 @@ const options = new Command()
   .requiredOption('--out <file>', 'write the results as JSON')
   .option('--max-minutes <n>', 'stop the whole bench after this long', positiveInt, 15)
   .option('--host-log <file>', "write the host's log lines (JSON) to this file")
+  .addOption(
+    new Option(
+      '--graph-latency <model>',
+      "the stand-in's Graph answer times: none, or realistic (see local/README.md)",
+    )
+      .choices(['none', 'realistic'])
+      .default('none'),
+  )
   .parse()
   .opts<{
     users: number;
@@ -70,6 +82,7 @@ const options = new Command()
     out: string;
     maxMinutes: number;
     hostLog?: string;
+    graphLatency: 'none' | 'realistic';
   }>();
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -85,6 +98,7 @@ async function main(): Promise<number> {
       users: options.users,
       seed: options.seed,
       deltaPageSize: USER_DELTA_PAGE_SIZE,
+      faults: { graphLatency: options.graphLatency },
       ...(options.groups !== undefined ? { groups: options.groups } : {}),
     },
     // Only the bench's own requests start rounds.
@@ -112,7 +126,11 @@ async function main(): Promise<number> {
     seed: options.seed,
     machine: { cpus: cpus().length, node: process.version, loadAverageAtStart: loadavg().map(round1) },
     host: { batchSize: queueConfig.batchSize, newBatchThreshold: queueConfig.newBatchThreshold, concurrency },
-    standin: { userDeltaPageSize: USER_DELTA_PAGE_SIZE, usersInDirectory: initial.users.length },
+    standin: {
+      userDeltaPageSize: USER_DELTA_PAGE_SIZE,
+      usersInDirectory: initial.users.length,
+      graphLatency: env.standin.control.faults().graphLatency,
+    },
     skipped: [],
   };
   const outOfTime = (): boolean => Date.now() >= deadline;
@@ -131,6 +149,9 @@ async function main(): Promise<number> {
       peakRssMb: full.hostRss.peakRssMb,
       effectiveWriteRate: timedOut ? null : Math.round(effectiveWriteRate),
       writeRateRatio: 0,
+      graphBoundSeconds: round2(full.graphLatencySeconds),
+      graphBoundRatio:
+        timedOut || full.graphLatencySeconds === 0 ? null : round2(full.seconds / full.graphLatencySeconds),
     };
     if (!timedOut && full.deltaPages.users !== expectedUserPages)
       say(`note: the stand-in served ${full.deltaPages.users} user pages, ${expectedUserPages} expected`);
@@ -208,6 +229,10 @@ function queueClients(env: LocalEnvironment): Map<string, QueueClient> {
     clients.set(poisonQueueOf(name), gateway.client(poisonQueueOf(name)));
   }
   return clients;
+}
+
+function round2(value: number): number {
+  return Math.round(value * 100) / 100;
 }
 
 function mixText(mix: Record<string, number>): string {

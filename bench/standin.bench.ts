@@ -3,7 +3,11 @@
  * CLI, walks a full `/users/delta` round through the real Graph client and `@azure/identity`, and reads the
  * child's memory from /proc. Targets: generation < 10 s, delta ≥ 5,000 users/s, stand-in RSS < 1 GiB.
  *
+ * `--graph-latency realistic` starts the stand-in with its Graph latency model; the figures then include the
+ * latency it injected (`injectedLatencyMs`), the least any client can take for the same rounds.
+ *
  *   npm run build && node dist/bench/standin.bench.js --users 100000 [--seed 1] [--out bench.json]
+ *                                                      [--graph-latency realistic]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -14,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { ClientSecretCredential } from '@azure/identity';
 import { Client, type PageCollection } from '@microsoft/microsoft-graph-client';
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { z } from 'zod';
 
 import { ensureLocalCa } from '../local/standin/index.js';
@@ -37,8 +41,13 @@ const options = new Command()
   .option('--users <n>', 'users to generate', (v) => Number(v), 100_000)
   .option('--seed <n>', 'generator seed', (v) => Number(v), 1)
   .option('--out <file>', 'write the results as JSON')
+  .addOption(
+    new Option('--graph-latency <model>', "Graph's answer times: none or realistic")
+      .choices(['none', 'realistic'])
+      .default('none'),
+  )
   .parse()
-  .opts<{ users: number; seed: number; out?: string }>();
+  .opts<{ users: number; seed: number; out?: string; graphLatency: 'none' | 'realistic' }>();
 
 /** Node reads NODE_EXTRA_CA_CERTS only at start: re-run this script with it set when it is missing. */
 async function ensureTrust(): Promise<boolean> {
@@ -58,7 +67,15 @@ async function startChild(): Promise<{ child: ChildProcess; started: Started; st
   const t0 = performance.now();
   const child = spawn(
     process.execPath,
-    [cli, '--users', String(options.users), '--seed', String(options.seed)],
+    [
+      cli,
+      '--users',
+      String(options.users),
+      '--seed',
+      String(options.seed),
+      '--graph-latency',
+      options.graphLatency,
+    ],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
@@ -124,6 +141,9 @@ async function main(): Promise<void> {
       '/groups/delta?$select=displayName,description,mailNickname,members',
     );
     const afterRound = memoryOf(child.pid!);
+    const counters = z
+      .object({ injectedLatencyMs: z.object({ total: z.number() }) })
+      .parse(await (await fetch(`${started.controlUrl}/counters`)).json());
     const results = {
       users: started.users,
       groups: started.groups,
@@ -131,6 +151,8 @@ async function main(): Promise<void> {
       standinStartupMs: startupMs,
       usersDelta: { ...users, usersPerSecond: Math.round((users.objects / users.ms) * 1000) },
       groupsDelta: groups,
+      graphLatency: options.graphLatency,
+      injectedLatencyMs: counters.injectedLatencyMs.total,
       standinRssMiB: {
         afterStart: afterStart.rssMiB,
         afterRounds: afterRound.rssMiB,
@@ -150,6 +172,10 @@ async function main(): Promise<void> {
       'users delta (users/s)': { value: results.usersDelta.usersPerSecond, target: '>= 5000' },
       'groups delta round (ms, objects incl. repeats)': {
         value: `${groups.ms} (${groups.objects})`,
+        target: '',
+      },
+      'latency injected (ms, --graph-latency)': {
+        value: `${counters.injectedLatencyMs.total} (${options.graphLatency})`,
         target: '',
       },
       'stand-in RSS after rounds / peak (MiB)': {

@@ -1,8 +1,8 @@
 /**
- * `npm run standin -- --users N --seed S [--port P]`: starts the Graph + Entra stand-in, prints one JSON line
+ * `npm run standin -- --users N --seed S [--port P] [--graph-latency realistic]`: starts the Graph + Entra stand-in, prints one JSON line
  * with what a client needs (endpoints, tenant, app credentials, CA path), and runs until SIGINT/SIGTERM.
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 
 import { startStandin } from './index.js';
 
@@ -23,6 +23,14 @@ const program = new Command()
   .option('--host <host>', 'interface to listen on', '127.0.0.1')
   .option('--ca-dir <dir>', 'folder of the local CA')
   .option('--delta-page-size <n>', 'users per /users/delta page', integer, 200)
+  .addOption(
+    new Option(
+      '--graph-latency <model>',
+      "Graph's answer times (the fault plan's graphLatency): none, or realistic (~270 ms a 200-user delta page)",
+    )
+      .choices(['none', 'realistic'])
+      .default('none'),
+  )
   .parse();
 
 const options = program.opts<{
@@ -33,6 +41,7 @@ const options = program.opts<{
   host: string;
   caDir?: string;
   deltaPageSize: number;
+  graphLatency: 'none' | 'realistic';
 }>();
 
 const standin = await startStandin({
@@ -41,6 +50,7 @@ const standin = await startStandin({
   port: options.port,
   host: options.host,
   deltaPageSize: options.deltaPageSize,
+  faults: { graphLatency: options.graphLatency },
   ...(options.groups !== undefined ? { groups: options.groups } : {}),
   ...(options.caDir !== undefined ? { caDir: options.caDir } : {}),
 });
@@ -58,6 +68,7 @@ process.stdout.write(
     users: standin.generated.users,
     groups: standin.generated.groups,
     generationMs: standin.generated.generationMs,
+    graphLatency: standin.control.faults().graphLatency,
   })}\n`,
 );
 

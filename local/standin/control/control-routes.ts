@@ -1,6 +1,7 @@
 /** The control API over HTTP under `/_standin/…` (JSON, no auth, loopback callers only). */
 import { z } from 'zod';
 
+import { faultPlanSchema } from '../faults/fault-plan.js';
 import type { RouteTable, StandinRequest, StandinResponse } from '../http/route-table.js';
 import type { MailOutbox } from '../mail/index.js';
 import type { SubscriptionService } from '../subscriptions/index.js';
@@ -45,7 +46,12 @@ export function registerControlRoutes(routes: RouteTable, deps: ControlRouteDeps
     return ok();
   });
   routes.add('GET', '/faults', () => ok(control.faults()));
-  routes.add('PUT', '/faults', (req) => ok(control.setFaults(req.body ?? {})));
+  routes.add('PUT', '/faults', (req) => {
+    const plan = faultPlanSchema.safeParse(req.body ?? {});
+    if (!plan.success)
+      throw new TenantError(400, 'BadRequest', `Invalid fault plan: ${z.prettifyError(plan.error)}`);
+    return ok(control.setFaults(req.body ?? {}));
+  });
   routes.add('DELETE', '/faults', () => {
     control.clearFaults();
     return ok();

@@ -45,10 +45,39 @@ export const deltaBehaviourSchema = z.object({
   failResource: z.enum(['users', 'groups']).optional(),
 });
 
+/**
+ * The `realistic` preset: a full users delta page (200 users) answers in 270 ms ± 50 (220–320 ms), an empty
+ * page in 100–200 ms, `GET /users?$top=999` in about 750 ms. Microsoft publishes no latency figures for Graph;
+ * these reproduce the ~200–350 ms a delta page that is reported for it (see local/README.md).
+ */
+export const REALISTIC_GRAPH_LATENCY = { baseMs: 150, perObjectMs: 0.6, jitterMs: 50 } as const;
+
+const latencyModelSchema = z.object({
+  /** Every request's share. */
+  baseMs: z.number().nonnegative(),
+  /** Per object on the page: each item of `value` and each reference in its `members@delta` (1 for an entity). */
+  perObjectMs: z.number().nonnegative().default(0),
+  /** Uniform in [−jitterMs, +jitterMs], drawn from the plan's seed (never below 0 in all). */
+  jitterMs: z.number().nonnegative().default(0),
+});
+
+/** `none` (default), `realistic`, or a model of its own; resolved to the numbers (null for none). */
+const graphLatencySchema = z
+  .union([z.enum(['none', 'realistic']), latencyModelSchema])
+  .default('none')
+  .transform((value) =>
+    value === 'none' ? null : value === 'realistic' ? { ...REALISTIC_GRAPH_LATENCY } : value,
+  );
+
 export const faultPlanSchema = z.object({
   seed: z.number().int().default(1),
   rules: z.array(faultRuleSchema).default([]),
   delta: deltaBehaviourSchema.default({}),
+  /**
+   * Latency of every top-level Graph request (not the token endpoint, Key Vault or the control API; a
+   * `$batch` costs one request, its inner requests nothing more): baseMs + perObjectMs × objects ± jitterMs.
+   */
+  graphLatency: graphLatencySchema,
   /** Share (0..1) of change notifications the subscriptions plug-in drops. */
   droppedNotificationRate: z.number().min(0).max(1).default(0),
 });
@@ -57,6 +86,10 @@ export type FaultRule = z.infer<typeof faultRuleSchema>;
 export type FaultPlan = z.infer<typeof faultPlanSchema>;
 export type FaultPlanInput = z.input<typeof faultPlanSchema>;
 export type DeltaBehaviour = z.infer<typeof deltaBehaviourSchema>;
+export type GraphLatencyModel = z.infer<typeof latencyModelSchema>;
+
+/** Keeps the latency draws apart from the other seeded decisions: adding latency changes no throttle. */
+const LATENCY_SEED_SALT = 0x1a7e;
 
 export type FaultDecision =
   | { readonly kind: 'none'; readonly latencyMs: number }
@@ -73,6 +106,7 @@ export interface FaultRequestInfo {
 export class FaultInjector {
   private plan: FaultPlan = faultPlanSchema.parse({});
   private random = new SeededRandom(1);
+  private latencyRandom = new SeededRandom(1 ^ LATENCY_SEED_SALT);
   private matchCounts: number[] = [];
   private hitCounts: number[] = [];
   private deltaPagesSincePlan = 0;
@@ -93,6 +127,7 @@ export class FaultInjector {
   set(input: unknown): FaultPlan {
     this.plan = faultPlanSchema.parse(input);
     this.random = new SeededRandom(this.plan.seed);
+    this.latencyRandom = new SeededRandom(this.plan.seed ^ LATENCY_SEED_SALT);
     this.matchCounts = this.plan.rules.map(() => 0);
     this.hitCounts = this.plan.rules.map(() => 0);
     this.deltaPagesSincePlan = 0;
@@ -134,6 +169,14 @@ export class FaultInjector {
       };
     }
     return { kind: 'none', latencyMs };
+  }
+
+  /** The latency model's delay (whole ms) for a top-level Graph answer carrying `objects` objects. */
+  graphLatencyMs(objects: number): number {
+    const model = this.plan.graphLatency;
+    if (!model) return 0;
+    const jitter = model.jitterMs > 0 ? (this.latencyRandom.next() * 2 - 1) * model.jitterMs : 0;
+    return Math.max(0, Math.round(model.baseMs + model.perObjectMs * objects + jitter));
   }
 
   /** Called before serving a delta page: the status to fail it with, if the plan says this page fails. */

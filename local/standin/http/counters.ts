@@ -5,6 +5,8 @@ export interface CountersView {
   readonly deltaPagesServed: { readonly users: number; readonly groups: number };
   readonly throttled: number;
   readonly unavailable: number;
+  /** Latency the stand-in added (the fault plan's graphLatency and latency rules), in ms, by route. */
+  readonly injectedLatencyMs: { readonly total: number; readonly byRoute: Record<string, number> };
 }
 
 export class RequestCounters {
@@ -13,6 +15,8 @@ export class RequestCounters {
   private deltaPages = { users: 0, groups: 0 };
   private throttledCount = 0;
   private unavailableCount = 0;
+  private latencyByRoute = new Map<string, number>();
+  private latencyTotal = 0;
 
   request(routeKey: string): void {
     this.total++;
@@ -31,6 +35,12 @@ export class RequestCounters {
     this.unavailableCount++;
   }
 
+  latency(routeKey: string, ms: number): void {
+    if (ms <= 0) return;
+    this.latencyTotal += ms;
+    this.latencyByRoute.set(routeKey, (this.latencyByRoute.get(routeKey) ?? 0) + ms);
+  }
+
   view(): CountersView {
     return {
       requestsByRoute: Object.fromEntries(this.byRoute),
@@ -38,6 +48,7 @@ export class RequestCounters {
       deltaPagesServed: { ...this.deltaPages },
       throttled: this.throttledCount,
       unavailable: this.unavailableCount,
+      injectedLatencyMs: { total: this.latencyTotal, byRoute: Object.fromEntries(this.latencyByRoute) },
     };
   }
 
@@ -47,5 +58,7 @@ export class RequestCounters {
     this.deltaPages = { users: 0, groups: 0 };
     this.throttledCount = 0;
     this.unavailableCount = 0;
+    this.latencyByRoute = new Map();
+    this.latencyTotal = 0;
   }
 }

@@ -54,10 +54,33 @@ export interface DispatcherDeps {
 
 type Area = 'graph' | 'root' | 'control';
 
+/** Where a request was routed (filled in by `serve`). */
+interface Routed {
+  area?: Area;
+  routeKey?: string;
+}
+
 export class Dispatcher {
   constructor(private readonly deps: DispatcherDeps) {}
 
+  /**
+   * Serves the request, then holds a top-level Graph answer back by the fault plan's latency model (the
+   * objects it carries decide how long) and counts the wait on the route.
+   */
   async dispatch(input: DispatchInput): Promise<DispatchResult> {
+    const routed: Routed = {};
+    const result = await this.serve(input, routed);
+    if (routed.area === 'graph' && routed.routeKey !== undefined && !input.inBatch) {
+      const ms = this.deps.faults.graphLatencyMs(objectsIn(result));
+      if (ms > 0) {
+        this.deps.counters.latency(routed.routeKey, ms);
+        await this.deps.sleep(ms);
+      }
+    }
+    return result;
+  }
+
+  private async serve(input: DispatchInput, routed: Routed): Promise<DispatchResult> {
     const requestId = crypto.randomUUID();
     const clientRequestId = headerValue(input.headers, 'client-request-id') ?? crypto.randomUUID();
     const ids = { requestId, clientRequestId };
@@ -85,6 +108,8 @@ export class Dispatcher {
     }
     const { route, params } = match;
     const routeKey = `${route.method} ${route.pattern}`;
+    routed.area = area;
+    routed.routeKey = routeKey;
     if (area !== 'control') this.deps.counters.request(routeKey);
 
     const auth = area === 'control' ? 'none' : (route.options.auth ?? 'graph');
@@ -115,7 +140,10 @@ export class Dispatcher {
         pattern: route.pattern,
         inBatch: input.inBatch,
       });
-      if (decision.latencyMs > 0) await this.deps.sleep(decision.latencyMs);
+      if (decision.latencyMs > 0) {
+        this.deps.counters.latency(routeKey, decision.latencyMs);
+        await this.deps.sleep(decision.latencyMs);
+      }
       if (decision.kind === 'throttle') {
         this.deps.counters.throttled();
         return finish(throttled(decision.retryAfterSeconds), ids, area);
@@ -209,6 +237,26 @@ export class Dispatcher {
       },
     };
   }
+}
+
+/**
+ * Objects an answer carries, for the latency model: each item of a collection's `value` plus each reference
+ * in its `members@delta` (the units a delta page's size is counted in), 1 for any other successful body.
+ */
+function objectsIn(result: DispatchResult): number {
+  const json = result.json;
+  if (typeof json === 'object' && json !== null && 'value' in json && Array.isArray(json.value)) {
+    let objects = 0;
+    for (const item of json.value as unknown[]) {
+      objects += 1;
+      if (typeof item === 'object' && item !== null && 'members@delta' in item) {
+        const members = item['members@delta'];
+        if (Array.isArray(members)) objects += members.length;
+      }
+    }
+    return objects;
+  }
+  return result.status >= 200 && result.status < 300 && result.body !== undefined ? 1 : 0;
 }
 
 /** Graph's throttling answer (throttling.429.json), with or without `Retry-After`. */
