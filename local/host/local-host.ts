@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
 
+import type { QueueClient } from '@azure/storage-queue';
+
 import { ensureError } from '../../src/shared/errors.js';
 import { type LoadedFunctionApp, loadFunctionApp, type RegisteredFunctionInfo } from './app-loader.js';
 import { applyAppSettings, readLocalSettings, resolveSettingReferences } from './app-settings.js';
@@ -11,8 +13,8 @@ import { type HostConfig, readHostConfig } from './host-config.js';
 import { type HttpRoute, HttpTriggerServer } from './http-trigger-server.js';
 import { HOST_CATEGORY, type HostLogEntry, stdoutJsonLogSink } from './log-sink.js';
 import { planOutputBindings, QueueOutputSender } from './output-bindings.js';
-import { QueueClientPool } from './queue-client-pool.js';
-import { QueueListener } from './queue-listener.js';
+import { type QueueAddress, QueueClientPool } from './queue-client-pool.js';
+import { poisonQueueNameFor, QueueListener } from './queue-listener.js';
 import { compileRouteTemplate } from './route-template.js';
 import { resolveQueueName, resolveStorageConnectionString } from './storage-connection.js';
 import { TimerTrigger } from './timer-trigger.js';
@@ -88,7 +90,7 @@ function planTriggers(
           triggerName: info.triggerName,
           queueName: address.queueName,
           queue: pool.client(address),
-          poisonQueue: pool.client({ ...address, queueName: `${address.queueName}-poison` }),
+          poisonQueue: poisonClient(pool, address),
           config: config.queues,
           invoke,
           log,
@@ -116,6 +118,12 @@ function planTriggers(
     }
   }
   return plan;
+}
+
+/** The client of a trigger queue's poison queue, or undefined when it has none (a `-poison` queue). */
+function poisonClient(pool: QueueClientPool, address: QueueAddress): QueueClient | undefined {
+  const queueName = poisonQueueNameFor(address.queueName);
+  return queueName ? pool.client({ ...address, queueName }) : undefined;
 }
 
 /**
@@ -167,7 +175,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   try {
     for (const { listener, address } of plan.listeners) {
       await pool.existing(address);
-      await pool.existing({ ...address, queueName: `${address.queueName}-poison` });
+      const poisonQueueName = poisonQueueNameFor(address.queueName);
+      if (poisonQueueName) await pool.existing({ ...address, queueName: poisonQueueName });
       unwatch.push(pool.watch(address, () => listener.wake()));
     }
   } catch (error) {

@@ -45,6 +45,11 @@ export class MessageLease {
     await this.#update(visibleAfterSeconds);
   }
 
+  /** Stops renewing and leaves the message invisible until its visibility runs out (no poison queue). */
+  async leaveInvisible(): Promise<void> {
+    await this.#stopRenewing();
+  }
+
   async #stopRenewing(): Promise<void> {
     clearInterval(this.#timer);
     this.#timer = undefined;

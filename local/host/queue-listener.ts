@@ -19,11 +19,28 @@ export interface QueueListenerOptions {
   readonly triggerName: string;
   readonly queueName: string;
   readonly queue: QueueClient;
-  readonly poisonQueue: QueueClient;
+  /** `<queue>-poison`; undefined for a queue that has none (see poisonQueueNameFor). */
+  readonly poisonQueue: QueueClient | undefined;
   readonly config: QueuesConfig;
   /** Runs the invocation and its output bindings; rejects when either fails. */
   readonly invoke: (fn: RegisteredFunction, input: InvocationInput) => Promise<unknown>;
   readonly log: HostLogSink;
+}
+
+const POISON_SUFFIX = '-poison';
+const QUEUE_NAME = /^[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]$/;
+
+/**
+ * The poison queue of a trigger queue, as the Functions host's queue extension names it: `<queue>-poison`,
+ * except for a queue that is itself a poison queue (its name ends with `-poison`) or whose poison queue
+ * name would not be a valid queue name (over 63 characters): those have none. A message that fails on
+ * such a queue is left invisible (it comes back when its visibility runs out), one that cannot be
+ * decoded is left where it is: nothing ever goes to `-poison-poison`.
+ */
+export function poisonQueueNameFor(queueName: string): string | undefined {
+  if (queueName.endsWith(POISON_SUFFIX)) return undefined;
+  const name = `${queueName}${POISON_SUFFIX}`;
+  return name.length <= 63 && QUEUE_NAME.test(name) ? name : undefined;
 }
 
 /** The host's trigger metadata for a queue message (camel-cased by `@azure/functions`). */
@@ -127,9 +144,9 @@ export class QueueListener {
       const content = decodeQueueMessage(message.messageText, config.messageEncoding);
       if (content === undefined) {
         this.#logHost('error', `Message ${message.messageId} on '${queueName}' is not valid base64.`);
-        await this.#moveToPoison(message, lease);
+        await this.#handlePoison(message, lease);
       } else if (message.dequeueCount > config.maxDequeueCount) {
-        await this.#moveToPoison(message, lease);
+        await this.#handlePoison(message, lease);
       } else {
         await this.#invoke(message, content, lease, fn, triggerName);
       }
@@ -159,8 +176,11 @@ export class QueueListener {
         reason: `New queue message detected on '${queueName}'.`,
       });
     } catch {
-      if (message.dequeueCount >= config.maxDequeueCount) {
-        await this.#moveToPoison(message, lease);
+      if (!this.#options.poisonQueue) {
+        // No poison queue: leave the message invisible, so a failing message is not retried in a fast loop.
+        await lease.leaveInvisible();
+      } else if (message.dequeueCount >= config.maxDequeueCount) {
+        await this.#handlePoison(message, lease);
       } else {
         await lease.abandon(Math.ceil(config.visibilityTimeoutMs / 1000));
       }
@@ -169,9 +189,17 @@ export class QueueListener {
     await lease.complete();
   }
 
-  /** Copies the message, byte for byte, to `<queue>-poison`, then deletes it from the trigger queue. */
-  async #moveToPoison(message: DequeuedMessageItem, lease: MessageLease): Promise<void> {
-    await this.#options.poisonQueue.sendMessage(message.messageText);
+  /**
+   * Copies the message, byte for byte, to `<queue>-poison`, then deletes it from the trigger queue; on a
+   * queue without a poison queue, leaves it where it is (invisible until its visibility runs out).
+   */
+  async #handlePoison(message: DequeuedMessageItem, lease: MessageLease): Promise<void> {
+    const { poisonQueue } = this.#options;
+    if (!poisonQueue) {
+      await lease.leaveInvisible();
+      return;
+    }
+    await poisonQueue.sendMessage(message.messageText);
     await lease.complete();
     this.#logHost(
       'warning',
