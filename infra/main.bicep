@@ -16,8 +16,11 @@ param environmentName string
 })
 param location string
 
-@description('Object id of the deploying user, granted data roles for local debugging against the cloud resources. Empty grants nothing.')
+@description('Object id of the deploying user (azd fills it with your sign-in). Granted roles only when allowUserIdentityPrincipal is true.')
 param principalId string = ''
+
+@description('Grant principalId the storage data roles that `func start` against the cloud storage needs. Off by default: people get no data access from a deployment.')
+param allowUserIdentityPrincipal bool = false
 
 @description('Principal type of principalId.')
 @allowed([
@@ -27,24 +30,8 @@ param principalId string = ''
 ])
 param principalType string = 'User'
 
-@description('Client id of a multi-tenant app registration used to call Graph in customer tenants; empty to call Graph as the managed identity (single tenant).')
-param graphAppClientId string = ''
-
-@description('Name of the Key Vault certificate of the multi-tenant app registration (imported after deployment).')
-param graphCertificateName string = ''
-
-@secure()
-@description('clientState of Graph change-notification subscriptions. azd generates it once per environment and keeps it.')
-@metadata({
-  azd: {
-    type: 'generate'
-    config: {
-      length: 64
-      noSpecial: true
-    }
-  }
-})
-param webhookClientState string
+@description('Private network: VNet integration of the app, private endpoints for storage (blob, queue, table) and Key Vault, public network access off on both.')
+param vnetEnabled bool = false
 
 // Optional name overrides; empty means a generated name.
 param resourceGroupName string = ''
@@ -55,6 +42,7 @@ param keyVaultName string = ''
 param identityName string = ''
 param logAnalyticsName string = ''
 param applicationInsightsName string = ''
+param vNetName string = ''
 
 var abbrs = loadJsonContent('./abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
@@ -64,7 +52,6 @@ var tags = {
 var apiServiceName = 'api'
 var resolvedFunctionAppName = !empty(functionAppName) ? functionAppName : '${abbrs.webSitesFunctions}${apiServiceName}-${resourceToken}'
 var deploymentContainerName = toLower('app-package-${take(resolvedFunctionAppName, 32)}-${take(resourceToken, 7)}')
-var webhookClientStateSecretName = 'graph-webhook-client-state'
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: !empty(resourceGroupName) ? resourceGroupName : '${abbrs.resourcesResourceGroups}${environmentName}'
@@ -101,6 +88,7 @@ module storage './app/storage.bicep' = {
     location: location
     tags: tags
     deploymentContainerName: deploymentContainerName
+    privateNetworkOnly: vnetEnabled
   }
 }
 
@@ -111,8 +99,19 @@ module keyVault './app/key-vault.bicep' = {
     name: !empty(keyVaultName) ? keyVaultName : '${abbrs.keyVaultVaults}${resourceToken}'
     location: location
     tags: tags
-    clientStateItemName: webhookClientStateSecretName
-    webhookClientState: webhookClientState
+    privateNetworkOnly: vnetEnabled
+  }
+}
+
+module privateNetwork './app/private-network.bicep' = if (vnetEnabled) {
+  name: 'privateNetwork'
+  scope: rg
+  params: {
+    name: !empty(vNetName) ? vNetName : '${abbrs.networkVirtualNetworks}${resourceToken}'
+    location: location
+    tags: tags
+    storageAccountName: storage.outputs.name
+    keyVaultName: keyVault.outputs.name
   }
 }
 
@@ -126,13 +125,15 @@ module rbac './app/rbac.bicep' = {
     managedIdentityPrincipalId: identity.outputs.principalId
     userPrincipalId: principalId
     userPrincipalType: principalType
+    allowUserIdentityPrincipal: allowUserIdentityPrincipal
   }
 }
 
 module functionApp './app/function-app.bicep' = {
   name: 'functionApp'
   scope: rg
-  // The app starts only once its identity may reach storage, Key Vault and Application Insights.
+  // The app starts only once its identity may reach storage, Key Vault and Application Insights (and,
+  // with vnetEnabled, once the private endpoints exist: the subnet output below waits for them).
   dependsOn: [
     rbac
   ]
@@ -150,9 +151,7 @@ module functionApp './app/function-app.bicep' = {
     storageTableEndpoint: storage.outputs.tableEndpoint
     deploymentContainerName: deploymentContainerName
     keyVaultUri: keyVault.outputs.uri
-    clientStateItemName: keyVault.outputs.clientStateItemName
-    graphAppClientId: graphAppClientId
-    graphCertificateName: graphCertificateName
+    virtualNetworkSubnetId: vnetEnabled ? privateNetwork!.outputs.appSubnetId : ''
   }
 }
 
@@ -172,4 +171,3 @@ output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsN
 output MANAGED_IDENTITY_NAME string = identity.outputs.name
 output MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
 output MANAGED_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
-output GRAPH_WEBHOOK_CLIENT_STATE_SECRET_NAME string = webhookClientStateSecretName

@@ -1,4 +1,4 @@
-// The Flex Consumption plan and the function app (Node 20 on Linux). The app runs as the
+// The Flex Consumption plan and the function app (Node 22 on Linux). The app runs as the
 // user-assigned managed identity: storage, Key Vault and Application Insights are reached with
 // Entra ID tokens, so no app setting below holds a key, a SAS or a password.
 
@@ -41,14 +41,8 @@ param deploymentContainerName string
 @description('URI of the key vault the app reads its secrets from.')
 param keyVaultUri string
 
-@description('Name of the Key Vault secret holding the Graph webhook clientState.')
-param clientStateItemName string
-
-@description('Client id of a multi-tenant app registration; empty to call Graph as the managed identity.')
-param graphAppClientId string = ''
-
-@description('Name of the Key Vault certificate of the multi-tenant app registration.')
-param graphCertificateName string = ''
+@description('Subnet (delegated to Microsoft.App/environments) the app is integrated in; empty for none.')
+param virtualNetworkSubnetId string = ''
 
 @description('Memory of each instance, in MB.')
 @allowed([
@@ -95,6 +89,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     siteConfig: {
       minTlsVersion: '1.2'
     }
@@ -115,15 +110,18 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       }
       runtime: {
         name: 'node'
-        version: '20'
+        version: '22'
       }
     }
   }
 }
 
-// Names and URIs only. APPLICATIONINSIGHTS_CONNECTION_STRING is not a credential here: the
-// component has local authentication disabled and accepts telemetry only with the Entra token
-// described by APPLICATIONINSIGHTS_AUTHENTICATION_STRING.
+// Names and URIs only, and exactly what the code and the platform read (test/infra/bicep.test.ts
+// derives the set from src/config/app-settings.ts; settings with a default there may stay out).
+// APPLICATIONINSIGHTS_CONNECTION_STRING is not a credential here: the component has local
+// authentication disabled and accepts telemetry only with the Entra token described by
+// APPLICATIONINSIGHTS_AUTHENTICATION_STRING. AZURE_CLIENT_ID names the identity the app signs in as
+// (Key Vault, and Graph for managed-identity connections).
 resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: functionApp
   name: 'appsettings'
@@ -137,10 +135,23 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identityClientId}'
     AZURE_CLIENT_ID: identityClientId
     KEY_VAULT_URI: keyVaultUri
-    WEBHOOK_CLIENT_STATE_SECRET_NAME: clientStateItemName
-    GRAPH_AUTH_MODE: empty(graphAppClientId) ? 'managedIdentity' : 'certificate'
-    GRAPH_APP_CLIENT_ID: graphAppClientId
-    GRAPH_CERTIFICATE_NAME: graphCertificateName
+  }
+}
+
+// No publishing with user name and password: azd and Core Tools deploy with Entra tokens.
+resource ftpPublishingCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scmPublishingCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'scm'
+  properties: {
+    allow: false
   }
 }
 

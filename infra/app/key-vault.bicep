@@ -1,6 +1,6 @@
-// Key Vault for the app's secrets: the Graph webhook clientState and, for a multi-tenant
-// deployment, the app registration certificate (imported by an admin, see infra/README.md).
-// Authorization is Azure RBAC only (no access policies); soft delete and purge protection are on.
+// Key Vault for the connections' credentials: client secrets and, for a multi-tenant deployment, the
+// app registration certificate (added by an admin, see infra/README.md); the deployment itself stores
+// no secret. Authorization is Azure RBAC only; soft delete and purge protection are on.
 
 @description('Name of the key vault (3-24 characters).')
 @minLength(3)
@@ -13,13 +13,8 @@ param location string
 @description('Tags applied to the key vault.')
 param tags object = {}
 
-@description('Name of the secret holding the Graph change-notification clientState.')
-param clientStateItemName string
-
-@secure()
-@description('Value of the Graph change-notification clientState (at most 128 characters).')
-@maxLength(128)
-param webhookClientState string
+@description('Private network only: public network access off (the app reaches the vault through its private endpoint).')
+param privateNetworkOnly bool = false
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
@@ -32,29 +27,21 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
       name: 'standard'
     }
     enableRbacAuthorization: true
+    // Ignored with RBAC authorization, but documented as required unless createMode is recover.
+    accessPolicies: []
     enableSoftDelete: true
     softDeleteRetentionInDays: 90
     enablePurgeProtection: true
     enabledForDeployment: false
     enabledForDiskEncryption: false
     enabledForTemplateDeployment: false
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: privateNetworkOnly ? 'Disabled' : 'Enabled'
     networkAcls: {
-      defaultAction: 'Allow'
-      bypass: 'AzureServices'
+      defaultAction: privateNetworkOnly ? 'Deny' : 'Allow'
+      bypass: privateNetworkOnly ? 'None' : 'AzureServices'
     }
-  }
-}
-
-resource webhookClientStateSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
-  parent: vault
-  name: clientStateItemName
-  properties: {
-    value: webhookClientState
-    contentType: 'text/plain'
   }
 }
 
 output name string = vault.name
 output uri string = vault.properties.vaultUri
-output clientStateItemName string = webhookClientStateSecret.name

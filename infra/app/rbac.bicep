@@ -1,6 +1,7 @@
-// Role assignments of the function app's managed identity (and, optionally, of the deploying
-// user for local debugging against the cloud resources). Each assignment is named
+// Role assignments of the function app's managed identity and, only when allowUserIdentityPrincipal
+// is true, of the deploying user (local debugging against the cloud storage). Each assignment is named
 // guid(scope, principal, role) so a redeployment finds the same assignment instead of a new one.
+// test/infra/bicep.test.ts asserts the exact set per principal.
 
 @description('Name of the storage account the roles are scoped to.')
 param storageAccountName string
@@ -14,8 +15,11 @@ param applicationInsightsName string
 @description('Principal (object) id of the function app\'s user-assigned managed identity.')
 param managedIdentityPrincipalId string
 
-@description('Object id of the deploying user or group; empty to grant nothing to it.')
+@description('Object id of the deploying user or group.')
 param userPrincipalId string = ''
+
+@description('Grant userPrincipalId the storage data roles local debugging needs (as the quickstart\'s allowUserIdentityPrincipal). Off by default.')
+param allowUserIdentityPrincipal bool = false
 
 @description('Principal type of userPrincipalId.')
 @allowed([
@@ -30,7 +34,6 @@ var storageBlobDataOwnerRoleId = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
 var storageQueueDataContributorRoleId = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
 var storageTableDataContributorRoleId = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 var keyVaultSecretsUserRoleId = '4633458b-17de-408a-b874-0445c86b69e6'
-var keyVaultCertificatesOfficerRoleId = 'a4417e6f-fecd-4de8-b567-7b0420556985'
 var monitoringMetricsPublisherRoleId = '3913510d-42f4-4e42-8a64-420c390055eb'
 
 var storageDataRoleIds = [
@@ -39,14 +42,9 @@ var storageDataRoleIds = [
   storageTableDataContributorRoleId
 ]
 
-// The deploying user may read the clientState and import the Graph certificate of a
-// multi-tenant deployment; the app itself only reads secrets.
-var userKeyVaultRoleIds = [
-  keyVaultSecretsUserRoleId
-  keyVaultCertificatesOfficerRoleId
-]
-
-var grantUser = !empty(userPrincipalId)
+// People get no Key Vault role from a deployment: the vault holds every customer tenant's credentials.
+// An admin who imports or rotates one grants themselves a role on the vault for that task (infra/README.md).
+var grantUser = allowUserIdentityPrincipal && !empty(userPrincipalId)
 
 resource storageAccount 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -103,25 +101,3 @@ resource userStorageRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' =
     }
   }
 ]
-
-resource userKeyVaultRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
-  for roleId in userKeyVaultRoleIds: if (grantUser) {
-    name: guid(keyVault.id, userPrincipalId, roleId)
-    scope: keyVault
-    properties: {
-      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleId)
-      principalId: userPrincipalId
-      principalType: userPrincipalType
-    }
-  }
-]
-
-resource userMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantUser) {
-  name: guid(applicationInsights.id, userPrincipalId, monitoringMetricsPublisherRoleId)
-  scope: applicationInsights
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', monitoringMetricsPublisherRoleId)
-    principalId: userPrincipalId
-    principalType: userPrincipalType
-  }
-}

@@ -16,7 +16,11 @@ param tags object = {}
 @description('Blob container that receives the function app deployment package.')
 param deploymentContainerName string
 
-// Queues the app uses, each with the `-poison` twin the Functions host moves failed messages to.
+@description('Private network only: public network access off (the app reaches blob, queue and table through private endpoints).')
+param privateNetworkOnly bool = false
+
+// Queues the app uses (storage-names.ts QUEUES), each with the `-poison` twin the Functions host moves
+// failed messages to.
 var queueNames = [
   'sync-requests'
   'sync-requests-poison'
@@ -26,7 +30,8 @@ var queueNames = [
   'run-events-poison'
 ]
 
-// Tables of the mirror, the projection and the run records (see DESIGN.md, "Storage").
+// Tables of the mirror, the projection and the run records: exactly src/adapters/storage/storage-names.ts
+// TABLES (test/infra/bicep.test.ts compares the two).
 var tableNames = [
   'connections'
   'syncState'
@@ -38,6 +43,7 @@ var tableNames = [
   'runs'
   'runErrors'
   'runChunks'
+  'tenantErrors'
   'pendingChanges'
   'subscriptions'
 ]
@@ -64,11 +70,11 @@ resource storageAccount 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     defaultToOAuthAuthentication: true
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: privateNetworkOnly ? 'Disabled' : 'Enabled'
     dnsEndpointType: 'Standard'
     networkAcls: {
-      defaultAction: 'Allow'
-      bypass: 'AzureServices'
+      defaultAction: privateNetworkOnly ? 'Deny' : 'Allow'
+      bypass: privateNetworkOnly ? 'None' : 'AzureServices'
     }
   }
 }

@@ -5,7 +5,10 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 
+import { APP_IDENTITY_CLIENT_ID_SETTING } from '../../src/adapters/graph/graph-credential.js';
 import { CONTAINERS, QUEUES, TABLES } from '../../src/adapters/storage/storage-names.js';
+import { appSettingsSchema, readAppSettings } from '../../src/config/app-settings.js';
+import { appSettingsDrift, type AppSettingsRule } from './app-settings-rule.js';
 import {
   arrayItems,
   type BicepFile,
@@ -23,14 +26,84 @@ const APP_QUEUES = Object.values(QUEUES);
 const APP_TABLES = Object.values(TABLES);
 const APP_BLOB_CONTAINERS = Object.values(CONTAINERS);
 
-// Built-in Azure role definition ids the managed identity must hold.
-const REQUIRED_APP_ROLES = {
-  'Storage Blob Data Owner': 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b',
-  'Storage Queue Data Contributor': '974c5e8b-45b9-4653-ba55-5f855dd0fb88',
-  'Storage Table Data Contributor': '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3',
-  'Key Vault Secrets User': '4633458b-17de-408a-b874-0445c86b69e6',
-  'Monitoring Metrics Publisher': '3913510d-42f4-4e42-8a64-420c390055eb',
-} as const;
+// Built-in Azure role definition ids (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles),
+// including broad ones, so an assignment of any of them is named in a failure.
+const BUILT_IN_ROLES: Readonly<Record<string, string>> = {
+  '8e3af657-a8ff-443c-a75c-2fe8c4bcb635': 'Owner',
+  'b24988ac-6180-42a0-ab88-20f7382dd24c': 'Contributor',
+  '18d7d88d-d35e-4fb5-a5c3-7773c20a72d9': 'User Access Administrator',
+  'b7e6dc6d-f1e8-4753-8033-0f276bb0955b': 'Storage Blob Data Owner',
+  'ba92f5b4-2d11-453d-a403-e96b0029c9fe': 'Storage Blob Data Contributor',
+  '974c5e8b-45b9-4653-ba55-5f855dd0fb88': 'Storage Queue Data Contributor',
+  '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3': 'Storage Table Data Contributor',
+  '00482a5a-887f-4fb3-b363-3b7fe8e74483': 'Key Vault Administrator',
+  'b86a8fe4-44ce-4948-aee5-eccb2c155cd7': 'Key Vault Secrets Officer',
+  '4633458b-17de-408a-b874-0445c86b69e6': 'Key Vault Secrets User',
+  'a4417e6f-fecd-4de8-b567-7b0420556985': 'Key Vault Certificates Officer',
+  '3913510d-42f4-4e42-8a64-420c390055eb': 'Monitoring Metrics Publisher',
+};
+
+// Exactly what each principal may do, as "<scope resource type>: <role>". The app needs storage data
+// access (host, triggers, tables, claim checks, deployment package), to read connection secrets, and to
+// publish telemetry. The deployer, only when allowUserIdentityPrincipal is true, gets what `func start`
+// against the cloud storage needs (the host's own storage roles), and nothing in Key Vault.
+const STORAGE = 'Microsoft.Storage/storageAccounts';
+const EXPECTED_ROLE_ASSIGNMENTS: Readonly<Record<string, readonly string[]>> = {
+  managedIdentityPrincipalId: [
+    `${STORAGE}: Storage Blob Data Owner`,
+    `${STORAGE}: Storage Queue Data Contributor`,
+    `${STORAGE}: Storage Table Data Contributor`,
+    'Microsoft.KeyVault/vaults: Key Vault Secrets User',
+    'Microsoft.Insights/components: Monitoring Metrics Publisher',
+  ],
+  userPrincipalId: [
+    `${STORAGE}: Storage Blob Data Owner`,
+    `${STORAGE}: Storage Queue Data Contributor`,
+    `${STORAGE}: Storage Table Data Contributor`,
+  ],
+};
+
+// App settings read outside the app-settings schema, each with who reads it; and schema settings that a
+// deployment leaves out on purpose. See test/infra/app-settings-rule.ts.
+const APP_SETTINGS_RULE: AppSettingsRule = {
+  readOutsideSchema: {
+    AzureWebJobsStorage__credential: 'the Functions host: identity-based AzureWebJobsStorage',
+    APPLICATIONINSIGHTS_CONNECTION_STRING: 'the Functions host: where telemetry goes',
+    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'the Functions host: Entra-authenticated telemetry',
+    [APP_IDENTITY_CLIENT_ID_SETTING]:
+      'src/adapters/graph/graph-credential.ts and key-vault-secret-store.ts: the app identity',
+  },
+  notDeployed: {
+    AzureWebJobsStorage:
+      'a connection string (Azurite); Azure uses the identity-based __*ServiceUri settings',
+  },
+};
+
+// Every resource type the deployment creates (vnetEnabled adds the Microsoft.Network ones).
+const EXPECTED_RESOURCE_TYPES = [
+  'Microsoft.Authorization/roleAssignments',
+  'Microsoft.Insights/components',
+  'Microsoft.KeyVault/vaults',
+  'Microsoft.ManagedIdentity/userAssignedIdentities',
+  'Microsoft.Network/privateDnsZones',
+  'Microsoft.Network/privateDnsZones/virtualNetworkLinks',
+  'Microsoft.Network/privateEndpoints',
+  'Microsoft.Network/privateEndpoints/privateDnsZoneGroups',
+  'Microsoft.Network/virtualNetworks',
+  'Microsoft.OperationalInsights/workspaces',
+  'Microsoft.Resources/resourceGroups',
+  'Microsoft.Storage/storageAccounts',
+  'Microsoft.Storage/storageAccounts/blobServices',
+  'Microsoft.Storage/storageAccounts/blobServices/containers',
+  'Microsoft.Storage/storageAccounts/queueServices',
+  'Microsoft.Storage/storageAccounts/queueServices/queues',
+  'Microsoft.Storage/storageAccounts/tableServices',
+  'Microsoft.Storage/storageAccounts/tableServices/tables',
+  'Microsoft.Web/serverfarms',
+  'Microsoft.Web/sites',
+  'Microsoft.Web/sites/basicPublishingCredentialsPolicies',
+  'Microsoft.Web/sites/config',
+];
 
 // Microsoft Graph and its application permissions (app role ids), from
 // https://learn.microsoft.com/graph/permissions-reference
@@ -117,6 +190,43 @@ function modulesReachableFrom(entry: string, seen = new Set<string>()): Set<stri
   return seen;
 }
 
+/** The app settings the function app is deployed with: the keys of its `appsettings` config resource. */
+function deployedAppSettings(): Map<string, string> {
+  const settingsResource = declaredResources('Microsoft.Web/sites/config').find(
+    ({ resource }) => property(resource.body, 'name') === "'appsettings'",
+  );
+  expect(settingsResource, 'a Microsoft.Web/sites/config named appsettings').toBeDefined();
+  return objectEntries(property(settingsResource!.resource.body, 'properties') ?? '');
+}
+
+/** Each role assignment as "<principal expression>" -> "<scope resource type>: <role name>". */
+function roleAssignmentsByPrincipal(): Map<string, string[]> {
+  const byPrincipal = new Map<string, string[]>();
+  for (const { path, resource } of declaredResources('Microsoft.Authorization/roleAssignments')) {
+    const f = FILES.get(path)!;
+    const principal = property(resource.body, 'properties', 'principalId') ?? '?';
+    const scopeSymbol = property(resource.body, 'scope') ?? '?';
+    const scopeType =
+      f.resources.find((r) => r.symbol === scopeSymbol)?.type ?? `unknown scope ${scopeSymbol}`;
+    const loop = loopSource(resource);
+    const roleVariables = loop
+      ? arrayItems(f.variables.find((v) => v.name === loop.source)?.value ?? '')
+      : [/, (\w+)\)$/.exec(property(resource.body, 'properties', 'roleDefinitionId') ?? '')?.[1] ?? '?'];
+    for (const variable of roleVariables) {
+      const id = stringLiteral(f.variables.find((v) => v.name === variable)?.value ?? '') ?? variable;
+      const granted = byPrincipal.get(principal) ?? [];
+      granted.push(`${scopeType}: ${BUILT_IN_ROLES[id] ?? id}`);
+      byPrincipal.set(principal, granted);
+    }
+  }
+  return byPrincipal;
+}
+
+/** A value the schema accepts for a Bicep setting: the literal itself, else an https URL (names and URIs). */
+function sampleValue(bicepValue: string): string {
+  return stringLiteral(bicepValue) ?? 'https://sample.example.test/';
+}
+
 describe('infra/main.bicep and its modules', () => {
   it('deploys at subscription scope and references only module files that exist', () => {
     expect(file('main.bicep').targetScope).toBe('subscription');
@@ -192,9 +302,25 @@ describe('infra/main.bicep and its modules', () => {
       }
     }
     expect(insecure).toEqual([]);
-    expect(
-      file('main.bicep').modules.some((m) => /webhookClientState: webhookClientState/.test(m.body)),
-    ).toBe(true);
+  });
+
+  it('declares exactly the expected resource types, so an added resource is a decision, not an accident', () => {
+    const types = new Set(
+      allResources()
+        .filter(({ resource }) => !resource.existing)
+        .map(({ resource }) => resource.type),
+    );
+    expect([...types].sort()).toEqual([...EXPECTED_RESOURCE_TYPES].sort());
+  });
+
+  it('uses every parameter it declares (a parameter nobody reads is a setting nobody applies)', () => {
+    const unused = [...FILES].flatMap(([path, f]) => {
+      const text = readFileSync(path, 'utf8');
+      return f.params
+        .filter((p) => (text.match(new RegExp(`\\b${p.name}\\b`, 'g')) ?? []).length < 2)
+        .map((p) => `${relative(ROOT, path)}: ${p.name}`);
+    });
+    expect(unused).toEqual([]);
   });
 
   it('calls no list* function anywhere (no keys or SAS pulled into the deployment)', () => {
@@ -215,26 +341,32 @@ describe('storage', () => {
     expect(props.get('supportsHttpsTrafficOnly')).toBe('true');
   });
 
-  it('declares every queue the app uses and its -poison twin', () => {
+  it('declares exactly the queues the code defines (storage-names.ts QUEUES) and their -poison twins', () => {
     const declared = loopedNames('Microsoft.Storage/storageAccounts/queueServices/queues');
     const expected = APP_QUEUES.flatMap((q) => [q, `${q}-poison`]);
-    expect(declared).toEqual(expect.arrayContaining(expected));
+    expect([...declared].sort()).toEqual([...expected].sort());
   });
 
-  it('declares every table the app uses', () => {
+  it('declares exactly the tables the code defines (storage-names.ts TABLES)', () => {
     const declared = loopedNames('Microsoft.Storage/storageAccounts/tableServices/tables');
-    expect(declared).toEqual(expect.arrayContaining([...APP_TABLES]));
+    expect([...declared].sort()).toEqual([...APP_TABLES].sort());
   });
 
-  it('declares the claim-check container and the deployment package container, both private', () => {
+  it('declares exactly the containers the code defines (CONTAINERS) plus the deployment package, all private', () => {
     const declared = loopedNames('Microsoft.Storage/storageAccounts/blobServices/containers');
-    expect(declared).toEqual(expect.arrayContaining([...APP_BLOB_CONTAINERS]));
-    const { resource } = single('Microsoft.Storage/storageAccounts/blobServices/containers');
-    expect(property(resource.body, 'properties', 'publicAccess')).toBe("'None'");
     const storage = file('app/storage.bicep');
     expect(storage.variables.find((v) => v.name === 'blobContainerNames')?.value).toContain(
       'deploymentContainerName',
     );
+    const named = declared.filter((name) => name !== undefined);
+    expect(named.sort()).toEqual([...APP_BLOB_CONTAINERS].sort());
+    expect(declared.filter((name) => name === undefined)).toHaveLength(1);
+    const { resource } = single('Microsoft.Storage/storageAccounts/blobServices/containers');
+    expect(property(resource.body, 'properties', 'publicAccess')).toBe("'None'");
+  });
+
+  it('keeps no Key Vault secret in the deployment (connection secrets are named in each connection)', () => {
+    expect(declaredResources('Microsoft.KeyVault/vaults/secrets')).toEqual([]);
   });
 });
 
@@ -242,7 +374,7 @@ describe('role assignments', () => {
   const assignments = () => declaredResources('Microsoft.Authorization/roleAssignments');
 
   it('names every assignment guid(scope, principal, role)', () => {
-    expect(assignments().length).toBeGreaterThanOrEqual(5);
+    expect(assignments().length).toBeGreaterThan(0);
     for (const { resource } of assignments()) {
       const name = property(resource.body, 'name') ?? '';
       expect(name, resource.symbol).toMatch(/^guid\(\s*\w+\.id\s*,\s*\w+\s*,\s*\w+\s*\)$/);
@@ -261,42 +393,47 @@ describe('role assignments', () => {
     }
   });
 
-  it('grants the managed identity the storage, Key Vault and monitoring roles it needs', () => {
-    const rbac = file('app/rbac.bicep');
-    const roleVariables = new Map(rbac.variables.map((v) => [stringLiteral(v.value), v.name]));
-    const appAssignments = assignments().filter(
-      ({ resource }) => property(resource.body, 'properties', 'principalId') === 'managedIdentityPrincipalId',
-    );
-    const grantedVariables = new Set(
-      appAssignments.flatMap(({ resource }) => {
-        const loop = loopSource(resource);
-        return loop ? arrayItems(rbac.variables.find((v) => v.name === loop.source)!.value) : [];
-      }),
-    );
-    for (const { resource } of appAssignments) {
-      const role = /, (\w+)\)$/.exec(property(resource.body, 'properties', 'roleDefinitionId') ?? '')?.[1];
-      if (role && !loopSource(resource)) grantedVariables.add(role);
+  it('grants each principal exactly its expected roles, and no other principal any role', () => {
+    const granted = roleAssignmentsByPrincipal();
+    expect([...granted.keys()].sort()).toEqual(Object.keys(EXPECTED_ROLE_ASSIGNMENTS).sort());
+    for (const [principal, expected] of Object.entries(EXPECTED_ROLE_ASSIGNMENTS)) {
+      expect([...(granted.get(principal) ?? [])].sort(), principal).toEqual([...expected].sort());
     }
-    for (const [roleName, roleId] of Object.entries(REQUIRED_APP_ROLES)) {
-      const variable = roleVariables.get(roleId);
-      expect(variable, `a variable holds the ${roleName} id`).toBeDefined();
-      expect(grantedVariables.has(variable!), `${roleName} is granted to the managed identity`).toBe(true);
-    }
+    const files = new Set(
+      declaredResources('Microsoft.Authorization/roleAssignments').map(({ path }) => path),
+    );
+    expect([...files].map((p) => relative(INFRA, p))).toEqual(['app/rbac.bicep']);
   });
 
-  it('grants the deploying user data roles only when a principalId is given', () => {
+  it('grants the deployer roles only behind allowUserIdentityPrincipal, which defaults to false', () => {
     const rbac = file('app/rbac.bicep');
-    expect(rbac.params.find((p) => p.name === 'userPrincipalId')?.defaultValue).toBe("''");
-    const userAssignments = assignments().filter(
+    expect(rbac.params.find((p) => p.name === 'allowUserIdentityPrincipal')?.defaultValue).toBe('false');
+    expect(rbac.variables.find((v) => v.name === 'grantUser')?.value).toBe(
+      'allowUserIdentityPrincipal && !empty(userPrincipalId)',
+    );
+    const userAssignments = declaredResources('Microsoft.Authorization/roleAssignments').filter(
       ({ resource }) => property(resource.body, 'properties', 'principalId') === 'userPrincipalId',
     );
     expect(userAssignments.length).toBeGreaterThan(0);
     for (const { resource } of userAssignments) expect(resource.value).toMatch(/\bif \(grantUser\)/);
+
+    const main = file('main.bicep');
+    expect(main.params.find((p) => p.name === 'allowUserIdentityPrincipal')?.defaultValue).toBe('false');
+    const rbacModule = main.modules.find((m) => m.path === './app/rbac.bicep')!;
+    expect(property(rbacModule.body, 'params', 'allowUserIdentityPrincipal')).toBe(
+      'allowUserIdentityPrincipal',
+    );
+    const parameters = JSON.parse(readFileSync(join(INFRA, 'main.parameters.json'), 'utf8')) as {
+      parameters: Record<string, { value: unknown }>;
+    };
+    expect(parameters.parameters['allowUserIdentityPrincipal']?.value).toBe(
+      '${ALLOW_USER_IDENTITY_PRINCIPAL=false}',
+    );
   });
 });
 
 describe('function app', () => {
-  it('runs Node 20 on a Flex Consumption plan, deploying from a blob container with its managed identity', () => {
+  it('runs Node 22 on a Flex Consumption plan, deploying from a blob container with its managed identity', () => {
     const plan = single('Microsoft.Web/serverfarms').resource;
     expect(property(plan.body, 'sku', 'tier')).toBe("'FlexConsumption'");
     expect(property(plan.body, 'sku', 'name')).toBe("'FC1'");
@@ -305,7 +442,7 @@ describe('function app', () => {
     expect(property(site.body, 'identity', 'type')).toBe("'UserAssigned'");
     const config = property(site.body, 'properties', 'functionAppConfig') ?? '';
     expect(property(config, 'runtime', 'name')).toBe("'node'");
-    expect(property(config, 'runtime', 'version')).toBe("'20'");
+    expect(property(config, 'runtime', 'version')).toBe("'22'");
     expect(property(config, 'deployment', 'storage', 'type')).toBe("'blobContainer'");
     expect(property(config, 'deployment', 'storage', 'authentication', 'type')).toBe(
       "'UserAssignedIdentity'",
@@ -314,24 +451,42 @@ describe('function app', () => {
     expect(property(site.body, 'properties', 'httpsOnly')).toBe('true');
   });
 
-  it('passes app settings that hold names and URIs only, with identity-based storage', () => {
-    const settingsResource = declaredResources('Microsoft.Web/sites/config').find(
-      ({ resource }) => property(resource.body, 'name') === "'appsettings'",
+  it('sets exactly the app settings the code reads: none unread, none missing, defaults may stay out', () => {
+    const settings = deployedAppSettings();
+    const drift = appSettingsDrift(appSettingsSchema.shape, settings.keys(), APP_SETTINGS_RULE);
+    expect({ unexpected: drift.unexpected, missing: drift.missing }).toEqual({ unexpected: [], missing: [] });
+  });
+
+  it('sets app settings the app starts with (readAppSettings accepts them)', () => {
+    const env = Object.fromEntries(
+      [...deployedAppSettings()].map(([key, value]) => [key, sampleValue(value)]),
     );
-    expect(settingsResource).toBeDefined();
-    const settings = objectEntries(property(settingsResource!.resource.body, 'properties') ?? '');
+    expect(() => readAppSettings(env)).not.toThrow();
+  });
+
+  it('gives the app its user-assigned identity as AZURE_CLIENT_ID and as the storage identity', () => {
+    const settings = deployedAppSettings();
+    expect(settings.get(APP_IDENTITY_CLIENT_ID_SETTING)).toBe('identityClientId');
+    expect(settings.get('AzureWebJobsStorage__clientId')).toBe('identityClientId');
     expect(settings.get('AzureWebJobsStorage__credential')).toBe("'managedidentity'");
-    for (const key of [
-      'AzureWebJobsStorage__clientId',
-      'AzureWebJobsStorage__blobServiceUri',
-      'AzureWebJobsStorage__queueServiceUri',
-      'AzureWebJobsStorage__tableServiceUri',
-      'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
-      'AZURE_CLIENT_ID',
-      'KEY_VAULT_URI',
-    ]) {
-      expect(settings.has(key), key).toBe(true);
-    }
+  });
+
+  it('turns off FTP and SCM basic publishing credentials', () => {
+    const policies = declaredResources('Microsoft.Web/sites/basicPublishingCredentialsPolicies').map(
+      ({ resource }) => ({
+        name: stringLiteral(property(resource.body, 'name') ?? ''),
+        parent: property(resource.body, 'parent'),
+        allow: property(resource.body, 'properties', 'allow'),
+      }),
+    );
+    expect(policies.sort((a, b) => String(a.name).localeCompare(String(b.name)))).toEqual([
+      { name: 'ftp', parent: 'functionApp', allow: 'false' },
+      { name: 'scm', parent: 'functionApp', allow: 'false' },
+    ]);
+  });
+
+  it('passes app settings that hold names and URIs only, with identity-based storage', () => {
+    const settings = deployedAppSettings();
     expect(settings.has('AzureWebJobsStorage'), 'no storage connection string').toBe(false);
     expect(settings.get('APPLICATIONINSIGHTS_AUTHENTICATION_STRING')).toMatch(
       /^'Authorization=AAD;ClientId=/,
@@ -344,26 +499,111 @@ describe('function app', () => {
 });
 
 describe('key vault and monitoring', () => {
-  it('uses RBAC authorization with soft delete and purge protection, and no access policies', () => {
+  it('uses RBAC authorization with soft delete and purge protection, and an empty access policy list', () => {
     const { resource } = single('Microsoft.KeyVault/vaults');
     const props = objectEntries(property(resource.body, 'properties') ?? '');
     expect(props.get('enableRbacAuthorization')).toBe('true');
     expect(props.get('enableSoftDelete')).toBe('true');
     expect(props.get('enablePurgeProtection')).toBe('true');
-    expect(props.has('accessPolicies')).toBe(false);
-  });
-
-  it('stores the webhook clientState from a @secure parameter', () => {
-    const { resource } = single('Microsoft.KeyVault/vaults/secrets');
-    const value = property(resource.body, 'properties', 'value');
-    const param = file('app/key-vault.bicep').params.find((p) => p.name === value);
-    expect(param?.decorators).toContain('@secure()');
+    // The vault schema documents accessPolicies as required unless createMode is recover; RBAC ignores it.
+    expect(props.get('accessPolicies')).toBe('[]');
   });
 
   it('disables local authentication on Application Insights', () => {
     const { resource } = single('Microsoft.Insights/components');
     expect(property(resource.body, 'properties', 'DisableLocalAuth')).toBe('true');
     expect(property(resource.body, 'properties', 'WorkspaceResourceId')).toBeDefined();
+  });
+});
+
+describe('private network (vnetEnabled)', () => {
+  const main = () => file('main.bicep');
+
+  it('is off by default and, when on, deploys the network module and integrates the app in its subnet', () => {
+    expect(main().params.find((p) => p.name === 'vnetEnabled')?.defaultValue).toBe('false');
+    const network = main().modules.find((m) => m.path === './app/private-network.bicep');
+    expect(network, 'main.bicep deploys app/private-network.bicep').toBeDefined();
+    const networkDeclaration = readFileSync(MAIN, 'utf8');
+    expect(networkDeclaration).toMatch(
+      /module privateNetwork '\.\/app\/private-network\.bicep' = if \(vnetEnabled\)/,
+    );
+    const functionApp = main().modules.find((m) => m.path === './app/function-app.bicep')!;
+    expect(property(functionApp.body, 'params', 'virtualNetworkSubnetId')).toBe(
+      "vnetEnabled ? privateNetwork!.outputs.appSubnetId : ''",
+    );
+    const site = single('Microsoft.Web/sites').resource;
+    expect(property(site.body, 'properties', 'virtualNetworkSubnetId')).toBe(
+      'empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId',
+    );
+  });
+
+  it('delegates the app subnet to Microsoft.App/environments (Flex Consumption VNet integration)', () => {
+    const { resource } = single('Microsoft.Network/virtualNetworks');
+    const subnets = arrayItems(property(resource.body, 'properties', 'subnets') ?? '');
+    const delegations = subnets.map((subnet) =>
+      arrayItems(property(subnet, 'properties', 'delegations') ?? '').map((d) =>
+        property(d, 'properties', 'serviceName'),
+      ),
+    );
+    expect(delegations.flat()).toEqual(["'Microsoft.App/environments'"]);
+  });
+
+  it('reaches blob, queue, table and the vault through private endpoints, each in its private DNS zone', () => {
+    const network = file('app/private-network.bicep');
+    const endpoints = arrayItems(network.variables.find((v) => v.name === 'endpoints')?.value ?? '');
+    const groups = endpoints.map((e) => stringLiteral(property(e, 'groupId') ?? ''));
+    expect(groups.sort()).toEqual(['blob', 'queue', 'table', 'vault']);
+    for (const endpoint of endpoints) {
+      const zone = property(endpoint, 'zone') ?? '';
+      const resolved = network.variables.find((v) => v.name === zone)?.value ?? zone;
+      expect(resolved, `${property(endpoint, 'groupId')} has a private DNS zone`).toMatch(/privatelink\./);
+    }
+    const dnsZones = single('Microsoft.Network/privateDnsZones').resource;
+    expect(loopSource(dnsZones)).toEqual({ item: 'endpoint', source: 'endpoints' });
+    expect(property(dnsZones.body, 'name')).toBe('endpoint.zone');
+  });
+
+  it('turns public network access off on storage and Key Vault when the private network is on', () => {
+    for (const type of ['Microsoft.Storage/storageAccounts', 'Microsoft.KeyVault/vaults']) {
+      const { resource } = single(type);
+      expect(property(resource.body, 'properties', 'publicNetworkAccess'), type).toBe(
+        "privateNetworkOnly ? 'Disabled' : 'Enabled'",
+      );
+      expect(property(resource.body, 'properties', 'networkAcls', 'defaultAction'), type).toBe(
+        "privateNetworkOnly ? 'Deny' : 'Allow'",
+      );
+    }
+    for (const module of ['./app/storage.bicep', './app/key-vault.bicep']) {
+      const call = main().modules.find((m) => m.path === module)!;
+      expect(property(call.body, 'params', 'privateNetworkOnly'), module).toBe('vnetEnabled');
+    }
+  });
+});
+
+describe('the app-settings rule', () => {
+  const shape = appSettingsSchema.extend({
+    SYNC_WATCHDOG_SECONDS: z.coerce.number().int().default(30),
+    NEW_REQUIRED_SETTING: z.string(),
+  }).shape;
+  const deployed = [...deployedAppSettings().keys()];
+
+  it('tolerates a setting with a default that the Bicep leaves out (its default applies)', () => {
+    const drift = appSettingsDrift(shape, deployed, APP_SETTINGS_RULE);
+    expect(drift.defaulted).toContain('SYNC_WATCHDOG_SECONDS');
+    expect(drift.missing).not.toContain('SYNC_WATCHDOG_SECONDS');
+  });
+
+  it('reports a setting the code requires that the Bicep does not set', () => {
+    expect(appSettingsDrift(shape, deployed, APP_SETTINGS_RULE).missing).toEqual(['NEW_REQUIRED_SETTING']);
+  });
+
+  it('reports a setting the Bicep sets that nobody reads, and one left out of deployments on purpose', () => {
+    const drift = appSettingsDrift(
+      shape,
+      [...deployed, 'GRAPH_AUTH_MODE', 'AzureWebJobsStorage'],
+      APP_SETTINGS_RULE,
+    );
+    expect(drift.unexpected).toEqual(['AzureWebJobsStorage', 'GRAPH_AUTH_MODE']);
   });
 });
 
