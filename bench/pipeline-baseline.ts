@@ -1,17 +1,32 @@
 /**
- * The storage baseline: how fast this Azurite takes the very entities the pipeline wrote, when nothing
- * but writing is done. Reads the directory tables (src/adapters/storage/storage-names.ts
- * DIRECTORY_TABLES) back (a PartitionKey range over the tenant's buckets, or the tenant's one partition), then upserts the same entities (same PartitionKeys and RowKeys) into
- * fresh `<table>Baseline` tables as batch transactions of 100 of one partition, with as many batches in
- * flight as the host runs queue invocations at once. The pipeline's own tables are not touched.
+ * The storage baseline: how fast Azurite takes the very entities the pipeline wrote, when nothing but writing
+ * is done. Reads the directory tables (src/adapters/storage/storage-names.ts DIRECTORY_TABLES) back once (a
+ * PartitionKey range over the tenant's buckets, or the tenant's one partition), then upserts the same entities
+ * (same PartitionKeys and RowKeys) as batch transactions of 100 of one partition, with as many batches in
+ * flight as the host runs queue invocations at once, into either
+ *
+ * - `fresh`: a fresh Azurite of their own, under the same table names (`storageBaseline`): neither the
+ *   pipeline's rows slow the baseline nor the other way round;
+ * - `after-sync`: `<table>Baseline` tables of the pipeline's own Azurite, after the sync
+ *   (`storageBaselineAfterSync`, the figure the bench reported before).
+ *
+ * The pipeline's own tables are never touched.
  */
-import { odata, TableClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
+import {
+  odata,
+  TableClient,
+  type TableEntity,
+  TableServiceClient,
+  type TransactionAction,
+} from '@azure/data-tables';
 
 import { DIRECTORY_TABLES } from '../src/adapters/storage/storage-names.js';
 import { MAX_BATCH } from '../src/adapters/storage/table-gateway.js';
 import { tenantPartitionRange } from '../src/domain/bucket.js';
 
 export interface BaselineFigures {
+  /** `fresh`: its own Azurite; `after-sync`: beside the pipeline's rows. */
+  readonly target: BaselineTarget;
   readonly entities: number;
   readonly transactions: number;
   readonly partitions: number;
@@ -25,21 +40,28 @@ export interface BaselineFigures {
   readonly partial: boolean;
 }
 
+export type BaselineTarget = 'fresh' | 'after-sync';
+
 interface Batch {
   readonly table: string;
   readonly entities: TableEntity[];
 }
 
-export async function measureStorageBaseline(options: {
+/** The tenant's directory entities, by table and partition, cut into batches of at most 100. */
+export interface BaselineEntities {
+  /** Per partition (of any table), its batches in order. */
+  readonly partitions: ReadonlyArray<readonly Batch[]>;
+  readonly entitiesByTable: Record<string, number>;
+  readonly readSeconds: number;
+}
+
+const clientOf = (connectionString: string, table: string): TableClient =>
+  TableClient.fromConnectionString(connectionString, table, { allowInsecureConnection: true });
+
+export async function readBaselineEntities(options: {
   connectionString: string;
   tenantId: string;
-  concurrency: number;
-  /** Stop submitting batches after this time (epoch ms). */
-  deadline?: number;
-}): Promise<BaselineFigures> {
-  const client = (table: string): TableClient =>
-    TableClient.fromConnectionString(options.connectionString, table, { allowInsecureConnection: true });
-
+}): Promise<BaselineEntities> {
   const readStarted = performance.now();
   const { from, to } = tenantPartitionRange(options.tenantId);
   const entitiesByTable: Record<string, number> = {};
@@ -48,7 +70,7 @@ export async function measureStorageBaseline(options: {
   const filter = odata`(PartitionKey ge ${from} and PartitionKey lt ${to}) or PartitionKey eq ${options.tenantId}`;
   for (const table of DIRECTORY_TABLES) {
     const byPartition = new Map<string, TableEntity[]>();
-    for await (const page of client(table)
+    for await (const page of clientOf(options.connectionString, table)
       .listEntities({ queryOptions: { filter } })
       .byPage({ maxPageSize: 1000 })) {
       for (const row of page) {
@@ -63,21 +85,45 @@ export async function measureStorageBaseline(options: {
       count += rows.length;
       const batches: Batch[] = [];
       for (let start = 0; start < rows.length; start += MAX_BATCH) {
-        batches.push({ table: `${table}Baseline`, entities: rows.slice(start, start + MAX_BATCH) });
+        batches.push({ table, entities: rows.slice(start, start + MAX_BATCH) });
       }
       partitions.push(batches);
     }
     entitiesByTable[table] = count;
   }
-  const readSeconds = (performance.now() - readStarted) / 1000;
+  return { partitions, entitiesByTable, readSeconds: round2((performance.now() - readStarted) / 1000) };
+}
 
-  for (const table of DIRECTORY_TABLES) await client(`${table}Baseline`).createTable();
+/**
+ * Upserts the entities into `connectionString`: under their own table names when `target` is `fresh` (the
+ * account must hold no table yet), as `<table>Baseline` when `after-sync`.
+ */
+export async function writeBaseline(
+  entities: BaselineEntities,
+  options: {
+    connectionString: string;
+    target: BaselineTarget;
+    concurrency: number;
+    /** Stop submitting batches after this time (epoch ms). */
+    deadline?: number;
+  },
+): Promise<BaselineFigures> {
+  const nameOf = (table: string): string => (options.target === 'fresh' ? table : `${table}Baseline`);
+  if (options.target === 'fresh') {
+    const service = TableServiceClient.fromConnectionString(options.connectionString, {
+      allowInsecureConnection: true,
+    });
+    const existing = await service.listTables().next();
+    if (existing.done !== true)
+      throw new Error(`the baseline's storage is not fresh: it already holds table ${existing.value.name}`);
+  }
+  for (const table of DIRECTORY_TABLES) await clientOf(options.connectionString, nameOf(table)).createTable();
 
   // Round-robin over partitions: the first batch of every partition, then the second, and so on, so the
   // batches in flight are spread over partitions as the pipeline's chunks are.
   const queue: Batch[] = [];
   for (let round = 0; ; round += 1) {
-    const next = partitions.flatMap((batches) => {
+    const next = entities.partitions.flatMap((batches) => {
       const batch = batches[round];
       return batch ? [batch] : [];
     });
@@ -85,11 +131,11 @@ export async function measureStorageBaseline(options: {
     queue.push(...next);
   }
   const clients = new Map<string, TableClient>();
-  const tableClient = (name: string): TableClient => {
-    let found = clients.get(name);
+  const tableClient = (table: string): TableClient => {
+    let found = clients.get(table);
     if (!found) {
-      found = client(name);
-      clients.set(name, found);
+      found = clientOf(options.connectionString, nameOf(table));
+      clients.set(table, found);
     }
     return found;
   };
@@ -114,14 +160,15 @@ export async function measureStorageBaseline(options: {
   const seconds = (performance.now() - started) / 1000;
 
   return {
+    target: options.target,
     entities: written,
     transactions,
-    partitions: partitions.length,
+    partitions: entities.partitions.length,
     concurrency: options.concurrency,
     seconds: round2(seconds),
     entitiesPerSecond: seconds > 0 ? Math.round(written / seconds) : 0,
-    readSeconds: round2(readSeconds),
-    entitiesByTable,
+    readSeconds: entities.readSeconds,
+    entitiesByTable: entities.entitiesByTable,
     partial: transactions < queue.length,
   };
 }

@@ -16,8 +16,10 @@ export interface FullSyncFigures extends RoundFigures {
   readonly peakRssMb: number;
   /** tableEntityWrites / seconds; null when the round timed out. */
   readonly effectiveWriteRate: number | null;
-  /** effectiveWriteRate / storageBaseline.entitiesPerSecond. */
+  /** effectiveWriteRate / storageBaseline.entitiesPerSecond (the baseline in a fresh Azurite of its own). */
   writeRateRatio: number;
+  /** effectiveWriteRate / storageBaselineAfterSync.entitiesPerSecond (the baseline beside the pipeline's rows). */
+  writeRateRatioAfterSync: number;
   /**
    * The sum of the latencies the stand-in injected on the round's Graph requests (`--graph-latency`): the
    * fetch sends them one after another, so no sync can be faster than this. 0 without a latency model.
@@ -45,7 +47,10 @@ export interface BenchResults {
   };
   fullSync?: FullSyncFigures;
   chunkScan?: ChunkScanFigures;
+  /** The pipeline's entities written into a fresh Azurite of their own (same keys, batches, concurrency). */
   storageBaseline?: BaselineFigures;
+  /** The same, into `<table>Baseline` tables of the pipeline's Azurite after the sync (the former figure). */
+  storageBaselineAfterSync?: BaselineFigures;
   incremental?: RoundFigures & { readonly changes: number; readonly mix: Record<ChangeKind, number> };
   noop?: RoundFigures;
   processes?: {
@@ -95,13 +100,19 @@ export function printReport(results: BenchResults, say: Say): void {
     add('full sync: seconds / Graph-bound seconds', full.graphBoundRatio);
     add('full sync: counts', countsText(full.counts));
   }
+  const baselineText = (b: BaselineFigures): string =>
+    `${b.entitiesPerSecond} (${b.entities} in ${b.seconds} s, ${b.concurrency} batches in flight` +
+    `${b.partial ? ', cut by the deadline' : ''})`;
   if (base) {
-    add(
-      'storage baseline (entities/s)',
-      `${base.entitiesPerSecond} (${base.entities} in ${base.seconds} s, ${base.concurrency} batches in flight` +
-        `${base.partial ? ', cut by the deadline' : ''})`,
-    );
+    add('storage baseline, fresh Azurite (entities/s)', baselineText(base));
     if (full) add('full sync: write rate / baseline', full.writeRateRatio);
+  }
+  if (results.storageBaselineAfterSync) {
+    add(
+      'storage baseline after sync, same Azurite (entities/s)',
+      baselineText(results.storageBaselineAfterSync),
+    );
+    if (full) add('full sync: write rate / baseline after sync', full.writeRateRatioAfterSync);
   }
   if (scan)
     add(

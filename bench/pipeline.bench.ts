@@ -5,9 +5,11 @@
  * 1. full sync (the initial round): seconds from the request to the run's endedAt, users/s, Graph
  *    requests against the minimum (the delta pages the stand-in served), entity writes and transactions
  *    (from the run row), the host's peak RSS (VmHWM, sampled every 250 ms);
- * 2. storage baseline: the same entities upserted straight into fresh `<table>Baseline` tables in batch
- *    transactions of 100, as many in flight as the host runs queue invocations (batchSize +
- *    newBatchThreshold);
+ * 2. storage baseline: the same entities upserted straight in batch transactions of 100, as many in flight
+ *    as the host runs queue invocations (batchSize + newBatchThreshold), into a fresh Azurite of their own
+ *    (`storageBaseline`: neither side slowed by the other's rows) and, as before, into `<table>Baseline`
+ *    tables of the pipeline's Azurite after the sync (`storageBaselineAfterSync`); both ratios come from
+ *    this one run;
  * 3. incremental: K random tenant changes, then a manual round;
  * 4. no-op: one more round with nothing changed.
  *
@@ -31,11 +33,12 @@ import { cpus, loadavg } from 'node:os';
 import type { QueueClient } from '@azure/storage-queue';
 import { Command, InvalidArgumentError, Option } from 'commander';
 
+import { startAzurite } from '../local/azurite/embedded-azurite.js';
 import { type LocalEnvironment, startLocalEnvironment } from '../local/environment/local-environment.js';
 import { readHostConfig } from '../local/host/host-config.js';
 import { poisonQueueOf, QUEUES } from '../src/adapters/storage/storage-names.js';
 import { ensureError } from '../src/shared/errors.js';
-import { measureStorageBaseline } from './pipeline-baseline.js';
+import { readBaselineEntities, writeBaseline } from './pipeline-baseline.js';
 import { planChanges } from './pipeline-changes.js';
 import { HostLogStats } from './pipeline-host-log.js';
 import { CpuMeter, findChildProcess, MemorySampler, readMemory, round1 } from './pipeline-proc.js';
@@ -149,6 +152,7 @@ async function main(): Promise<number> {
       peakRssMb: full.hostRss.peakRssMb,
       effectiveWriteRate: timedOut ? null : Math.round(effectiveWriteRate),
       writeRateRatio: 0,
+      writeRateRatioAfterSync: 0,
       graphBoundSeconds: round2(full.graphLatencySeconds),
       graphBoundRatio:
         timedOut || full.graphLatencySeconds === 0 ? null : round2(full.seconds / full.graphLatencySeconds),
@@ -162,19 +166,39 @@ async function main(): Promise<number> {
         tenantId: env.tenantId,
         buckets: env.services.settings.SYNC_BUCKETS,
       });
-      say(`Storage baseline: the same entities, ${concurrency} batch transactions in flight…`);
-      const baseline = await measureStorageBaseline({
+      const entities = await readBaselineEntities({
         connectionString: env.azurite.connectionString,
         tenantId: env.tenantId,
+      });
+      say(
+        `Storage baseline: the same entities into a fresh Azurite, ${concurrency} batch transactions in flight…`,
+      );
+      const freshAzurite = await startAzurite();
+      try {
+        results.storageBaseline = await writeBaseline(entities, {
+          connectionString: freshAzurite.connectionString,
+          target: 'fresh',
+          concurrency,
+          deadline,
+        });
+      } finally {
+        await freshAzurite.stop();
+      }
+      say(
+        "Storage baseline after the sync: the same entities into <table>Baseline, in the pipeline's Azurite…",
+      );
+      results.storageBaselineAfterSync = await writeBaseline(entities, {
+        connectionString: env.azurite.connectionString,
+        target: 'after-sync',
         concurrency,
         deadline,
       });
-      results.storageBaseline = baseline;
-      results.fullSync.writeRateRatio =
-        baseline.entitiesPerSecond > 0
-          ? Math.round((effectiveWriteRate / baseline.entitiesPerSecond) * 1000) / 1000
-          : 0;
-    } else results.skipped.push('chunkScan', 'storageBaseline');
+      results.fullSync.writeRateRatio = ratio(effectiveWriteRate, results.storageBaseline.entitiesPerSecond);
+      results.fullSync.writeRateRatioAfterSync = ratio(
+        effectiveWriteRate,
+        results.storageBaselineAfterSync.entitiesPerSecond,
+      );
+    } else results.skipped.push('chunkScan', 'storageBaseline', 'storageBaselineAfterSync');
 
     if (!timedOut && !outOfTime()) {
       const plan = planChanges(env.standin.control.snapshot(), options.changes, options.seed);
@@ -229,6 +253,11 @@ function queueClients(env: LocalEnvironment): Map<string, QueueClient> {
     clients.set(poisonQueueOf(name), gateway.client(poisonQueueOf(name)));
   }
   return clients;
+}
+
+/** effective / baseline to 3 decimals (0 without a baseline rate). */
+function ratio(effective: number, baseline: number): number {
+  return baseline > 0 ? Math.round((effective / baseline) * 1000) / 1000 : 0;
 }
 
 function round2(value: number): number {
