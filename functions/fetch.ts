@@ -4,6 +4,7 @@ import { loggerFor } from '../src/adapters/functions/invocation-logger.js';
 import { QUEUES } from '../src/adapters/storage/storage-names.js';
 import { appServices } from '../src/app-services.js';
 import { ensureError } from '../src/shared/errors.js';
+import { acceptMessage } from '../src/usecases/accept-message.js';
 import { failRound } from '../src/usecases/fail-round.js';
 import { fetchRound } from '../src/usecases/fetch-round.js';
 import { handleQueueFailure } from '../src/usecases/handle-queue-failure.js';
@@ -12,17 +13,22 @@ import { syncRequestSchema } from '../src/usecases/messages.js';
 /** `sync-requests` → one delta round for the tenant (lease, paging, checkpoint, fan-out). */
 export async function fetch(message: unknown, context: InvocationContext): Promise<void> {
   const log = loggerFor(context);
-  const request = syncRequestSchema.safeParse(message);
-  if (!request.success) {
-    log.error('sync request refused', { reason: request.error.issues[0]?.message });
-    throw new Error(`invalid sync request: ${request.error.message}`);
-  }
   const deps = appServices().deps();
+  const dequeueCount = Number(context.triggerMetadata?.dequeueCount ?? 0);
+  const request = await acceptMessage(
+    deps,
+    QUEUES.syncRequests,
+    syncRequestSchema,
+    message,
+    dequeueCount,
+    log,
+  );
+  if (!request) return;
   try {
-    await fetchRound(deps, request.data, log);
+    await fetchRound(deps, request, log);
   } catch (error) {
-    if ((await handleQueueFailure(deps, QUEUES.syncRequests, message, error, log)) === false) {
-      await failRound(deps, request.data.tenantId, ensureError(error), log);
+    if ((await handleQueueFailure(deps, QUEUES.syncRequests, message, error, log, dequeueCount)) === false) {
+      await failRound(deps, request.tenantId, ensureError(error), log);
     }
   }
 }

@@ -1,26 +1,18 @@
-import { app, type InvocationContext } from '@azure/functions';
+import { app, type InvocationContext, type Timer } from '@azure/functions';
 
 import { loggerFor } from '../src/adapters/functions/invocation-logger.js';
-import { poisonQueueOf, type QueueName, QUEUES } from '../src/adapters/storage/storage-names.js';
 import { appServices } from '../src/app-services.js';
-import { drainPoisonMessage } from '../src/usecases/drain-poison.js';
+import { drainPoisonQueues } from '../src/usecases/drain-poison.js';
 
-/** `<queue>-poison` → the run's error log, with the reason; one drain per pipeline queue. */
-export function drainPoison(queue: QueueName) {
-  return async (message: unknown, context: InvocationContext): Promise<void> => {
-    const dequeueCount = Number(context.triggerMetadata?.dequeueCount ?? 0);
-    const result = await drainPoisonMessage(appServices().deps(), queue, message, dequeueCount);
-    loggerFor(context).warn('poison message drained into the run error log', {
-      queue,
-      runId: result.recordedIn,
-    });
-  };
+/**
+ * Every 5 seconds: each `<queue>-poison` queue drained into the run's (or the tenant's) error log, with
+ * the reason. A timer rather than a trigger on each poison queue: the host would never hand a trigger a
+ * message it cannot decode, and keeps a failed message of a `-poison` queue invisible forever after.
+ */
+export async function drainPoison(_timer: Timer, context: InvocationContext): Promise<void> {
+  const log = loggerFor(context);
+  const result = await drainPoisonQueues(appServices().deps(), log);
+  if (result.drained > 0 || result.failed > 0) log.info('poison queues drained', result);
 }
 
-for (const queue of Object.values(QUEUES)) {
-  app.storageQueue(`drain-${queue}-poison`, {
-    queueName: poisonQueueOf(queue),
-    connection: 'AzureWebJobsStorage',
-    handler: drainPoison(queue),
-  });
-}
+app.timer('drain-poison', { schedule: '*/5 * * * * *', runOnStartup: false, handler: drainPoison });

@@ -3,6 +3,7 @@ import { app, type InvocationContext } from '@azure/functions';
 import { loggerFor } from '../src/adapters/functions/invocation-logger.js';
 import { QUEUES } from '../src/adapters/storage/storage-names.js';
 import { appServices } from '../src/app-services.js';
+import { acceptMessage } from '../src/usecases/accept-message.js';
 import { handleQueueFailure } from '../src/usecases/handle-queue-failure.js';
 import { directoryChunkSchema } from '../src/usecases/messages.js';
 import { reconcileMessage } from '../src/usecases/reconcile-message.js';
@@ -10,13 +11,21 @@ import { reconcileMessage } from '../src/usecases/reconcile-message.js';
 /** `directory-changes` → apply one partition's changes to the mirror and the people directory. */
 export async function reconcile(message: unknown, context: InvocationContext): Promise<void> {
   const log = loggerFor(context);
-  const chunk = directoryChunkSchema.safeParse(message);
-  if (!chunk.success) throw new Error(`invalid directory chunk: ${chunk.error.message}`);
   const deps = appServices().deps();
+  const dequeueCount = Number(context.triggerMetadata?.dequeueCount ?? 0);
+  const chunk = await acceptMessage(
+    deps,
+    QUEUES.directoryChanges,
+    directoryChunkSchema,
+    message,
+    dequeueCount,
+    log,
+  );
+  if (!chunk) return;
   try {
-    await reconcileMessage(deps, chunk.data);
+    await reconcileMessage(deps, chunk);
   } catch (error) {
-    await handleQueueFailure(deps, QUEUES.directoryChanges, message, error, log);
+    await handleQueueFailure(deps, QUEUES.directoryChanges, message, error, log, dequeueCount);
     // A permanent failure of a whole chunk (a malformed claim check): retrying cannot help.
     throw error;
   }

@@ -13,10 +13,11 @@ export async function handleQueueFailure(
   body: unknown,
   thrown: unknown,
   log: Logger,
+  dequeueCount = 0,
 ): Promise<false> {
   const error = ensureError(thrown);
   if (error instanceof SyncError && !error.transient) return false;
   log.warn('message failed; the queue will retry it', { queue, error: error.message });
-  await noteFailure(deps.tables, queue, body, error).catch(() => undefined);
+  await noteFailure(deps.tables, queue, body, error, dequeueCount).catch(() => undefined);
   throw error;
 }

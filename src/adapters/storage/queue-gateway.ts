@@ -27,6 +27,35 @@ export class QueueGateway {
     });
   }
 
+  /**
+   * Sends a message body to `<queue>-poison` as the host would have moved it (a string as it is, anything
+   * else as JSON; base64 as the trigger expects): a message that cannot succeed, refused at once.
+   */
+  async sendToPoison(queue: QueueName, body: unknown): Promise<void> {
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    await this.client(poisonQueueOf(queue)).sendMessage(Buffer.from(text, 'utf8').toString('base64'));
+  }
+
+  /**
+   * Takes up to `max` messages from `<queue>-poison`, raw (no decoding: a message that is not base64 is
+   * still returned), each invisible for `visibilitySeconds` until it is deleted.
+   */
+  async receivePoison(queue: QueueName, max: number, visibilitySeconds: number): Promise<PoisonMessage[]> {
+    const client = this.client(poisonQueueOf(queue));
+    const { receivedMessageItems } = await client.receiveMessages({
+      numberOfMessages: max,
+      visibilityTimeout: visibilitySeconds,
+    });
+    return receivedMessageItems.map((item) => ({
+      text: item.messageText,
+      dequeueCount: item.dequeueCount,
+      insertedOn: item.insertedOn,
+      delete: async () => {
+        await client.deleteMessage(item.messageId, item.popReceipt);
+      },
+    }));
+  }
+
   async sendAll(queue: QueueName, messages: readonly unknown[], concurrency = 16): Promise<void> {
     await forEachConcurrently(messages, concurrency, (message) => this.send(queue, message));
   }
@@ -39,6 +68,16 @@ export class QueueGateway {
         .map((name) => this.client(name).createIfNotExists()),
     );
   }
+}
+
+/** A message taken from a `-poison` queue, as stored. */
+export interface PoisonMessage {
+  readonly text: string;
+  /** Deliveries from the poison queue itself (the host's copy starts again at 1). */
+  readonly dequeueCount: number;
+  /** When the host (or a trigger refusing it) put it in the poison queue. */
+  readonly insertedOn: Date;
+  delete(): Promise<void>;
 }
 
 export function encodeMessage(message: unknown): string {

@@ -102,9 +102,7 @@ describe("the project's function app, loaded through the host's loader", () => {
       fetch: 'queueTrigger sync-requests',
       reconcile: 'queueTrigger directory-changes',
       finalize: 'queueTrigger run-events',
-      'drain-sync-requests-poison': 'queueTrigger sync-requests-poison',
-      'drain-directory-changes-poison': 'queueTrigger directory-changes-poison',
-      'drain-run-events-poison': 'queueTrigger run-events-poison',
+      'drain-poison': 'timerTrigger */5 * * * * *',
       'sync-now': 'httpTrigger function POST connections/{tenantId}/sync',
       runs: 'httpTrigger function GET connections/{tenantId}/runs',
     });
