@@ -142,6 +142,31 @@ describe('no request is lost', () => {
     await requests.clearMessages();
   });
 
+  it('a full reconciliation that resumes a dead fetcher’s incremental round is followed by a full round', async () => {
+    const deps = pipeline.deps();
+    const dying: PipelineDeps = {
+      ...deps,
+      directorySourceFor: async (settings) => {
+        const real = await deps.directorySourceFor(settings);
+        return {
+          initialDeltaUrl: (resource) => real.initialDeltaUrl(resource),
+          get requestCount() {
+            return real.requestCount;
+          },
+          getDeltaPage: () => Promise.reject(new Error('process killed')),
+        };
+      },
+    };
+    await expect(fetchRound(dying, request(tenantId, false), quiet)).rejects.toThrow('process killed');
+    const { cursor } = await deps.syncState.readCursor(tenantId);
+    expect(cursor.round?.full).toBe(false);
+    // The full request takes the lease and finishes the incremental round in flight first.
+    expect((await fetchRound(pipeline.deps(), request(tenantId, true), quiet)).kind).toBe('completed');
+    const followUps = await queuedRequests(requests);
+    expect(followUps.map((r) => r.full)).toEqual([true]);
+    await requests.clearMessages();
+  });
+
   it('a request that finds the lease released as it marks it dirty runs the round itself', async () => {
     const deps = pipeline.deps();
     const holder = await deps.syncState.acquireLease(tenantId);
