@@ -611,6 +611,47 @@ describe('infra/README.md', () => {
     expect(text).toContain('learn.microsoft.com/graph/permissions-reference');
   });
 
+  it('lists exactly the deployed app settings in its settings table', () => {
+    const lines = readme().split('\n');
+    const header = lines.findIndex((line) => /^\| Setting +\|/.test(line));
+    expect(header, 'a table with a Setting column').toBeGreaterThan(-1);
+    const end = lines.findIndex((line, i) => i > header && !line.startsWith('|'));
+    const table = lines.slice(header + 2, end);
+    const documented = table.map((line) => /^\| `([A-Za-z_]+)`/.exec(line)![1]!);
+    expect(documented.sort()).toEqual([...deployedAppSettings().keys()].sort());
+  });
+
+  it('documents every azd environment value main.parameters.json reads, and no removed setting', () => {
+    const text = readme();
+    const parameters = readFileSync(join(INFRA, 'main.parameters.json'), 'utf8');
+    const values = [...parameters.matchAll(/\$\{([A-Z_]+)/g)].map((m) => m[1]!);
+    const optional = values.filter((v) => !['AZURE_ENV_NAME', 'AZURE_LOCATION'].includes(v));
+    expect(optional.filter((v) => !text.includes(v))).toEqual([]);
+    for (const removed of [
+      'GRAPH_AUTH_MODE',
+      'GRAPH_APP_CLIENT_ID',
+      'GRAPH_CERTIFICATE_NAME',
+      'WEBHOOK_CLIENT_STATE',
+    ]) {
+      expect(text, removed).not.toContain(removed);
+    }
+  });
+
+  it('documents the PEM certificate policy and each lifecycle task', () => {
+    const text = readme();
+    expect(text).toContain('application/x-pem-file');
+    for (const section of [
+      '## Deploy with `azd up`',
+      '### Single tenant',
+      '### Multi-tenant',
+      '## Rotate secrets',
+      '## Remove everything',
+      '## Permissions people need',
+    ]) {
+      expect(text, section).toContain(section);
+    }
+  });
+
   it('explains azd up and the Core Tools commands', () => {
     const text = readme();
     for (const command of ['azd up', 'func start', 'func azure functionapp publish']) {
