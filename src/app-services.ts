@@ -10,6 +10,7 @@ import { ChunkStore } from './adapters/storage/chunk-store.js';
 import { ConnectionStore } from './adapters/storage/connection-store.js';
 import { QueueGateway } from './adapters/storage/queue-gateway.js';
 import { RunStore } from './adapters/storage/run-store.js';
+import { SettledRounds } from './adapters/storage/settled-rounds.js';
 import { type StorageAccount, storageAccountFromSettings } from './adapters/storage/storage-account.js';
 import { QUEUES, TABLES } from './adapters/storage/storage-names.js';
 import { SyncStateStore } from './adapters/storage/sync-state-store.js';
@@ -56,6 +57,7 @@ export class AppServices {
       queues: this.#queues,
       chunkStore: this.#chunks,
       runs: new RunStore(tables),
+      settled: new SettledRounds(tables),
       syncState: new SyncStateStore(tables, this.settings.SYNC_LEASE_SECONDS),
       connections: new ConnectionStore(tables),
       buckets: this.settings.SYNC_BUCKETS,

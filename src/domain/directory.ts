@@ -1,6 +1,7 @@
 /**
  * The mirror: the tenant as Graph last described it. Written only from Graph data.
  */
+import { isNewer, roundOf } from './version.js';
 
 /** The user properties the pipeline selects from Graph (every property the default mapping needs). */
 export const MIRRORED_USER_PROPERTIES = [
@@ -50,9 +51,20 @@ export interface MirrorUser {
   readonly id: string;
   /** null until Graph described the user itself (a membership can arrive first). */
   readonly facts: UserFacts | null;
+  /** Version of the change that last set the facts (a deletion keeps the last known facts). */
+  readonly factsVersion: string;
   readonly managerId: string | null;
+  /**
+   * Version of the change that last set the manager ('' = never). Kept apart from `version`, because
+   * Graph sends `manager@delta` only when the manager changed: a later change of another property
+   * must not make an earlier manager change look stale.
+   */
+  readonly managerVersion: string;
   readonly deleted: Deletion | null;
-  /** Version of the last user change applied ('' when only memberships are known). */
+  /**
+   * Version of the last change that said whether the user exists (a deletion, or a description, which
+   * is a restore): '' when only memberships are known.
+   */
   readonly version: string;
   /** The groups this user is (or was) a direct member of, by group id. */
   readonly memberships: Readonly<Record<string, Membership>>;
@@ -69,6 +81,11 @@ export interface MirrorGroup {
   readonly facts: GroupFacts | null;
   readonly deleted: Deletion | null;
   readonly version: string;
+  /**
+   * Version of the change that last turned the group deleted or back (''= never): the change whose
+   * chunk owes the group's members a recomputation of their teams, redone when that chunk is redelivered.
+   */
+  readonly deletionVersion: string;
   /** Groups nested in this one (direct group members), by group id. */
   readonly groupMembers: Readonly<Record<string, Membership>>;
 }
@@ -117,34 +134,39 @@ export interface EdgeChange {
 }
 
 /**
- * Applies a user change to the mirror row it concerns: properties replace, the manager merges
- * (absent = unchanged), memberships are untouched (they come from group changes).
+ * Applies a user change to the mirror row it concerns, fact by fact, each only if the change is newer
+ * than the change that set it, so changes commute (any delivery order gives the same row): whether
+ * the user exists (a deletion, or a description that restores it), its properties (replaced
+ * together; a deletion keeps the last known ones) and its manager (`manager@delta`: absent =
+ * unchanged, null = removed). Memberships are untouched (they come from group changes). Returns
+ * `before` itself when nothing is newer.
  */
 export function applyUserChange(before: MirrorUser | undefined, change: UserChange): MirrorUser {
-  const memberships = before?.memberships ?? {};
-  if (change.removed) {
-    return {
-      id: change.id,
-      facts: before?.facts ?? null,
-      managerId: before?.managerId ?? null,
-      deleted: change.removed,
-      version: change.version,
-      memberships,
-    };
-  }
-  return {
-    id: change.id,
-    facts: change.facts ?? before?.facts ?? null,
-    managerId: change.manager === undefined ? (before?.managerId ?? null) : change.manager,
-    deleted: null,
-    version: change.version,
-    memberships,
-  };
+  const base = before ?? unknownUser(change.id);
+  const stateNewer = isNewer(change.version, base.version || undefined);
+  const factsNewer = change.facts !== undefined && isNewer(change.version, base.factsVersion || undefined);
+  const managerNewer =
+    change.manager !== undefined && isNewer(change.version, base.managerVersion || undefined);
+  if (!stateNewer && !factsNewer && !managerNewer) return before ?? base;
+  let next: MirrorUser = base;
+  if (stateNewer) next = { ...next, deleted: change.removed ?? null, version: change.version };
+  if (factsNewer) next = { ...next, facts: change.facts, factsVersion: change.version };
+  if (managerNewer) next = { ...next, managerId: change.manager ?? null, managerVersion: change.version };
+  return next;
 }
 
 /** The mirror row of a user Graph has not described yet, known only through memberships. */
 export function unknownUser(id: string): MirrorUser {
-  return { id, facts: null, managerId: null, deleted: null, version: '', memberships: {} };
+  return {
+    id,
+    facts: null,
+    factsVersion: '',
+    managerId: null,
+    managerVersion: '',
+    deleted: null,
+    version: '',
+    memberships: {},
+  };
 }
 
 /**
@@ -161,4 +183,22 @@ export function applyMembershipChange(user: MirrorUser, change: EdgeChange): Mir
       [change.groupId]: { present: change.present, version: change.version },
     },
   };
+}
+
+/**
+ * Drops the removed memberships that no change can still contradict: those set in a settled round
+ * (every chunk of every round up to `settledRound` has been applied, and changes of those rounds are
+ * ignored from then on), so removed memberships do not accumulate without bound.
+ */
+export function withoutSettledRemovals(
+  memberships: Readonly<Record<string, Membership>>,
+  settledRound: number,
+): Readonly<Record<string, Membership>> {
+  let pruned: Record<string, Membership> | undefined;
+  for (const [groupId, membership] of Object.entries(memberships)) {
+    if (membership.present || roundOf(membership.version) > settledRound) continue;
+    pruned ??= { ...memberships };
+    delete pruned[groupId];
+  }
+  return pruned ?? memberships;
 }

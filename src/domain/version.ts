@@ -28,3 +28,16 @@ export function isNewer(candidate: string, applied: string | undefined): boolean
 export function byVersion(a: { readonly version: string }, b: { readonly version: string }): number {
   return a.version < b.version ? -1 : a.version > b.version ? 1 : 0;
 }
+
+/** The round a version belongs to. */
+export function roundOf(version: string): number {
+  return Number(version.slice(0, 10)) || 0;
+}
+
+/**
+ * True when a change belongs to a settled round: every chunk of every round up to `settledRound` has
+ * been applied, so such a change is a redelivered duplicate (or a stale writer's) and is ignored.
+ */
+export function isSettled(version: string, settledRound: number): boolean {
+  return roundOf(version) <= settledRound;
+}

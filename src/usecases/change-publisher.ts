@@ -48,11 +48,24 @@ export class ChangePublisher {
     }
   }
 
-  /** Publishes everything buffered now; returns the next chunk index. */
-  async publish(ref: RunRef, firstChunkIndex: number, fresh: boolean): Promise<number> {
+  /**
+   * Publishes everything buffered now; returns the next chunk index. With `stagePrefix`, the groups
+   * partition is staged there instead (published once, at the end of the round, by publishStaged).
+   */
+  async publish(
+    ref: RunRef,
+    firstChunkIndex: number,
+    fresh: boolean,
+    staging?: { stagePrefix: string; flushNo: number },
+  ): Promise<number> {
     const messages: DirectoryChunk[] = [];
     let chunkIndex = firstChunkIndex;
     for (const [partition, changes] of this.#drain()) {
+      if (staging && partition === 'groups') {
+        const name = String(staging.flushNo).padStart(6, '0');
+        await this.chunkStore.put(`${staging.stagePrefix}${partition}/${name}.json`, changes);
+        continue;
+      }
       for (let start = 0; start < changes.length; start += MAX_CHANGES_PER_CHUNK) {
         const slice = changes.slice(start, start + MAX_CHANGES_PER_CHUNK);
         messages.push(await this.#message(ref, chunkIndex, partition, slice, fresh));

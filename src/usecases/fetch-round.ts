@@ -1,5 +1,5 @@
 import { parseGroupItem, parseUserItem } from '../adapters/graph/delta-changes.js';
-import { mirrorGroupFromRow, mirrorUserFromRow } from '../adapters/storage/directory-rows.js';
+import { mirrorGroupFromRow, mirrorUserFromRow, spreadColumns } from '../adapters/storage/directory-rows.js';
 import { newRunRef, type RunError } from '../adapters/storage/run-store.js';
 import { QUEUES, TABLES } from '../adapters/storage/storage-names.js';
 import type { Cursor, Lease, Round } from '../adapters/storage/sync-state-store.js';
@@ -168,7 +168,7 @@ class RoundRunner {
     const firstEver = cursor.lastRound === 0 && cursor.lastRunKey === null;
     const full = request.full || firstEver || !cursor.usersDeltaLink || !cursor.groupsDeltaLink;
     const trigger = firstEver ? 'initial' : request.trigger;
-    await this.deps.runs.create(ref, trigger, full, this.deps.now().toISOString());
+    await this.deps.runs.create(ref, trigger, full, this.deps.now().toISOString(), cursor.lastRound + 1);
     const round: Round = {
       ...ref,
       seq: cursor.lastRound + 1,
@@ -239,7 +239,11 @@ class RoundRunner {
 
   #accept(round: Round, resource: DeltaResource, item: unknown, index: number): void {
     const version = encodeVersion({ round: round.seq, page: round.page, index });
-    const parsed = resource === 'users' ? parseUserItem(item, version) : parseGroupItem(item, version);
+    // In a full users phase the page is the truth: a user without `manager@delta` has no manager.
+    const parsed =
+      resource === 'users'
+        ? parseUserItem(item, version, { full: round.fullUsers })
+        : parseGroupItem(item, version);
     if (!parsed.ok) {
       round.errors += 1;
       this.#errors.push({
@@ -272,10 +276,15 @@ class RoundRunner {
     if (this.#publisher.pending === 0) return;
     if (round.full) {
       await this.#publisher.stage(stagedPrefix(round), round.flushNo);
-      round.flushNo += 1;
     } else {
-      round.chunkIndex = await this.#publisher.publish(round, round.chunkIndex, round.fresh);
+      // Users' partitions go out now; the groups partition is staged and goes out once at the end
+      // of the round, so its deletions cost one pass over the mirror whatever the number of flushes.
+      round.chunkIndex = await this.#publisher.publish(round, round.chunkIndex, round.fresh, {
+        stagePrefix: stagedPrefix(round),
+        flushNo: round.flushNo,
+      });
     }
+    round.flushNo += 1;
     const ref = { tenantId: round.tenantId, runId: round.runId, runKey: round.runKey };
     await this.deps.runs.recordErrors(ref, this.#errors.splice(0), this.deps.now().toISOString());
   }
@@ -302,7 +311,7 @@ class RoundRunner {
     let index = 0;
     const version = (): string => encodeVersion({ round: round.seq, page: SWEEP_PAGE, index: index++ });
     const vanished: DirectoryChange[] = [];
-    const userColumns = ['RowKey', 'version', 'deleted', 'memberships'];
+    const userColumns = ['RowKey', 'version', 'deleted', ...spreadColumns('memberships')];
     const users =
       round.fullUsers || round.fullGroups
         ? await this.deps.tables.listPartitionRange(TABLES.dirUsers, from, to, userColumns)
@@ -328,7 +337,7 @@ class RoundRunner {
     }
     const groups = round.fullGroups
       ? await this.deps.tables.listPartition(TABLES.dirGroups, tenantId, {
-          select: ['RowKey', 'deleted', 'groupMembers'],
+          select: ['RowKey', 'deleted', ...spreadColumns('groupMembers')],
         })
       : [];
     for (const row of groups) {

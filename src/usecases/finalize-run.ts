@@ -43,10 +43,11 @@ async function completeIfAllReported(deps: PipelineDeps, ref: RunRef): Promise<F
   const total = Number(run.chunksTotal);
   if (total < 0) return 'waiting';
   const reports = await deps.runs.listChunks(ref);
-  const reported = new Set(reports.filter((r) => r.chunkIndex < total).map((r) => r.chunkIndex));
+  const reported = new Set(
+    reports.filter((r) => r.chunkIndex < total && r.state === 'applied').map((r) => r.chunkIndex),
+  );
   if (reported.size < total) return 'waiting';
-  let result: FanIn = 'not-running';
-  await deps.runs.update(ref, (current) => {
+  const completed = await deps.runs.transition(ref, (current) => {
     if (current.state !== ('running' satisfies RunState)) return undefined;
     const row = { ...current };
     for (const report of reports) {
@@ -58,11 +59,28 @@ async function completeIfAllReported(deps: PipelineDeps, ref: RunRef): Promise<F
     row.chunksDone = reported.size;
     row.state = (Number(row.errors) > 0 ? 'completed-with-errors' : 'completed') satisfies RunState;
     row.endedAt = deps.now().toISOString();
-    result = 'completed';
     return row;
   });
-  if ((result as FanIn) === 'completed') await removeRunBlobs(deps, ref);
-  return result;
+  // Only the writer that won the transition does what completion triggers.
+  if (!completed) return 'not-running';
+  await settleRounds(deps, ref.tenantId);
+  await removeRunBlobs(deps, ref);
+  return 'completed';
+}
+
+/**
+ * Moves the tenant's settled round forward: every round before the oldest run still running has
+ * had all its chunks applied, so its changes can only come back as duplicates.
+ */
+export async function settleRounds(deps: PipelineDeps, tenantId: string): Promise<void> {
+  const runs = await deps.runs.list(tenantId, 50);
+  const seqs = runs.map((row) => Number(row.seq ?? 0)).filter((seq) => seq > 0);
+  if (seqs.length === 0) return;
+  const running = runs
+    .filter((row) => row.state === ('running' satisfies RunState))
+    .map((row) => Number(row.seq ?? 0));
+  const settled = running.length > 0 ? Math.min(...running) - 1 : Math.max(...seqs);
+  if (settled > 0) await deps.settled.advance(tenantId, settled);
 }
 
 /** A completed run's staged changes and claim checks are no longer needed (best effort). */

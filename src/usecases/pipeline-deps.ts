@@ -2,6 +2,7 @@ import type { ChunkStore } from '../adapters/storage/chunk-store.js';
 import type { ConnectionStore } from '../adapters/storage/connection-store.js';
 import type { QueueGateway } from '../adapters/storage/queue-gateway.js';
 import type { RunStore } from '../adapters/storage/run-store.js';
+import type { SettledRounds } from '../adapters/storage/settled-rounds.js';
 import type { SyncStateStore } from '../adapters/storage/sync-state-store.js';
 import type { TableGateway } from '../adapters/storage/table-gateway.js';
 import type { ConnectionSettings } from '../domain/connection-settings.js';
@@ -17,6 +18,7 @@ export interface PipelineDeps {
   readonly queues: QueueGateway;
   readonly chunkStore: ChunkStore;
   readonly runs: RunStore;
+  readonly settled: SettledRounds;
   readonly syncState: SyncStateStore;
   readonly connections: ConnectionStore;
   readonly buckets: number;

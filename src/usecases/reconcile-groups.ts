@@ -4,33 +4,57 @@ import {
   mirrorGroupFromRow,
   mirrorGroupToRow,
   mirrorUserFromRow,
+  personFromRow,
+  personToRow,
+  spreadColumns,
 } from '../adapters/storage/directory-rows.js';
 import { withPartitionLock } from '../adapters/storage/partition-lock.js';
 import { TABLES } from '../adapters/storage/storage-names.js';
 import type { Row, TableGateway } from '../adapters/storage/table-gateway.js';
-import { bucketOf, tenantPartitionRange } from '../domain/bucket.js';
-import type { EdgeChange, GroupChange, MirrorGroup } from '../domain/directory.js';
-import { teamIdFor } from '../domain/person-id.js';
-import { byVersion, isNewer } from '../domain/version.js';
-import { applyUserBucket, type ChunkOutcome, emptyOutcome } from './reconcile-chunk.js';
+import { bucketPartition } from '../domain/bucket.js';
+import {
+  type EdgeChange,
+  type GroupChange,
+  type MirrorGroup,
+  withoutSettledRemovals,
+} from '../domain/directory.js';
+import { personIdFor, teamIdFor } from '../domain/person-id.js';
+import { isOutOfDirectory } from '../domain/person-status.js';
+import { teamGroupsOf } from '../domain/team-membership.js';
+import { byVersion, isNewer, isSettled } from '../domain/version.js';
+import { type ChunkOutcome, type DecidedHook, deletedGroupsOf, emptyOutcome } from './reconcile-chunk.js';
+
+export interface GroupWork {
+  readonly tenantId: string;
+  readonly changes: readonly (GroupChange | EdgeChange)[];
+  readonly now: string;
+  readonly source: string;
+  readonly buckets: number;
+  readonly settledRound: number;
+}
+
+/** Records the outcome of one bucket's team refresh, once (the first decision wins on redelivery). */
+export type RefreshDecidedHook = (bucket: number, outcome: ChunkOutcome) => Promise<void>;
 
 /**
  * Applies group changes and group-in-group memberships: the groups mirror and the app teams (one
- * team per Entra group under the default policy). A deleted group's team is archived and the group
- * is removed from its members' memberships in every bucket, which takes them out of the team.
+ * team per Entra group under the default policy). A group deleted (or restored) changes its members'
+ * teams: the chunk that applied the deletion then recomputes the teams of every member, bucket by
+ * bucket under each bucket's lock, in one pass over the mirror for all of the chunk's deletions. That
+ * step is redone whenever the chunk is redelivered (the group row keeps the version of the deletion,
+ * and a chunk carrying that very change owes the refresh), so a crash at any point loses nothing.
  */
 export async function applyGroupChanges(
   tables: TableGateway,
-  tenantId: string,
-  changes: readonly (GroupChange | EdgeChange)[],
-  now: string,
-  source: string,
-  buckets: number,
+  work: GroupWork,
+  decided: DecidedHook = () => Promise.resolve(),
+  refreshDecided: RefreshDecidedHook = () => Promise.resolve(),
 ): Promise<ChunkOutcome> {
+  const { tenantId, now, settledRound } = work;
   const outcome = emptyOutcome();
-  const deletedGroups: GroupChange[] = [];
-  await withPartitionLock(tables, tenantId, 'groups', async () => {
-    const sorted = [...changes].sort(byVersion);
+  const owedRefresh = new Set<string>();
+  await withPartitionLock(tables, tenantId, 'groups', async (lease) => {
+    const sorted = work.changes.filter((c) => !isSettled(c.version, settledRound)).sort(byVersion);
     const ids = new Set(sorted.map((c) => (c.kind === 'group' ? c.id : c.groupId)));
     const stored = await tables.readRows(TABLES.dirGroups, tenantId, ids);
     const groups = new Map<string, MirrorGroup>();
@@ -38,9 +62,11 @@ export async function applyGroupChanges(
     const changed = new Map<string, MirrorGroup>();
     const propertiesChanged = new Set<string>();
     for (const change of sorted) {
+      const group =
+        changed.get(change.kind === 'group' ? change.id : change.groupId) ??
+        groups.get(change.kind === 'group' ? change.id : change.groupId) ??
+        unknownGroup(change.kind === 'group' ? change.id : change.groupId);
       if (change.kind === 'edge') {
-        const group =
-          changed.get(change.groupId) ?? groups.get(change.groupId) ?? unknownGroup(change.groupId);
         const current = group.groupMembers[change.memberId];
         if (current && current.version >= change.version) continue;
         changed.set(change.groupId, {
@@ -52,30 +78,23 @@ export async function applyGroupChanges(
         });
         continue;
       }
-      const before = changed.get(change.id) ?? groups.get(change.id);
-      if (!isNewer(change.version, before?.version || undefined)) continue;
-      const groupMembers = before?.groupMembers ?? {};
-      changed.set(
-        change.id,
-        change.removed
-          ? {
-              id: change.id,
-              facts: before?.facts ?? null,
-              deleted: change.removed,
-              version: change.version,
-              groupMembers,
-            }
-          : {
-              id: change.id,
-              facts: change.facts ?? before?.facts ?? null,
-              deleted: null,
-              version: change.version,
-              groupMembers,
-            },
-      );
+      if (!isNewer(change.version, group.version || undefined)) {
+        // Already applied, maybe by this very chunk before a crash: its deletion still owes a refresh.
+        if (group.deletionVersion === change.version) owedRefresh.add(change.id);
+        continue;
+      }
+      const deleted = change.removed ?? null;
+      const flips = (group.deleted !== null) !== (deleted !== null);
+      changed.set(change.id, {
+        id: change.id,
+        facts: deleted ? group.facts : (change.facts ?? group.facts),
+        deleted,
+        version: change.version,
+        deletionVersion: flips ? change.version : group.deletionVersion,
+        groupMembers: group.groupMembers,
+      });
       propertiesChanged.add(change.id);
-      if (change.removed) deletedGroups.push(change);
-      else deletedGroups.splice(0, deletedGroups.length, ...deletedGroups.filter((g) => g.id !== change.id));
+      if (flips) owedRefresh.add(change.id);
     }
 
     const teamIds = new Map([...propertiesChanged].map((id) => [id, teamIdFor(tenantId, id)]));
@@ -86,22 +105,30 @@ export async function applyGroupChanges(
       const desired = teamRow(tenantId, teamId, changed.get(id)!, teams.get(teamId), now);
       if (desired) teamActions.push(['upsert', desired, 'Replace']);
     }
+    await decided(outcome);
+    const groupActions: TransactionAction[] = [...changed.values()].map((group) => {
+      const row = mirrorGroupToRow(tenantId, {
+        ...group,
+        groupMembers: withoutSettledRemovals(group.groupMembers, settledRound),
+      });
+      const etag = stored.get(group.id)?.etag;
+      return etag ? ['update', row, 'Replace', { etag }] : ['create', row];
+    });
+    lease.assertHeld();
     await tables.transact(TABLES.teams, teamActions);
-    await tables.transact(
-      TABLES.dirGroups,
-      [...changed.values()].map((group) => ['upsert', mirrorGroupToRow(tenantId, group), 'Replace'] as const),
-    );
+    lease.assertHeld();
+    await tables.transact(TABLES.dirGroups, groupActions);
   });
 
-  for (const deletion of deletedGroups) {
-    const removed = await removeMembershipsOf(tables, tenantId, deletion, now, source, buckets);
-    outcome.errors.push(...removed.errors);
+  if (owedRefresh.size > 0) {
+    await refreshTeams(tables, work, owedRefresh, refreshDecided);
+    outcome.mirrorPasses += 1;
   }
   return outcome;
 }
 
 function unknownGroup(id: string): MirrorGroup {
-  return { id, facts: null, deleted: null, version: '', groupMembers: {} };
+  return { id, facts: null, deleted: null, version: '', deletionVersion: '', groupMembers: {} };
 }
 
 function teamRow(
@@ -134,42 +161,54 @@ function teamRow(
   };
 }
 
-/** Takes a deleted group out of every user's memberships (a scan of the tenant's mirror: rare). */
-async function removeMembershipsOf(
+/**
+ * Recomputes the teams of every person who is a member of one of `groupIds`: one pass over the
+ * tenant's mirror, each bucket read and written under its lock (so a membership applied concurrently
+ * is either seen here or applied after the group's new state is readable).
+ */
+async function refreshTeams(
   tables: TableGateway,
-  tenantId: string,
-  deletion: GroupChange,
-  now: string,
-  source: string,
-  buckets: number,
-): Promise<ChunkOutcome> {
-  const { from, to } = tenantPartitionRange(tenantId);
-  const rows = await tables.listPartitionRange(TABLES.dirUsers, from, to, [
-    'PartitionKey',
-    'RowKey',
-    'memberships',
-  ]);
-  const byBucket = new Map<number, EdgeChange[]>();
-  for (const row of rows) {
-    if (typeof row.memberships !== 'string' || !row.memberships.includes(deletion.id)) continue;
-    const user = mirrorUserFromRow(row);
-    if (!user.memberships[deletion.id]?.present) continue;
-    const bucket = bucketOf(user.id, buckets);
-    const list = byBucket.get(bucket) ?? [];
-    list.push({
-      kind: 'edge',
-      groupId: deletion.id,
-      memberId: user.id,
-      memberType: 'user',
-      present: false,
-      version: deletion.version,
+  work: GroupWork,
+  groupIds: ReadonlySet<string>,
+  refreshDecided: RefreshDecidedHook,
+): Promise<void> {
+  const { tenantId, now } = work;
+  const columns = ['RowKey', ...spreadColumns('memberships')];
+  // The groups' new state was written before this pass began: one read serves every bucket.
+  const deletedGroups = await deletedGroupsOf(tables, tenantId);
+  for (let bucket = 0; bucket < work.buckets; bucket += 1) {
+    await withPartitionLock(tables, tenantId, `users:${bucket}`, async (lease) => {
+      const pk = bucketPartition(tenantId, bucket);
+      const members = (await tables.listPartition(TABLES.dirUsers, pk, { select: columns }))
+        .map((row) => mirrorUserFromRow({ ...row, partitionKey: pk }))
+        .filter((user) => [...groupIds].some((groupId) => user.memberships[groupId]?.present));
+      if (members.length === 0) return;
+      const personRows = await tables.readRows(
+        TABLES.people,
+        pk,
+        members.map((user) => personIdFor(tenantId, user.id)),
+      );
+      const outcome = emptyOutcome();
+      const actions: TransactionAction[] = [];
+      for (const user of members) {
+        const row = personRows.get(personIdFor(tenantId, user.id));
+        if (!row) continue;
+        const stored = personFromRow(row);
+        const teams = teamGroupsOf(user.memberships, !isOutOfDirectory(stored.person.status), (groupId) =>
+          deletedGroups.has(groupId),
+        ).map((groupId) => teamIdFor(tenantId, groupId));
+        if (teams.length === stored.teams.length && teams.every((t, i) => t === stored.teams[i])) continue;
+        actions.push([
+          'update',
+          personToRow(pk, { ...stored.person, updatedAt: now }, teams),
+          'Replace',
+          { etag: stored.etag! },
+        ]);
+        outcome.counts.updated = (outcome.counts.updated ?? 0) + 1;
+      }
+      await refreshDecided(bucket, outcome);
+      lease.assertHeld();
+      await tables.transact(TABLES.people, actions);
     });
-    byBucket.set(bucket, list);
   }
-  const outcome = emptyOutcome();
-  for (const [bucket, edgeChanges] of byBucket) {
-    const result = await applyUserBucket(tables, tenantId, bucket, edgeChanges, now, source);
-    outcome.errors.push(...result.errors);
-  }
-  return outcome;
 }

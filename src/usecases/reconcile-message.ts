@@ -2,9 +2,9 @@ import { z } from 'zod';
 
 import type { DirectoryChange, EdgeChange, GroupChange, UserChange } from '../domain/directory.js';
 import { PermanentError } from '../shared/errors.js';
-import { type ChunkReport, directoryChangeSchema, type DirectoryChunk } from './messages.js';
+import { type ChunkReport, directoryChangeSchema, type DirectoryChunk, type RunRef } from './messages.js';
 import type { PipelineDeps } from './pipeline-deps.js';
-import { applyUserBucket } from './reconcile-chunk.js';
+import { applyUserBucket, type ChunkOutcome } from './reconcile-chunk.js';
 import { applyGroupChanges } from './reconcile-groups.js';
 
 /** The changes a chunk carries, inline or behind its claim check (blobs, in order). */
@@ -30,39 +30,65 @@ export async function loadChunkChanges(
 }
 
 /**
- * Reconciles one `directory-changes` message and reports it to its run (a row in `runChunks`): what
- * it decided for each person and what it wrote.
+ * Reconciles one `directory-changes` message and reports it to its run (a row in `runChunks`). The
+ * outcome is decided once: before the chunk writes anything, its counts and errors are recorded as
+ * `decided`; a redelivery (after a crash at any point) re-applies idempotently and reports the counts
+ * decided the first time; `applied` marks it done, and a chunk already applied is not applied again.
  */
 export async function reconcileMessage(deps: PipelineDeps, chunk: DirectoryChunk): Promise<ChunkReport> {
+  const ref: RunRef = { tenantId: chunk.tenantId, runId: chunk.runId, runKey: chunk.runKey };
+  const previous = await deps.runs.chunkReport(ref, chunk.chunkIndex);
+  if (previous?.state === 'applied') return previous;
   const changes = await loadChunkChanges(deps, chunk);
   const now = deps.now().toISOString();
   const source = `chunk:${chunk.chunkIndex}`;
-  const outcome =
-    chunk.partition === 'groups'
-      ? await applyGroupChanges(
-          deps.tables,
-          chunk.tenantId,
-          changes.filter((c): c is GroupChange | EdgeChange => c.kind !== 'user'),
-          now,
-          source,
-          deps.buckets,
-        )
-      : await applyUserBucket(
-          deps.tables,
-          chunk.tenantId,
-          Number(chunk.partition.slice('users:'.length)),
-          changes.filter((c): c is UserChange | EdgeChange => c.kind !== 'group'),
-          now,
-          source,
-          chunk.fresh,
-        );
-  const ref = { tenantId: chunk.tenantId, runId: chunk.runId, runKey: chunk.runKey };
-  await deps.runs.recordErrors(ref, outcome.errors, now);
+  const settledRound = await deps.settled.get(chunk.tenantId);
+  let decided: ChunkReport | undefined = previous;
+  const onDecided = async (outcome: ChunkOutcome): Promise<void> => {
+    if (decided) return;
+    await deps.runs.recordErrors(ref, outcome.errors, now);
+    decided = {
+      chunkIndex: chunk.chunkIndex,
+      counts: outcome.counts,
+      errors: outcome.errors.length,
+      writes: zeroWrites,
+    };
+    await deps.runs.recordChunk(ref, decided, 'decided');
+  };
+  if (chunk.partition === 'groups') {
+    await applyGroupChanges(
+      deps.tables,
+      {
+        tenantId: chunk.tenantId,
+        changes: changes.filter((c): c is GroupChange | EdgeChange => c.kind !== 'user'),
+        now,
+        source,
+        buckets: deps.buckets,
+        settledRound,
+      },
+      onDecided,
+      (bucket, outcome) => deps.runs.recordChunkPart(ref, chunk.chunkIndex, `b${bucket}`, outcome.counts),
+    );
+  } else {
+    await applyUserBucket(
+      deps.tables,
+      {
+        tenantId: chunk.tenantId,
+        bucket: Number(chunk.partition.slice('users:'.length)),
+        changes: changes.filter((c): c is UserChange | EdgeChange => c.kind !== 'group'),
+        now,
+        source,
+        fresh: chunk.fresh,
+        settledRound,
+      },
+      onDecided,
+    );
+  }
   const meter = deps.tables.meter;
   const report: ChunkReport = {
     chunkIndex: chunk.chunkIndex,
-    counts: outcome.counts,
-    errors: outcome.errors.length,
+    counts: decided?.counts ?? {},
+    errors: decided?.errors ?? 0,
     writes: {
       directoryWrites: meter.directoryWrites,
       // The report row itself is one more write.
@@ -70,6 +96,8 @@ export async function reconcileMessage(deps: PipelineDeps, chunk: DirectoryChunk
       transactions: meter.transactions + 1,
     },
   };
-  await deps.runs.recordChunk(ref, report);
+  await deps.runs.recordChunk(ref, report, 'applied');
   return report;
 }
+
+const zeroWrites = { directoryWrites: 0, bookkeepingWrites: 0, transactions: 0 };

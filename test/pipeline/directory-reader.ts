@@ -65,7 +65,10 @@ export async function readDirectory(connectionString: string, tenantId: string):
   const groupOfTeam = new Map(teamRows.map((r) => [String(r.rowKey), String(r.sourceGroupId)]));
   const teamMembers = new Set<string>();
   for (const r of peopleRows) {
-    for (const teamId of JSON.parse(typeof r.teams === 'string' ? r.teams : '[]') as string[]) {
+    // A long list is spread over `teams`, `teams_1`, … (a string property holds 32K characters).
+    let teamsJson = typeof r.teams === 'string' ? r.teams : '[]';
+    for (let i = 1; typeof r[`teams_${i}`] === 'string'; i += 1) teamsJson += r[`teams_${i}`] as string;
+    for (const teamId of JSON.parse(teamsJson) as string[]) {
       teamMembers.add(`${groupOfTeam.get(teamId) ?? `no-team:${teamId}`}|${String(r.sourceObjectId)}`);
     }
   }

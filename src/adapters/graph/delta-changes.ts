@@ -55,7 +55,11 @@ export type ParsedItem =
   | { readonly ok: true; readonly changes: DirectoryChange[] }
   | { readonly ok: false; readonly objectId: string | null; readonly reason: string };
 
-export function parseUserItem(raw: unknown, version: string): ParsedItem {
+/**
+ * `full`: the item comes from a full round (the initial request of a delta cycle), where every user
+ * is described whole, so a user without `manager@delta` has no manager.
+ */
+export function parseUserItem(raw: unknown, version: string, options: { full?: boolean } = {}): ParsedItem {
   const parsed = userItem.safeParse(raw);
   if (!parsed.success) return refused(raw, parsed.error);
   const item = parsed.data;
@@ -85,7 +89,7 @@ export function parseUserItem(raw: unknown, version: string): ParsedItem {
     id: item.id,
     version,
     facts,
-    ...managerOf(item['manager@delta']),
+    ...managerOf(item['manager@delta'], options.full === true),
   };
   return { ok: true, changes: [change] };
 }
@@ -135,8 +139,11 @@ export function parseGroupItem(raw: unknown, version: string): ParsedItem {
   return { ok: true, changes };
 }
 
-function managerOf(managerDelta: z.infer<typeof reference>[] | undefined): { manager?: string | null } {
-  if (managerDelta === undefined) return {};
+function managerOf(
+  managerDelta: z.infer<typeof reference>[] | undefined,
+  full: boolean,
+): { manager?: string | null } {
+  if (managerDelta === undefined) return full ? { manager: null } : {};
   const current = managerDelta.find((entry) => entry['@removed'] === undefined);
   return { manager: current ? current.id : null };
 }

@@ -18,6 +18,35 @@ function parseJson<T>(value: unknown, schema: z.ZodType<T>, fallback: T): T {
   return typeof value === 'string' && value !== '' ? schema.parse(JSON.parse(value)) : fallback;
 }
 
+/**
+ * A string property holds at most 32K UTF-16 units: a long JSON value (the memberships of a user in
+ * thousands of groups, the teams of its person) is spread over `name`, `name_1`, … `name_15`, pieces
+ * of one row, so a user stays one entity (up to Table Storage's 1 MiB, which the gateway checks).
+ */
+const PIECE_UNITS = 30_000;
+export const MAX_PIECES = 16;
+
+export function spreadText(name: string, text: string): Record<string, string> {
+  const pieces: Record<string, string> = { [name]: text.slice(0, PIECE_UNITS) };
+  for (let i = 1; i * PIECE_UNITS < text.length; i += 1) {
+    pieces[`${name}_${i}`] = text.slice(i * PIECE_UNITS, (i + 1) * PIECE_UNITS);
+  }
+  return pieces;
+}
+
+export function gatherText(row: Row, name: string): string {
+  let text = typeof row[name] === 'string' ? row[name] : '';
+  for (let i = 1; typeof row[`${name}_${i}`] === 'string'; i += 1) text += row[`${name}_${i}`] as string;
+  return text;
+}
+
+/** The columns that hold a spread property (for `$select`). */
+export function spreadColumns(name: string): string[] {
+  return [name, ...Array.from({ length: MAX_PIECES - 1 }, (_, i) => `${name}_${i + 1}`)];
+}
+
+const text = (value: unknown): string => (typeof value === 'string' ? value : '');
+
 export function mirrorUserToRow(partitionKey: string, user: MirrorUser): Row {
   return {
     partitionKey,
@@ -25,19 +54,23 @@ export function mirrorUserToRow(partitionKey: string, user: MirrorUser): Row {
     version: user.version,
     deleted: user.deleted ?? '',
     managerId: user.managerId ?? '',
+    managerVersion: user.managerVersion,
+    factsVersion: user.factsVersion,
     facts: user.facts ? JSON.stringify(user.facts) : '',
-    memberships: JSON.stringify(user.memberships),
+    ...spreadText('memberships', JSON.stringify(user.memberships)),
   };
 }
 
 export function mirrorUserFromRow(row: Row): MirrorUser {
   return {
     id: row.rowKey,
-    version: typeof row.version === 'string' ? row.version : '',
+    version: text(row.version),
     deleted: row.deleted === 'soft' || row.deleted === 'hard' ? row.deleted : null,
-    managerId: typeof row.managerId === 'string' && row.managerId !== '' ? row.managerId : null,
+    managerId: text(row.managerId) === '' ? null : text(row.managerId),
+    managerVersion: text(row.managerVersion),
+    factsVersion: text(row.factsVersion),
     facts: parseJson(row.facts, userFactsSchema.nullable(), null),
-    memberships: parseJson<Record<string, Membership>>(row.memberships, membershipsSchema, {}),
+    memberships: parseJson<Record<string, Membership>>(gatherText(row, 'memberships'), membershipsSchema, {}),
   };
 }
 
@@ -47,18 +80,24 @@ export function mirrorGroupToRow(partitionKey: string, group: MirrorGroup): Row 
     rowKey: group.id,
     version: group.version,
     deleted: group.deleted ?? '',
+    deletionVersion: group.deletionVersion,
     facts: group.facts ? JSON.stringify(group.facts) : '',
-    groupMembers: JSON.stringify(group.groupMembers),
+    ...spreadText('groupMembers', JSON.stringify(group.groupMembers)),
   };
 }
 
 export function mirrorGroupFromRow(row: Row): MirrorGroup {
   return {
     id: row.rowKey,
-    version: typeof row.version === 'string' ? row.version : '',
+    version: text(row.version),
     deleted: row.deleted === 'soft' || row.deleted === 'hard' ? row.deleted : null,
+    deletionVersion: text(row.deletionVersion),
     facts: parseJson(row.facts, groupFactsSchema.nullable(), null),
-    groupMembers: parseJson<Record<string, Membership>>(row.groupMembers, membershipsSchema, {}),
+    groupMembers: parseJson<Record<string, Membership>>(
+      gatherText(row, 'groupMembers'),
+      membershipsSchema,
+      {},
+    ),
   };
 }
 
@@ -77,7 +116,6 @@ const personRowSchema = z.object({
   employeeId: z.string().default(''),
   hireDate: z.string().default(''),
   managerId: z.string().default(''),
-  teams: z.string().default('[]'),
   createdAt: z.string(),
   updatedAt: z.string(),
   etag: z.string().optional(),
@@ -107,7 +145,7 @@ export function personToRow(partitionKey: string, person: Person, teams: readonl
     employeeId: person.employeeId ?? '',
     hireDate: person.hireDate ?? '',
     managerId: person.managerId ?? '',
-    teams: JSON.stringify(teams),
+    ...spreadText('teams', JSON.stringify(teams)),
     createdAt: person.createdAt,
     updatedAt: person.updatedAt,
   };
@@ -135,7 +173,7 @@ export function personFromRow(row: Row): StoredPerson {
       createdAt: r.createdAt,
       updatedAt: r.updatedAt,
     },
-    teams: z.array(z.string()).parse(JSON.parse(r.teams)),
+    teams: z.array(z.string()).parse(JSON.parse(gatherText(row, 'teams') || '[]')),
     etag: r.etag,
   };
 }

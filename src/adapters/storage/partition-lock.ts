@@ -5,18 +5,29 @@ import { TransientError } from '../../shared/errors.js';
 import { TABLES } from './storage-names.js';
 import { isWriteConflict, type TableGateway } from './table-gateway.js';
 
+/** The holder's view of its lock: whether it still holds it. */
+export interface PartitionLease {
+  /** Throws (transient: the message is retried) when the lock was lost to another holder. */
+  assertHeld(): void;
+}
+
+/** A lock is short and renewed while its work runs, so a dead holder is replaced within seconds. */
+export const PARTITION_LOCK_SECONDS = 15;
+
 /**
  * A lease on one of a tenant's partitions (a row in syncState taken with ETag conditions), so that two
  * chunks of the same bucket are applied one after the other: each reads, decides and writes alone.
+ * The lease is renewed every third of its length while `work` runs; a holder paused past it loses it,
+ * and `assertHeld` (checked before each write) stops it from writing.
  */
 export async function withPartitionLock<T>(
   tables: TableGateway,
   tenantId: string,
   name: string,
-  work: () => Promise<T>,
+  work: (lease: PartitionLease) => Promise<T>,
   options: { leaseSeconds?: number; waitSeconds?: number } = {},
 ): Promise<T> {
-  const leaseMs = (options.leaseSeconds ?? 60) * 1000;
+  const leaseMs = (options.leaseSeconds ?? PARTITION_LOCK_SECONDS) * 1000;
   const giveUpAt = Date.now() + (options.waitSeconds ?? 120) * 1000;
   const rowKey = `lock|${name}`;
   const holder = randomUUID();
@@ -27,10 +38,42 @@ export async function withPartitionLock<T>(
     if (Date.now() > giveUpAt) throw new TransientError(`partition ${name} stayed locked; will retry`);
     await sleep(Math.min(200, 10 + attempt * 5) + Math.random() * 20);
   }
+  let held = true;
+  let expiresAt = Date.now() + leaseMs;
+  const renew = async (): Promise<void> => {
+    try {
+      const updated = await tables
+        .client(TABLES.syncState)
+        .updateEntity(
+          { partitionKey: tenantId, rowKey, holder, expiresAt: Date.now() + leaseMs },
+          'Replace',
+          {
+            etag: etag!,
+          },
+        );
+      etag = updated.etag!;
+      expiresAt = Date.now() + leaseMs;
+    } catch (error) {
+      if (isWriteConflict(error)) held = false;
+    }
+  };
+  let renewing: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    renewing = renewing.then(renew);
+  }, leaseMs / 3);
+  const lease: PartitionLease = {
+    assertHeld: () => {
+      if (!held || Date.now() > expiresAt) {
+        throw new TransientError(`lock of partition ${name} was lost; the message will be retried`);
+      }
+    },
+  };
   try {
-    return await work();
+    return await work(lease);
   } finally {
-    await release(tables, tenantId, rowKey, etag);
+    clearInterval(timer);
+    await renewing;
+    if (held) await release(tables, tenantId, rowKey, etag);
   }
 }
 

@@ -40,11 +40,12 @@ export function newRunRef(tenantId: string, now: Date = new Date()): RunRef {
 export class RunStore {
   constructor(private readonly tables: TableGateway) {}
 
-  async create(ref: RunRef, trigger: Trigger, full: boolean, now: string): Promise<void> {
+  async create(ref: RunRef, trigger: Trigger, full: boolean, now: string, seq = 0): Promise<void> {
     const row: Row = {
       partitionKey: ref.tenantId,
       rowKey: ref.runKey,
       runId: ref.runId,
+      seq,
       trigger,
       full,
       state: 'running' satisfies RunState,
@@ -91,6 +92,26 @@ export class RunStore {
     throw new Error(`run ${ref.runId} is being updated by too many writers at once`);
   }
 
+  /**
+   * A state transition won by one writer: applies `change` under ETag `If-Match` (re-read on 412) and
+   * returns the row written, or undefined when `change` declined (someone else got there first).
+   */
+  async transition(ref: RunRef, change: (row: Row) => Row | undefined): Promise<Row | undefined> {
+    for (let attempt = 0; attempt < 50; attempt += 1) {
+      const row = await this.get(ref);
+      if (!row) return undefined;
+      const next = change(row);
+      if (!next) return undefined;
+      try {
+        await this.tables.replaceIfMatch(TABLES.runs, withoutMetadata(next), row.etag!);
+        return next;
+      } catch (error) {
+        if (!isWriteConflict(error)) throw error;
+      }
+    }
+    throw new Error(`run ${ref.runId} is being updated by too many writers at once`);
+  }
+
   async recordErrors(ref: RunRef, errors: readonly RunError[], now: string): Promise<void> {
     if (errors.length === 0) return;
     const partitionKey = `${ref.tenantId}|${ref.runId}`;
@@ -117,30 +138,88 @@ export class RunStore {
     );
   }
 
-  /** A chunk's report to its run; idempotent (a retried chunk overwrites its own row). */
-  async recordChunk(ref: RunRef, report: ChunkReport): Promise<void> {
+  /**
+   * A chunk's report to its run: `decided` (written before the chunk writes anything: the outcome
+   * decided the first time, which a redelivery reports again) then `applied` (the chunk is done).
+   */
+  async recordChunk(ref: RunRef, report: ChunkReport, state: ChunkState = 'applied'): Promise<void> {
     await this.tables.upsert(TABLES.runChunks, {
       partitionKey: `${ref.tenantId}|${ref.runId}`,
-      rowKey: report.chunkIndex.toString().padStart(8, '0'),
+      rowKey: chunkKey(report.chunkIndex),
+      state,
       counts: JSON.stringify(report.counts),
       writes: JSON.stringify(report.writes),
       errors: report.errors,
     });
   }
 
-  async listChunks(ref: Pick<RunRef, 'tenantId' | 'runId'>): Promise<ChunkReport[]> {
+  /** What a chunk reported so far (undefined: nothing yet). */
+  async chunkReport(
+    ref: Pick<RunRef, 'tenantId' | 'runId'>,
+    chunkIndex: number,
+  ): Promise<StoredChunkReport | undefined> {
+    const row = await this.tables.get(TABLES.runChunks, `${ref.tenantId}|${ref.runId}`, chunkKey(chunkIndex));
+    return row ? reportFromRow(row) : undefined;
+  }
+
+  /**
+   * A part of a chunk's outcome decided in a later step of the same chunk (a bucket's team refresh
+   * after a group deletion); the first decision stays.
+   */
+  async recordChunkPart(ref: RunRef, chunkIndex: number, part: string, counts: OutcomeCounts): Promise<void> {
+    await this.tables.createIfAbsent(TABLES.runChunks, {
+      partitionKey: `${ref.tenantId}|${ref.runId}`,
+      rowKey: `${chunkKey(chunkIndex)}.${part}`,
+      state: 'part',
+      counts: JSON.stringify(counts),
+      writes: JSON.stringify({ directoryWrites: 0, bookkeepingWrites: 0, transactions: 0 }),
+      errors: 0,
+    });
+  }
+
+  /** Every chunk's report, its parts' counts added in. */
+  async listChunks(ref: Pick<RunRef, 'tenantId' | 'runId'>): Promise<StoredChunkReport[]> {
     const rows = await this.tables.listPartition(TABLES.runChunks, `${ref.tenantId}|${ref.runId}`);
-    return rows.map((row) => ({
-      chunkIndex: Number(row.rowKey),
-      counts: outcomeCountsSchema.parse(JSON.parse(String(row.counts))),
-      writes: writeCountsSchema.parse(JSON.parse(String(row.writes))),
-      errors: Number(row.errors ?? 0),
-    }));
+    const reports = new Map<number, StoredChunkReport>();
+    const parts: StoredChunkReport[] = [];
+    for (const row of rows) {
+      const report = reportFromRow(row);
+      if (row.state === 'part') parts.push(report);
+      else reports.set(report.chunkIndex, report);
+    }
+    for (const part of parts) {
+      const main = reports.get(part.chunkIndex);
+      if (!main) continue;
+      const counts: Record<string, number> = { ...main.counts };
+      for (const [name, n] of Object.entries(part.counts)) counts[name] = (counts[name] ?? 0) + n;
+      reports.set(part.chunkIndex, { ...main, counts });
+    }
+    return [...reports.values()];
   }
 
   async listErrors(ref: Pick<RunRef, 'tenantId' | 'runId'>): Promise<Row[]> {
     return this.tables.listPartition(TABLES.runErrors, `${ref.tenantId}|${ref.runId}`);
   }
+}
+
+export type ChunkState = 'decided' | 'applied';
+
+export interface StoredChunkReport extends ChunkReport {
+  readonly state: ChunkState;
+}
+
+function chunkKey(chunkIndex: number): string {
+  return chunkIndex.toString().padStart(8, '0');
+}
+
+function reportFromRow(row: Row): StoredChunkReport {
+  return {
+    chunkIndex: Number(row.rowKey.split('.')[0]),
+    state: row.state === 'decided' ? 'decided' : 'applied',
+    counts: outcomeCountsSchema.parse(JSON.parse(String(row.counts))),
+    writes: writeCountsSchema.parse(JSON.parse(String(row.writes))),
+    errors: Number(row.errors ?? 0),
+  };
 }
 
 export function addCounts(row: Row, counts: OutcomeCounts): void {

@@ -33,6 +33,8 @@ export function userOf(overrides: Partial<MirrorUser> = {}, facts: Partial<UserF
     id: '87d349ed-44d7-43e1-9a83-5f2406dee5bd',
     facts: factsOf(facts),
     managerId: null,
+    managerVersion: '',
+    factsVersion: '0000000001.000000.000000',
     deleted: null,
     version: '0000000001.000000.000000',
     memberships: {},
@@ -80,6 +82,8 @@ export const mirrorUserArb = (id: fc.Arbitrary<string> = guid()): fc.Arbitrary<M
     id,
     facts: fc.option(userFactsArb, { nil: null, freq: 8 }),
     managerId: fc.option(guid(), { nil: null }),
+    managerVersion: fc.constant('0000000001.000000.000000'),
+    factsVersion: fc.constant('0000000001.000000.000000'),
     deleted: deletionArb,
     version: fc.constant('0000000001.000000.000000'),
     memberships: fc.dictionary(

@@ -42,11 +42,24 @@ function inMemoryRun() {
       if (next) row = next;
       return Promise.resolve(row);
     },
-    listChunks: () => Promise.resolve([...chunks.values()]),
+    transition: (_ref: RunRef, change: (current: Row) => Row | undefined) => {
+      const next = change({ ...row });
+      if (next) row = next;
+      return Promise.resolve(next);
+    },
+    list: () => Promise.resolve([{ ...row }]),
+    listChunks: () => Promise.resolve([...chunks.values()].map((c) => ({ ...c, state: 'applied' }))),
   };
+  const settled = { advance: () => Promise.resolve() };
   const queues = { send: (_queue: string, message: RunEvent) => Promise.resolve(void sent.push(message)) };
   const chunkStore = { deletePrefix: () => Promise.resolve() };
-  const deps = { runs, queues, chunkStore, now: () => new Date(ENDED_AT) } as unknown as PipelineDeps;
+  const deps = {
+    runs,
+    settled,
+    queues,
+    chunkStore,
+    now: () => new Date(ENDED_AT),
+  } as unknown as PipelineDeps;
   const report = (chunkIndex: number, created = 1, errors = 0): void => {
     chunks.set(chunkIndex, {
       chunkIndex,
