@@ -79,13 +79,24 @@ export function planPerson(
     return { outcome: 'updated', person: { ...existing, ...mapped.fields, updatedAt: now } };
   }
 
-  // Out of scope with a person: the status rule decides; profile fields stay as last synced.
-  const transition = decideStatusTransition(existing!.status, existing!.previousStatus, false);
-  if (transition.kind !== 'leave') return { outcome: 'unchanged', person: existing };
+  // Out of scope with a person: the status rule decides; profile fields follow the last values Entra
+  // gave (a deletion keeps the last known ones), so the outcome does not depend on the order in which
+  // changes arrive. A leaver whose profile cannot be mapped keeps the one it has.
+  const current = existing!;
+  const mapped = user.facts ? mapUserToPerson(tenantId, user) : undefined;
+  const fields = mapped?.ok ? mapped.fields : undefined;
+  const fieldsChanged =
+    fields !== undefined && PERSON_FIELD_NAMES.some((name) => current[name] !== fields[name]);
+  const transition = decideStatusTransition(current.status, current.previousStatus, false);
+  if (transition.kind !== 'leave') {
+    if (!fieldsChanged) return { outcome: 'unchanged', person: current };
+    return { outcome: 'updated', person: { ...current, ...fields, updatedAt: now } };
+  }
   return {
     outcome: transition.status,
     person: {
-      ...existing!,
+      ...current,
+      ...fields,
       status: transition.status,
       previousStatus: transition.previousStatus,
       updatedAt: now,

@@ -2,7 +2,7 @@
  * The test oracle: the directory the pipeline should produce, computed by a deliberately simple
  * function of the stand-in's tenant snapshots (one per completed round), sharing no code with the
  * pipeline. Statuses assume the app never changed a status itself (so 'created', or 'removed' after
- * leaving scope).
+ * leaving scope); a person keeps following its user's profile after leaving scope.
  */
 import type { SnapshotUser, TenantSnapshot } from '../../local/standin/index.js';
 
@@ -89,6 +89,9 @@ export function expectedDirectory(rounds: readonly TenantSnapshot[]): ExpectedDi
         if (!valid(user)) continue; // refused as invalid data: nothing applied for this user
         people.set(user.id, { status: 'created', ...profile(user) });
       } else if (known) {
+        // A leaver's profile follows Entra while Entra still describes it (a soft-deleted user is
+        // only `@removed` in delta: it keeps its last profile; one that cannot be mapped keeps its own).
+        if (!user.softDeleted && valid(user)) Object.assign(known, profile(user));
         known.status = 'removed';
       }
     }

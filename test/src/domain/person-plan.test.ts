@@ -71,9 +71,34 @@ describe('planPerson outcomes', () => {
     expect(planPerson(TENANT, userOf(), person, T2)).toEqual({ outcome: 'unchanged', person });
   });
 
-  it('deactivates an active person whose user was disabled, keeping its fields', () => {
+  it('deactivates an active person whose user was disabled, with the profile Entra last gave', () => {
     const person = withStatus(created(), 'active');
     const plan = planPerson(TENANT, userOf({}, { accountEnabled: false, jobTitle: 'Changed' }), person, T2);
+    expect(plan.outcome).toBe('deactivated');
+    expect(plan.person).toEqual({
+      ...person,
+      jobTitle: 'Changed',
+      status: 'deactivated',
+      previousStatus: 'active',
+      updatedAt: T2,
+    });
+  });
+
+  it('updates the profile of a person already out of the directory (a late change of a leaver), keeping its status', () => {
+    const person = withStatus(created(), 'removed', 'created');
+    const plan = planPerson(TENANT, userOf({ deleted: 'hard' }, { jobTitle: 'Late' }), person, T2);
+    expect(plan.outcome).toBe('updated');
+    expect(plan.person).toEqual({ ...person, jobTitle: 'Late', updatedAt: T2 });
+  });
+
+  it('a leaver whose profile cannot be mapped keeps the profile it has', () => {
+    const person = withStatus(created(), 'active');
+    const plan = planPerson(
+      TENANT,
+      userOf({ deleted: 'soft' }, { mail: null, userPrincipalName: null }),
+      person,
+      T2,
+    );
     expect(plan.outcome).toBe('deactivated');
     expect(plan.person).toEqual({
       ...person,
