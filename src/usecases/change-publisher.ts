@@ -5,6 +5,11 @@ import { bucketOf } from '../domain/bucket.js';
 import type { DirectoryChange } from '../domain/directory.js';
 import type { DirectoryChunk, RunRef } from './messages.js';
 
+/** The durable record of a run's published chunk messages. */
+export interface PublishedChunks {
+  recordPublished(ref: RunRef, messages: readonly DirectoryChunk[]): Promise<void>;
+}
+
 /** Changes per message of an incremental round: a few batch transactions' worth of one partition. */
 export const MAX_CHANGES_PER_CHUNK = 500;
 
@@ -22,7 +27,26 @@ export class ChangePublisher {
     private readonly queues: QueueGateway,
     private readonly chunkStore: ChunkStore,
     private readonly buckets: number,
+    /** Where every published message is recorded first, so the watchdog can publish it again. */
+    private readonly registry: PublishedChunks,
+    /** Checked before anything is published: a fetcher that lost its lease publishes nothing. */
+    private readonly assertHeld: () => void = () => undefined,
+    /** The lease epoch, in every blob name: a stale fetcher cannot overwrite its successor's blobs. */
+    private readonly epoch = 0,
   ) {}
+
+  async #put(name: string, changes: readonly DirectoryChange[]): Promise<void> {
+    this.assertHeld();
+    await this.chunkStore.put(name, changes);
+  }
+
+  async #send(ref: RunRef, messages: DirectoryChunk[]): Promise<void> {
+    if (messages.length === 0) return;
+    this.assertHeld();
+    await this.registry.recordPublished(ref, messages);
+    this.assertHeld();
+    await this.queues.sendAll(QUEUES.directoryChanges, messages);
+  }
 
   add(change: DirectoryChange): void {
     const partition = this.partitionOf(change);
@@ -62,8 +86,8 @@ export class ChangePublisher {
     let chunkIndex = firstChunkIndex;
     for (const [partition, changes] of this.#drain()) {
       if (staging && partition === 'groups') {
-        const name = String(staging.flushNo).padStart(6, '0');
-        await this.chunkStore.put(`${staging.stagePrefix}${partition}/${name}.json`, changes);
+        const name = `${String(staging.flushNo).padStart(6, '0')}-e${this.epoch}`;
+        await this.#put(`${staging.stagePrefix}${partition}/${name}.json`, changes);
         continue;
       }
       for (let start = 0; start < changes.length; start += MAX_CHANGES_PER_CHUNK) {
@@ -72,17 +96,15 @@ export class ChangePublisher {
         chunkIndex += 1;
       }
     }
-    await this.queues.sendAll(QUEUES.directoryChanges, messages);
+    await this.#send(ref, messages);
     return chunkIndex;
   }
 
   /** Stages everything buffered in Blob Storage under `prefix` (a full round's flush). */
   async stage(prefix: string, flushNo: number): Promise<void> {
-    const name = String(flushNo).padStart(6, '0');
+    const name = `${String(flushNo).padStart(6, '0')}-e${this.epoch}`;
     await Promise.all(
-      this.#drain().map(([partition, changes]) =>
-        this.chunkStore.put(`${prefix}${partition}/${name}.json`, changes),
-      ),
+      this.#drain().map(([partition, changes]) => this.#put(`${prefix}${partition}/${name}.json`, changes)),
     );
   }
 
@@ -104,7 +126,7 @@ export class ChangePublisher {
         fresh,
         blobNames,
       }));
-    await this.queues.sendAll(QUEUES.directoryChanges, messages);
+    await this.#send(ref, messages);
     return chunkIndex;
   }
 
@@ -130,8 +152,8 @@ export class ChangePublisher {
       changes: changes as DirectoryChunk['changes'],
     };
     if (Buffer.byteLength(JSON.stringify(inline), 'utf8') <= MAX_INLINE_PAYLOAD_BYTES) return inline;
-    const blobName = `chunks/${ref.tenantId}/${ref.runId}/${chunkIndex}.json`;
-    await this.chunkStore.put(blobName, changes);
+    const blobName = `chunks/${ref.tenantId}/${ref.runId}/${chunkIndex}-e${this.epoch}.json`;
+    await this.#put(blobName, changes);
     return { type: 'directory-chunk', ...ref, chunkIndex, partition, fresh, blobNames: [blobName] };
   }
 }

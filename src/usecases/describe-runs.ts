@@ -12,6 +12,11 @@ export interface RunSummary {
   readonly counts: Record<string, number>;
   readonly graphRequests: number;
   readonly directoryWrites: number;
+  /** Why a `failed` run failed (null otherwise). */
+  readonly failure: string | null;
+  /** Chunks the watchdog published again because their host died, and its last note. */
+  readonly recoveries: number;
+  readonly lastRecovery: string | null;
   readonly errors: { category: string; objectId: string | null; message: string }[];
 }
 
@@ -36,6 +41,9 @@ export function summarize(row: Row, errors: readonly Row[]): RunSummary {
     counts: Object.fromEntries(RUN_OUTCOMES.map((outcome) => [outcome, Number(row[outcome] ?? 0)])),
     graphRequests: Number(row.graphRequests ?? 0),
     directoryWrites: Number(row.directoryWrites ?? 0),
+    failure: typeof row.failure === 'string' && row.failure !== '' ? row.failure : null,
+    recoveries: Number(row.recoveries ?? 0),
+    lastRecovery: typeof row.lastRecovery === 'string' && row.lastRecovery !== '' ? row.lastRecovery : null,
     errors: errors.map((e) => ({
       category: String(e.category),
       objectId: typeof e.objectId === 'string' && e.objectId !== '' ? e.objectId : null,

@@ -150,24 +150,35 @@ export async function drainPoisonMessage(
     const changes = await loadChunkChanges(deps, chunk.data).catch(() => undefined);
     const people = new Set((changes ?? []).flatMap((c) => (c.kind === 'user' ? [c.id] : [])));
     const lost = changes ? `${changes.length} changes not applied` : 'its changes could not be read';
+    const report = await deps.runs.chunkReport(ref, chunk.data.chunkIndex);
+    const fate = report?.state === 'applied' ? 'a copy of it failed (it was applied)' : 'was never applied';
     await deps.runs.recordErrors(
       ref,
       [
         {
           category,
           objectId: null,
-          message: `${gaveUp} (${lost})`,
+          message: `chunk ${chunk.data.chunkIndex} ${fate}: ${gaveUp} (${lost})`,
           source: `poison:${queue}:${chunk.data.chunkIndex}`,
         },
       ],
       at,
     );
-    await deps.runs.recordChunk(ref, {
-      chunkIndex: chunk.data.chunkIndex,
-      counts: { failed: people.size },
-      errors: 1,
-      writes: { directoryWrites: 0, bookkeepingWrites: 2, transactions: 2 },
-    });
+    // A copy of a chunk already applied (a duplicate delivery) loses nothing: only a chunk never
+    // applied is counted as failed, and then the delta link has moved past its changes: the
+    // tenant's next round is a full reconciliation.
+    if (report?.state !== 'applied') {
+      await deps.runs.recordChunk(ref, {
+        chunkIndex: chunk.data.chunkIndex,
+        counts: { failed: people.size },
+        errors: 1,
+        writes: { directoryWrites: 0, bookkeepingWrites: 2, transactions: 2 },
+      });
+      await deps.syncState.requireFullRound(
+        ref.tenantId,
+        `chunk ${chunk.data.chunkIndex} of run ${ref.runId} was never applied (${lost})`,
+      );
+    }
     return ref.runId;
   }
 

@@ -1,11 +1,15 @@
 import type { RunState } from '../adapters/storage/run-store.js';
+import { QUEUES } from '../adapters/storage/storage-names.js';
 import { SyncError } from '../shared/errors.js';
+import { seenPrefix, stagedPrefix } from './fetch-round.js';
+import type { RunEvent } from './messages.js';
 import type { Logger, PipelineDeps } from './pipeline-deps.js';
 import { requestFollowUp } from './request-sync.js';
 
 /**
  * A round that cannot go on (permission denied, a refused credential): its run fails with the reason
- * and the round is abandoned; the delta links stay where they were, so the next round re-reads.
+ * and the round is abandoned, leaving nothing behind; the delta links stay where they were, so the
+ * next round re-reads every change this one read, with newer versions.
  */
 export async function failRound(
   deps: PipelineDeps,
@@ -25,16 +29,29 @@ export async function failRound(
       [{ category, objectId: null, message: error.message, source: 'fetch' }],
       now,
     );
-    await deps.runs.update(ref, (row) => ({
-      ...row,
-      state: 'failed' satisfies RunState,
-      endedAt: now,
-      errors: Number(row.errors) + 1,
-    }));
+    // The run ends `failed` through the fan-in, once the chunks it already published have been
+    // applied (so its rounds settle and its counts say what it did).
+    await deps.runs.transition(ref, (row) =>
+      row.state !== ('running' satisfies RunState)
+        ? undefined
+        : {
+            ...row,
+            failure: error.message.slice(0, 2000),
+            chunksTotal: Number(row.chunksTotal) >= 0 ? row.chunksTotal : round.chunkIndex,
+            graphRequests: round.graphRequests,
+            errors: Number(row.errors) + 1,
+          },
+    );
     if (lease) {
+      // The round's sequence is used up: the next round's versions are newer than anything this one
+      // published, and it starts with no state of this one (its staged changes and seen ids go).
       cursor.round = null;
+      cursor.lastRound = Math.max(cursor.lastRound, round.seq);
       await deps.syncState.saveCursor(tenantId, cursor, lease);
+      await deps.chunkStore.deletePrefix(stagedPrefix(round));
+      await deps.chunkStore.deletePrefix(seenPrefix(round));
     }
+    await deps.queues.send(QUEUES.runEvents, { type: 'check', ...ref, attempt: 0 } satisfies RunEvent);
   }
   if (lease) {
     const released = await deps.syncState.releaseLease(tenantId, lease);

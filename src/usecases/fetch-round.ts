@@ -2,13 +2,14 @@ import { parseGroupItem, parseUserItem } from '../adapters/graph/delta-changes.j
 import { mirrorGroupFromRow, mirrorUserFromRow, spreadColumns } from '../adapters/storage/directory-rows.js';
 import { newRunRef, type RunError } from '../adapters/storage/run-store.js';
 import { QUEUES, TABLES } from '../adapters/storage/storage-names.js';
-import type { Cursor, Lease, Round } from '../adapters/storage/sync-state-store.js';
+import type { Cursor, Lease, LeaseKeeper, Round } from '../adapters/storage/sync-state-store.js';
 import { tenantPartitionRange } from '../domain/bucket.js';
 import type { DirectoryChange } from '../domain/directory.js';
 import { encodeVersion, SWEEP_PAGE } from '../domain/version.js';
 import type { DeltaResource, DirectorySource } from '../ports/directory-source.js';
 import { DeltaTokenExpiredError, TransientError } from '../shared/errors.js';
 import { ChangePublisher } from './change-publisher.js';
+import { recordFetchDone } from './finalize-run.js';
 import type { RunEvent, RunRef, SyncRequest } from './messages.js';
 import type { Logger, PipelineDeps } from './pipeline-deps.js';
 import { requestFollowUp } from './request-sync.js';
@@ -58,7 +59,7 @@ export async function fetchRound(
       if (cursor.round && !cursor.round.full) await deps.syncState.markDirty(request.tenantId, true);
     }
     const source = await deps.directorySourceFor(connection.settings);
-    const result = await new RoundRunner(deps, source, lease, log).run(request);
+    const result = await new RoundRunner(deps, source, lease, keeper, log).run(request);
     return result;
   } finally {
     await keeper.stop();
@@ -92,9 +93,18 @@ class RoundRunner {
     private readonly deps: PipelineDeps,
     private readonly source: DirectorySource,
     private readonly lease: Lease,
+    /** Fencing: every side effect is preceded by a check that the lease is still ours. */
+    private readonly keeper: LeaseKeeper,
     private readonly log: Logger,
   ) {
-    this.#publisher = new ChangePublisher(deps.queues, deps.chunkStore, deps.buckets);
+    this.#publisher = new ChangePublisher(
+      deps.queues,
+      deps.chunkStore,
+      deps.buckets,
+      deps.runs,
+      () => keeper.assertHeld(),
+      lease.epoch,
+    );
   }
 
   async run(request: SyncRequest): Promise<FetchResult> {
@@ -138,9 +148,10 @@ class RoundRunner {
     cursor.lastRound = round.seq;
     cursor.lastRunKey = round.runKey;
     cursor.round = null;
+    this.keeper.assertHeld();
     await this.deps.runs.recordErrors(ref, this.#errors, this.deps.now().toISOString());
     const writes = this.deps.tables.meter;
-    await this.deps.queues.send(QUEUES.runEvents, {
+    const done = {
       type: 'fetch-done',
       ...ref,
       chunksTotal: round.chunkIndex,
@@ -151,8 +162,13 @@ class RoundRunner {
         bookkeepingWrites: writes.bookkeepingWrites + 1,
         transactions: writes.transactions + 1,
       },
-    } satisfies RunEvent);
+    } satisfies RunEvent;
+    // The run learns its chunk count from the fetcher itself (a lost or poisoned message cannot
+    // leave it waiting); the event only wakes the fan-in up.
+    this.keeper.assertHeld();
+    await recordFetchDone(this.deps, done);
     await this.deps.syncState.saveCursor(tenantId, cursor, this.lease);
+    await this.deps.queues.send(QUEUES.runEvents, done);
     await this.deps.chunkStore.deletePrefix(seenPrefix(round));
     this.log.info('round fetched', {
       tenantId,
@@ -166,7 +182,13 @@ class RoundRunner {
   async #startRound(cursor: Cursor, request: SyncRequest): Promise<Round> {
     const ref = newRunRef(request.tenantId, this.deps.now());
     const firstEver = cursor.lastRound === 0 && cursor.lastRunKey === null;
-    const full = request.full || firstEver || !cursor.usersDeltaLink || !cursor.groupsDeltaLink;
+    const required = await this.deps.syncState.fullRoundRequirement(request.tenantId);
+    const full =
+      request.full ||
+      firstEver ||
+      !cursor.usersDeltaLink ||
+      !cursor.groupsDeltaLink ||
+      required !== undefined;
     const trigger = firstEver ? 'initial' : request.trigger;
     await this.deps.runs.create(ref, trigger, full, this.deps.now().toISOString(), cursor.lastRound + 1);
     const round: Round = {
@@ -188,6 +210,13 @@ class RoundRunner {
       pendingGroupsDeltaLink: null,
     };
     await this.#checkpoint(cursor, round);
+    if (required) {
+      this.log.warn('a full reconciliation was required', {
+        tenantId: ref.tenantId,
+        reason: required.reason,
+      });
+      await this.deps.syncState.clearFullRoundRequirement(request.tenantId, required.etag);
+    }
     this.log.info('round started', { tenantId: ref.tenantId, runId: ref.runId, trigger, full });
     return round;
   }
@@ -265,6 +294,7 @@ class RoundRunner {
    * also keeps the ids seen so far for the sweep.
    */
   async #flush(round: Round): Promise<void> {
+    this.keeper.assertHeld();
     if (this.#seen.size > 0) {
       await this.deps.chunkStore.put(`${seenPrefix(round)}${String(round.flushNo).padStart(6, '0')}.json`, [
         ...this.#seen,
@@ -298,6 +328,7 @@ class RoundRunner {
   }
 
   async #checkpoint(cursor: Cursor, round: Round): Promise<void> {
+    this.keeper.assertHeld();
     cursor.round = round;
     await this.deps.syncState.saveCursor(round.tenantId, cursor, this.lease);
   }
@@ -381,10 +412,10 @@ function seenKey(change: DirectoryChange): string {
 }
 
 /** Where a full round stages its changes until it publishes them, one message per partition. */
-function stagedPrefix(round: Round): string {
+export function stagedPrefix(round: Pick<Round, 'tenantId' | 'runId'>): string {
   return `staged/${round.tenantId}/${round.runId}/`;
 }
 
-function seenPrefix(round: Round): string {
+export function seenPrefix(round: Pick<Round, 'tenantId' | 'seq'>): string {
   return `seen/${round.tenantId}/${round.seq}/`;
 }

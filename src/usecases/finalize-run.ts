@@ -17,15 +17,7 @@ export const CHECK_DELAY_SECONDS = 1;
  */
 export async function recordRunEvent(deps: PipelineDeps, event: RunEvent): Promise<FanIn> {
   const ref: RunRef = { tenantId: event.tenantId, runId: event.runId, runKey: event.runKey };
-  if (event.type === 'fetch-done') {
-    await deps.runs.update(ref, (row) => {
-      if (row.state !== ('running' satisfies RunState) || Number(row.chunksTotal) >= 0) return undefined;
-      const next: Row = { ...row, chunksTotal: event.chunksTotal, graphRequests: event.graphRequests };
-      addWrites(next, event.writes);
-      next.errors = Number(next.errors) + event.errors;
-      return next;
-    });
-  }
+  if (event.type === 'fetch-done') await recordFetchDone(deps, event);
   const result = await completeIfAllReported(deps, ref);
   if (result === 'waiting') {
     const attempt = event.type === 'check' ? event.attempt + 1 : 0;
@@ -36,7 +28,22 @@ export async function recordRunEvent(deps: PipelineDeps, event: RunEvent): Promi
   return result;
 }
 
-async function completeIfAllReported(deps: PipelineDeps, ref: RunRef): Promise<FanIn> {
+/** Records what the fetcher published (once: a repeated fetch-done changes nothing). */
+export async function recordFetchDone(
+  deps: PipelineDeps,
+  event: Extract<RunEvent, { type: 'fetch-done' }>,
+): Promise<void> {
+  const ref: RunRef = { tenantId: event.tenantId, runId: event.runId, runKey: event.runKey };
+  await deps.runs.transition(ref, (row) => {
+    if (row.state !== ('running' satisfies RunState) || Number(row.chunksTotal) >= 0) return undefined;
+    const next: Row = { ...row, chunksTotal: event.chunksTotal, graphRequests: event.graphRequests };
+    addWrites(next, event.writes);
+    next.errors = Number(next.errors) + event.errors;
+    return next;
+  });
+}
+
+export async function completeIfAllReported(deps: PipelineDeps, ref: RunRef): Promise<FanIn> {
   const run = await deps.runs.get(ref);
   if (!run) return 'unknown-run';
   if (run.state !== ('running' satisfies RunState)) return 'not-running';
@@ -57,7 +64,14 @@ async function completeIfAllReported(deps: PipelineDeps, ref: RunRef): Promise<F
       row.errors = Number(row.errors) + report.errors;
     }
     row.chunksDone = reported.size;
-    row.state = (Number(row.errors) > 0 ? 'completed-with-errors' : 'completed') satisfies RunState;
+    // A round that failed after publishing ends `failed` once what it published is accounted for.
+    row.state = (
+      typeof row.failure === 'string' && row.failure !== ''
+        ? 'failed'
+        : Number(row.errors) > 0
+          ? 'completed-with-errors'
+          : 'completed'
+    ) satisfies RunState;
     row.endedAt = deps.now().toISOString();
     return row;
   });

@@ -39,6 +39,28 @@ export async function reconcileMessage(deps: PipelineDeps, chunk: DirectoryChunk
   const ref: RunRef = { tenantId: chunk.tenantId, runId: chunk.runId, runKey: chunk.runKey };
   const previous = await deps.runs.chunkReport(ref, chunk.chunkIndex);
   if (previous?.state === 'applied') return previous;
+  // A heartbeat while the chunk is worked on (waiting for its bucket's lock included): the watchdog
+  // publishes again a chunk whose heartbeat stopped, i.e. whose host died.
+  await deps.runs.heartbeat(ref, chunk.chunkIndex);
+  const beating = setInterval(() => {
+    deps.runs.heartbeat(ref, chunk.chunkIndex).catch(() => undefined);
+  }, HEARTBEAT_MS);
+  try {
+    return await reconcileOnce(deps, chunk, ref, previous);
+  } finally {
+    clearInterval(beating);
+  }
+}
+
+/** How often a reconciler says it is alive (the watchdog's bound is three times this). */
+export const HEARTBEAT_MS = 2_000;
+
+async function reconcileOnce(
+  deps: PipelineDeps,
+  chunk: DirectoryChunk,
+  ref: RunRef,
+  previous: ChunkReport | undefined,
+): Promise<ChunkReport> {
   const changes = await loadChunkChanges(deps, chunk);
   const now = deps.now().toISOString();
   const source = `chunk:${chunk.chunkIndex}`;

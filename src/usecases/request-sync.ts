@@ -37,22 +37,16 @@ export async function requestFollowUp(
 }
 
 /**
- * The scheduler's decision: which connections are due (their schedule says so) and which have a
- * round whose fetcher died (lease expired with a checkpoint): each gets a sync request. A due round is
- * requested before its next due time is saved, so a crash between the two writes never skips it.
+ * The scheduler's decision: which connections are due (their schedule says so): each gets a sync
+ * request. A due round is requested before its next due time is saved, so a crash between the two
+ * writes never skips it. (A round whose fetcher died is the watchdog's: see watch-runs.ts.)
  */
-export async function requestDueRounds(deps: PipelineDeps): Promise<{ due: string[]; resumed: string[] }> {
+export async function requestDueRounds(deps: PipelineDeps): Promise<{ due: string[] }> {
   const now = deps.now();
   const due: string[] = [];
-  const resumed: string[] = [];
   for (const connection of await deps.connections.list()) {
     const { tenantId, schedule, enabled } = connection.settings;
     if (!enabled) continue;
-    if (await deps.syncState.hasStalledRound(tenantId)) {
-      await requestSync(deps, tenantId, 'schedule');
-      resumed.push(tenantId);
-      continue;
-    }
     const dueAt = connection.nextDueAt === '' ? null : new Date(connection.nextDueAt);
     if (dueAt === null) {
       const next = nextDueAfter(schedule, now);
@@ -66,5 +60,5 @@ export async function requestDueRounds(deps: PipelineDeps): Promise<{ due: strin
     due.push(tenantId);
     await deps.connections.advanceDue(connection, nextDueAfter(schedule, now));
   }
-  return { due, resumed };
+  return { due };
 }

@@ -112,9 +112,9 @@ describe('no request is lost', () => {
     };
     await expect(requestDueRounds(crashing)).rejects.toThrow('process killed');
     // The next tick still finds the round due, and asks for it.
-    expect(await requestDueRounds(pipeline.deps())).toEqual({ due: [tenantId], resumed: [] });
+    expect(await requestDueRounds(pipeline.deps())).toEqual({ due: [tenantId] });
     expect((await queuedRequests(requests)).map((r) => r.tenantId)).toEqual([tenantId]);
-    expect(await requestDueRounds(pipeline.deps())).toEqual({ due: [], resumed: [] });
+    expect(await requestDueRounds(pipeline.deps())).toEqual({ due: [] });
     await deps.connections.save({ ...stored!.settings, schedule: { kind: 'manual' } }, null);
   });
 
@@ -186,9 +186,9 @@ describe('no request is lost', () => {
     expect(await queuedRequests(requests)).toEqual([]);
   });
 
-  it('the round lease lasts 30 s by default, is renewed while the fetcher works, and its epoch grows on every acquisition', async () => {
+  it('the round lease lasts 10 s by default, is renewed while the fetcher works, and its epoch grows on every acquisition', async () => {
     expect(readAppSettings({ AzureWebJobsStorage: 'UseDevelopmentStorage=true' }).SYNC_LEASE_SECONDS).toBe(
-      30,
+      10,
     );
 
     const deps = pipeline.deps();

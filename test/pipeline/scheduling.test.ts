@@ -7,7 +7,7 @@ import { QUEUES } from '../../src/adapters/storage/storage-names.js';
 import type { Logger } from '../../src/ports/logger.js';
 import { fetchRound } from '../../src/usecases/fetch-round.js';
 import { type SyncRequest, syncRequestSchema } from '../../src/usecases/messages.js';
-import { requestDueRounds } from '../../src/usecases/request-sync.js';
+import { watchRuns } from '../../src/usecases/watch-runs.js';
 import { PipelineUnderTest } from './pipeline-harness.js';
 
 const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -56,7 +56,7 @@ describe('one round per tenant, coalescing and the scheduler', () => {
     expect(await deps.syncState.releaseLease(tenantId, next!)).toEqual({ again: false, full: false });
   });
 
-  it('a round whose fetcher died is resumed by the scheduler once its lease expired, not before', async () => {
+  it('a round whose fetcher died is resumed by the watchdog once its lease expired, not before', async () => {
     const deps = pipeline.deps();
     const tenantId = pipeline.env.tenantId;
     await requests.clearMessages();
@@ -92,9 +92,9 @@ describe('one round per tenant, coalescing and the scheduler', () => {
     // A killed process never releases its lease: take it again as that dead fetcher would hold it.
     expect(await deps.syncState.acquireLease(tenantId)).toBeDefined();
 
-    expect(await requestDueRounds(deps)).toEqual({ due: [], resumed: [] });
+    expect((await watchRuns(deps, quiet)).resumedRounds).toEqual([]);
     await sleep(10_500);
-    expect(await requestDueRounds(deps)).toEqual({ due: [], resumed: [tenantId] });
+    expect((await watchRuns(deps, quiet)).resumedRounds).toEqual([tenantId]);
     expect((await queuedRequests(requests)).map((r) => r.tenantId)).toEqual([tenantId]);
 
     pipeline.rounds.push(pipeline.control.snapshot());

@@ -6,6 +6,7 @@ import { RUN_OUTCOMES } from '../../domain/person-plan.js';
 import type { ErrorCategory } from '../../shared/errors.js';
 import {
   type ChunkReport,
+  type DirectoryChunk,
   type OutcomeCounts,
   outcomeCountsSchema,
   type RunRef,
@@ -13,6 +14,7 @@ import {
   type WriteCounts,
   writeCountsSchema,
 } from '../../usecases/messages.js';
+import { gatherText, spreadText } from './directory-rows.js';
 import { TABLES } from './storage-names.js';
 import { isWriteConflict, type Row, type TableGateway } from './table-gateway.js';
 
@@ -177,6 +179,66 @@ export class RunStore {
     });
   }
 
+  /**
+   * Records chunk messages before they are sent (`<tenant>|<run>|published`, one row each, the body
+   * spread over pieces), so that a chunk lost with a dead host can be published again.
+   */
+  async recordPublished(ref: RunRef, messages: readonly DirectoryChunk[]): Promise<void> {
+    const partitionKey = `${ref.tenantId}|${ref.runId}|published`;
+    await this.tables.transact(
+      TABLES.runChunks,
+      messages.map(
+        (message) =>
+          [
+            'upsert',
+            {
+              partitionKey,
+              rowKey: chunkKey(message.chunkIndex),
+              ...spreadText('body', JSON.stringify(message)),
+              republished: 0,
+              lastPublishedAt: Date.now(),
+            },
+            'Replace',
+          ] as const,
+      ),
+    );
+  }
+
+  async listPublished(ref: Pick<RunRef, 'tenantId' | 'runId'>): Promise<PublishedChunk[]> {
+    const rows = await this.tables.listPartition(TABLES.runChunks, `${ref.tenantId}|${ref.runId}|published`);
+    return rows.map((row) => ({
+      chunkIndex: Number(row.rowKey),
+      body: JSON.parse(gatherText(row, 'body')) as unknown,
+      republished: Number(row.republished ?? 0),
+      lastPublishedAt: Number(row.lastPublishedAt ?? 0),
+    }));
+  }
+
+  async markRepublished(ref: RunRef, chunk: PublishedChunk): Promise<void> {
+    await this.tables.upsert(TABLES.runChunks, {
+      partitionKey: `${ref.tenantId}|${ref.runId}|published`,
+      rowKey: chunkKey(chunk.chunkIndex),
+      ...spreadText('body', JSON.stringify(chunk.body)),
+      republished: chunk.republished + 1,
+      lastPublishedAt: Date.now(),
+    });
+  }
+
+  /** A reconciler's heartbeat on the chunk it works on (`<tenant>|<run>|claims`). */
+  async heartbeat(ref: RunRef, chunkIndex: number): Promise<void> {
+    await this.tables.upsert(TABLES.runChunks, {
+      partitionKey: `${ref.tenantId}|${ref.runId}|claims`,
+      rowKey: chunkKey(chunkIndex),
+      heartbeatAt: Date.now(),
+    });
+  }
+
+  /** The last heartbeat of each chunk a reconciler has started, by chunk index. */
+  async heartbeats(ref: Pick<RunRef, 'tenantId' | 'runId'>): Promise<Map<number, number>> {
+    const rows = await this.tables.listPartition(TABLES.runChunks, `${ref.tenantId}|${ref.runId}|claims`);
+    return new Map(rows.map((row) => [Number(row.rowKey), Number(row.heartbeatAt ?? 0)]));
+  }
+
   /** Every chunk's report, its parts' counts added in. */
   async listChunks(ref: Pick<RunRef, 'tenantId' | 'runId'>): Promise<StoredChunkReport[]> {
     const rows = await this.tables.listPartition(TABLES.runChunks, `${ref.tenantId}|${ref.runId}`);
@@ -203,6 +265,14 @@ export class RunStore {
 }
 
 export type ChunkState = 'decided' | 'applied';
+
+/** A chunk message as its fetcher published it, and how often the watchdog published it again. */
+export interface PublishedChunk {
+  readonly chunkIndex: number;
+  readonly body: unknown;
+  readonly republished: number;
+  readonly lastPublishedAt: number;
+}
 
 export interface StoredChunkReport extends ChunkReport {
   readonly state: ChunkState;

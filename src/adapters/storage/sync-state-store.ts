@@ -254,6 +254,34 @@ export class SyncStateStore {
     throw new Error(`round lease of tenant ${tenantId}: too many concurrent writers`);
   }
 
+  /**
+   * Records that the tenant's next round must be a full reconciliation (a chunk was lost: the delta
+   * link has moved past changes that were never applied).
+   */
+  async requireFullRound(tenantId: string, reason: string): Promise<void> {
+    await this.tables.upsert(TABLES.syncState, {
+      partitionKey: tenantId,
+      rowKey: 'full-round',
+      reason: reason.slice(0, 2000),
+      at: Date.now(),
+    });
+  }
+
+  /** Why the next round must be full, if it must (undefined otherwise), with the row's ETag. */
+  async fullRoundRequirement(tenantId: string): Promise<{ reason: string; etag: string } | undefined> {
+    const row = await this.tables.get(TABLES.syncState, tenantId, 'full-round');
+    return row && typeof row.reason === 'string' ? { reason: row.reason, etag: row.etag! } : undefined;
+  }
+
+  /** Clears the requirement a full round now covers (unless it was recorded again meanwhile). */
+  async clearFullRoundRequirement(tenantId: string, etag: string): Promise<void> {
+    try {
+      await this.tables.client(TABLES.syncState).deleteEntity(tenantId, 'full-round', { etag });
+    } catch (error) {
+      if (!isWriteConflict(error) && statusOf(error) !== 404) throw error;
+    }
+  }
+
   /** True when a round is in flight but its lease has expired (its fetcher died): it must be resumed. */
   async hasStalledRound(tenantId: string): Promise<boolean> {
     const { cursor } = await this.readCursor(tenantId);

@@ -1,0 +1,172 @@
+import type { PublishedChunk, RunState } from '../adapters/storage/run-store.js';
+import { QUEUES } from '../adapters/storage/storage-names.js';
+import type { Row } from '../adapters/storage/table-gateway.js';
+import { completeIfAllReported } from './finalize-run.js';
+import type { RunRef } from './messages.js';
+import type { Logger, PipelineDeps } from './pipeline-deps.js';
+import { HEARTBEAT_MS } from './reconcile-message.js';
+import { requestSync } from './request-sync.js';
+
+/**
+ * The bounds the watchdog works with. A host that dies leaves its in-flight messages invisible for
+ * up to 10 minutes (the Functions host's dequeue visibility, renewed while an invocation runs), so
+ * recovery in seconds comes from here, never from a shorter host lease.
+ */
+export const WATCHDOG = {
+  /** A chunk whose reconciler has not beaten for this long is taken for dead. */
+  staleHeartbeatMs: 3 * HEARTBEAT_MS,
+  /** A chunk nobody has started this long after it was published may have died in a host's prefetch. */
+  unclaimedMs: 90_000,
+  /** At most one new copy of a chunk this often. */
+  republishEveryMs: 3 * HEARTBEAT_MS,
+  /** After this many new copies, a chunk that still stalls is lost. */
+  maxRepublish: 3,
+  /** A run whose round is no longer in flight and never said how many chunks it published. */
+  orphanAfterMs: 120_000,
+} as const;
+
+export interface WatchReport {
+  readonly resumedRounds: string[];
+  readonly republished: number;
+  readonly lost: number;
+  readonly completed: number;
+}
+
+/**
+ * The watchdog (a timer every few seconds): resumes a round whose fetcher died (its lease expired),
+ * publishes again, from the run's durable record, every chunk whose host died, declares lost a chunk
+ * that keeps stalling (named in the run's errors; the tenant's next round is then full), and
+ * completes a run whose chunks are all in (a lost `check` cannot leave it running).
+ */
+export async function watchRuns(deps: PipelineDeps, log: Logger): Promise<WatchReport> {
+  const report = { resumedRounds: [] as string[], republished: 0, lost: 0, completed: 0 };
+  for (const connection of await deps.connections.list()) {
+    const { tenantId, enabled } = connection.settings;
+    if (!enabled) continue;
+    if (await deps.syncState.hasStalledRound(tenantId)) {
+      log.warn('round stalled: its fetcher stopped renewing its lease; resuming it', { tenantId });
+      await requestSync(deps, tenantId, 'schedule');
+      report.resumedRounds.push(tenantId);
+    }
+    const running = (await deps.runs.list(tenantId, 10)).filter(
+      (row) => row.state === ('running' satisfies RunState),
+    );
+    for (const row of running) {
+      const ref: RunRef = { tenantId, runId: String(row.runId), runKey: row.rowKey };
+      const outcome = await superviseRun(deps, ref, row, log);
+      report.republished += outcome.republished;
+      report.lost += outcome.lost;
+      if (outcome.completed) report.completed += 1;
+    }
+  }
+  return report;
+}
+
+async function superviseRun(
+  deps: PipelineDeps,
+  ref: RunRef,
+  row: Row,
+  log: Logger,
+): Promise<{ republished: number; lost: number; completed: boolean }> {
+  const total = Number(row.chunksTotal);
+  const now = Date.now();
+  if (total < 0) {
+    await failIfOrphaned(deps, ref, row, now, log);
+    return { republished: 0, lost: 0, completed: false };
+  }
+  const applied = new Set(
+    (await deps.runs.listChunks(ref)).filter((r) => r.state === 'applied').map((r) => r.chunkIndex),
+  );
+  const stalled: PublishedChunk[] = [];
+  if (applied.size < total) {
+    const beats = await deps.runs.heartbeats(ref);
+    for (const chunk of await deps.runs.listPublished(ref)) {
+      if (chunk.chunkIndex >= total || applied.has(chunk.chunkIndex)) continue;
+      if (now - chunk.lastPublishedAt < WATCHDOG.republishEveryMs) continue;
+      const beat = beats.get(chunk.chunkIndex);
+      const dead =
+        beat !== undefined
+          ? now - beat > WATCHDOG.staleHeartbeatMs
+          : now - chunk.lastPublishedAt > WATCHDOG.unclaimedMs;
+      if (dead) stalled.push(chunk);
+    }
+  }
+  const lost = stalled.filter((chunk) => chunk.republished >= WATCHDOG.maxRepublish);
+  const again = stalled.filter((chunk) => chunk.republished < WATCHDOG.maxRepublish);
+  for (const chunk of again) {
+    await deps.queues.send(QUEUES.directoryChanges, chunk.body);
+    await deps.runs.markRepublished(ref, chunk);
+  }
+  for (const chunk of lost) await declareLost(deps, ref, chunk);
+  if (stalled.length > 0) {
+    const note =
+      `${new Date(now).toISOString()}: ${again.length} chunk(s) published again (no heartbeat for ` +
+      `${WATCHDOG.staleHeartbeatMs / 1000} s: their host stopped)` +
+      (lost.length > 0 ? `, ${lost.length} declared lost` : '');
+    log.warn('run stalled: chunks published again from its record', {
+      tenantId: ref.tenantId,
+      runId: ref.runId,
+      chunks: again.map((c) => c.chunkIndex),
+      lost: lost.map((c) => c.chunkIndex),
+    });
+    await deps.runs.transition(ref, (current) =>
+      current.state !== ('running' satisfies RunState)
+        ? undefined
+        : { ...current, recoveries: Number(current.recoveries ?? 0) + again.length, lastRecovery: note },
+    );
+  }
+  const completed = (await completeIfAllReported(deps, ref)) === 'completed';
+  return { republished: again.length, lost: lost.length, completed };
+}
+
+/**
+ * A chunk that kept stalling after its new copies is lost: named in the run's errors, counted, and
+ * the tenant's next round is a full reconciliation (the delta link has moved past its changes).
+ */
+async function declareLost(deps: PipelineDeps, ref: RunRef, chunk: PublishedChunk): Promise<void> {
+  const message = `chunk ${chunk.chunkIndex} was lost: published ${chunk.republished + 1} times and never applied; the next round is a full reconciliation`;
+  await deps.runs.recordErrors(
+    ref,
+    [{ category: 'transient', objectId: null, message, source: `watchdog:${chunk.chunkIndex}` }],
+    deps.now().toISOString(),
+  );
+  await deps.syncState.requireFullRound(ref.tenantId, message);
+  await deps.runs.recordChunk(ref, {
+    chunkIndex: chunk.chunkIndex,
+    counts: {},
+    errors: 1,
+    writes: { directoryWrites: 0, bookkeepingWrites: 3, transactions: 3 },
+  });
+}
+
+/** A run whose round is gone without saying what it published: it ends failed, with the reason. */
+async function failIfOrphaned(
+  deps: PipelineDeps,
+  ref: RunRef,
+  row: Row,
+  now: number,
+  log: Logger,
+): Promise<void> {
+  const startedAt = Date.parse(String(row.startedAt));
+  if (!(now - startedAt > WATCHDOG.orphanAfterMs)) return;
+  const { cursor } = await deps.syncState.readCursor(ref.tenantId);
+  if (cursor.round?.runId === ref.runId) return;
+  const published = await deps.runs.listPublished(ref);
+  const reason = 'its round was abandoned before it finished (no fetcher holds it any more)';
+  log.warn('run orphaned: it ends failed', { tenantId: ref.tenantId, runId: ref.runId });
+  await deps.runs.recordErrors(
+    ref,
+    [{ category: 'transient', objectId: null, message: reason, source: 'watchdog' }],
+    deps.now().toISOString(),
+  );
+  await deps.runs.transition(ref, (current) =>
+    current.state !== ('running' satisfies RunState) || Number(current.chunksTotal) >= 0
+      ? undefined
+      : {
+          ...current,
+          failure: reason,
+          chunksTotal: published.reduce((max, c) => Math.max(max, c.chunkIndex + 1), 0),
+          errors: Number(current.errors) + 1,
+        },
+  );
+}
