@@ -5,7 +5,7 @@ import { appServices } from '../src/app-services.js';
 import { watchRuns } from '../src/usecases/watch-runs.js';
 
 /**
- * Every 3 seconds: resume rounds whose fetcher died, publish again the chunks whose host died, and
+ * Every 2 seconds: resume rounds whose fetcher died, publish again the chunks whose host died, and
  * complete runs whose chunks are all in (see src/usecases/watch-runs.ts for the bounds).
  */
 export async function watchdog(_timer: Timer, context: InvocationContext): Promise<void> {
@@ -16,4 +16,4 @@ export async function watchdog(_timer: Timer, context: InvocationContext): Promi
   }
 }
 
-app.timer('watchdog', { schedule: '*/3 * * * * *', runOnStartup: false, handler: watchdog });
+app.timer('watchdog', { schedule: '*/2 * * * * *', runOnStartup: false, handler: watchdog });

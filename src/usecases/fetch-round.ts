@@ -1,16 +1,18 @@
+import { z } from 'zod';
+
 import { parseGroupItem, parseUserItem } from '../adapters/graph/delta-changes.js';
 import { mirrorGroupFromRow, mirrorUserFromRow, spreadColumns } from '../adapters/storage/directory-rows.js';
 import { newRunRef, type RunError } from '../adapters/storage/run-store.js';
 import { QUEUES, TABLES } from '../adapters/storage/storage-names.js';
 import type { Cursor, Lease, LeaseKeeper, Round } from '../adapters/storage/sync-state-store.js';
 import { tenantPartitionRange } from '../domain/bucket.js';
-import type { DirectoryChange } from '../domain/directory.js';
+import type { DirectoryChange, EdgeChange } from '../domain/directory.js';
 import { encodeVersion, SWEEP_PAGE } from '../domain/version.js';
 import type { DeltaResource, DirectorySource } from '../ports/directory-source.js';
 import { DeltaTokenExpiredError, TransientError } from '../shared/errors.js';
 import { ChangePublisher } from './change-publisher.js';
 import { recordFetchDone } from './finalize-run.js';
-import type { RunEvent, RunRef, SyncRequest } from './messages.js';
+import { directoryChangeSchema, type RunEvent, type RunRef, type SyncRequest } from './messages.js';
 import type { Logger, PipelineDeps } from './pipeline-deps.js';
 import { requestFollowUp } from './request-sync.js';
 import { tenantErrorLog } from './tenant-errors.js';
@@ -88,6 +90,9 @@ class RoundRunner {
   /** Keys seen by a full phase since the last flush, and before it (kept in blobs for a resume). */
   readonly #seen = new Set<string>();
   readonly #seenBefore = new Set<string>();
+  /** The first round's memberships by user id, until the users phase reads each user. */
+  readonly #heldEdges = new Map<string, EdgeChange[]>();
+  readonly #heldSinceFlush: EdgeChange[] = [];
 
   constructor(
     private readonly deps: PipelineDeps,
@@ -120,20 +125,26 @@ class RoundRunner {
       });
       await this.#loadSeen(round);
     }
+    if (resuming && overlaps(round)) await this.#loadHeldEdges(round);
     const ref: RunRef = { tenantId, runId: round.runId, runKey: round.runKey };
-    if (round.phase === 'users') {
-      await this.#readPhase(cursor, round, 'users');
-      round.phase = 'groups';
+    // Groups first: a tenant's first round then knows every user's memberships by the time it reads
+    // the user, and applies each users page as it goes (see `overlaps`).
+    if (round.phase === 'groups') {
+      await this.#readPhase(cursor, round, 'groups');
+      round.phase = 'users';
       round.nextLink = null;
       await this.#checkpoint(cursor, round);
     }
-    if (round.phase === 'groups') {
-      await this.#readPhase(cursor, round, 'groups');
+    if (round.phase === 'users') {
+      await this.#readPhase(cursor, round, 'users');
       round.phase = 'sweep';
       round.nextLink = null;
       await this.#checkpoint(cursor, round);
     }
     if (round.fullUsers || round.fullGroups) await this.#sweep(round);
+    // Memberships of users the users phase never described (nobody else will carry them).
+    for (const edges of this.#heldEdges.values()) for (const edge of edges) this.#publisher.add(edge);
+    this.#heldEdges.clear();
     await this.#flush(round);
     round.chunkIndex = await this.#publisher.publishStaged(
       round,
@@ -170,6 +181,7 @@ class RoundRunner {
     await this.deps.syncState.saveCursor(tenantId, cursor, this.lease);
     await this.deps.queues.send(QUEUES.runEvents, done);
     await this.deps.chunkStore.deletePrefix(seenPrefix(round));
+    await this.deps.chunkStore.deletePrefix(heldPrefix(round));
     this.log.info('round fetched', {
       tenantId,
       runId: round.runId,
@@ -199,7 +211,7 @@ class RoundRunner {
       fullUsers: full,
       fullGroups: full,
       fresh: firstEver,
-      phase: 'users',
+      phase: 'groups',
       nextLink: null,
       page: 0,
       chunkIndex: 0,
@@ -284,9 +296,34 @@ class RoundRunner {
       return;
     }
     for (const change of parsed.changes) {
-      this.#publisher.add(change);
       if (resource === 'users' ? round.fullUsers : round.fullGroups) this.#seen.add(seenKey(change));
+      if (overlaps(round) && change.kind === 'edge' && change.memberType === 'user') {
+        this.#hold(change);
+        continue;
+      }
+      this.#publisher.add(change);
+      if (overlaps(round) && change.kind === 'user') {
+        for (const edge of this.#heldEdges.get(change.id) ?? []) this.#publisher.add(edge);
+        this.#heldEdges.delete(change.id);
+      }
     }
+  }
+
+  /** A membership of the first round, held until its user is read (and kept in a blob for a resume). */
+  #hold(edge: EdgeChange): void {
+    const list = this.#heldEdges.get(edge.memberId);
+    if (list) list.push(edge);
+    else this.#heldEdges.set(edge.memberId, [edge]);
+    this.#heldSinceFlush.push(edge);
+  }
+
+  async #loadHeldEdges(round: Round): Promise<void> {
+    for (const name of await this.deps.chunkStore.list(heldPrefix(round))) {
+      const parsed = z.array(directoryChangeSchema).safeParse(await this.deps.chunkStore.get(name));
+      if (!parsed.success) continue;
+      for (const change of parsed.data) if (change.kind === 'edge') this.#hold(change);
+    }
+    this.#heldSinceFlush.length = 0;
   }
 
   /**
@@ -303,8 +340,14 @@ class RoundRunner {
       for (const key of this.#seen) this.#seenBefore.add(key);
       this.#seen.clear();
     }
+    if (this.#heldSinceFlush.length > 0) {
+      await this.deps.chunkStore.put(
+        `${heldPrefix(round)}${String(round.flushNo).padStart(6, '0')}-e${this.lease.epoch}.json`,
+        this.#heldSinceFlush.splice(0),
+      );
+    }
     if (this.#publisher.pending === 0) return;
-    if (round.full) {
+    if (round.full && !overlaps(round)) {
       await this.#publisher.stage(stagedPrefix(round), round.flushNo);
     } else {
       // Users' partitions go out now; the groups partition is staged and goes out once at the end
@@ -414,6 +457,22 @@ function seenKey(change: DirectoryChange): string {
 /** Where a full round stages its changes until it publishes them, one message per partition. */
 export function stagedPrefix(round: Pick<Round, 'tenantId' | 'runId'>): string {
   return `staged/${round.tenantId}/${round.runId}/`;
+}
+
+/** Where a first round keeps the memberships it holds for its users (for a resume). */
+export function heldPrefix(round: Pick<Round, 'tenantId' | 'runId'>): string {
+  return `held/${round.tenantId}/${round.runId}/`;
+}
+
+/**
+ * A tenant's first round applies while it fetches: nothing exists yet, so each users page can be
+ * published at once, each user with all its memberships (read first, in the groups phase), and
+ * written without reading: one pass over every partition, as staging gives, without waiting for the
+ * last page. Later full rounds must read what exists, so they stage and publish one message per
+ * partition at the end.
+ */
+function overlaps(round: Round): boolean {
+  return round.fresh && round.full;
 }
 
 export function seenPrefix(round: Pick<Round, 'tenantId' | 'seq'>): string {

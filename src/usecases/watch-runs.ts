@@ -15,7 +15,12 @@ import { requestSync } from './request-sync.js';
 export const WATCHDOG = {
   /** A chunk whose reconciler has not beaten for this long is taken for dead. */
   staleHeartbeatMs: 3 * HEARTBEAT_MS,
-  /** A chunk nobody has started this long after it was published may have died in a host's prefetch. */
+  /**
+   * A chunk nobody has started: with nothing visible in the queue it can only be invisible, taken by a
+   * host that died before it began (or is beginning it now): published again after this long...
+   */
+  unclaimedIdleQueueMs: 3 * HEARTBEAT_MS,
+  /** ...and, while the queue has a backlog (it may simply be waiting its turn), after this long. */
   unclaimedMs: 90_000,
   /** At most one new copy of a chunk this often. */
   republishEveryMs: 3 * HEARTBEAT_MS,
@@ -80,14 +85,19 @@ async function superviseRun(
   const stalled: PublishedChunk[] = [];
   if (applied.size < total) {
     const beats = await deps.runs.heartbeats(ref);
+    let backlog: boolean | undefined;
+    const queueHasBacklog = async (): Promise<boolean> =>
+      (backlog ??= await deps.queues.hasVisibleMessages(QUEUES.directoryChanges));
     for (const chunk of await deps.runs.listPublished(ref)) {
       if (chunk.chunkIndex >= total || applied.has(chunk.chunkIndex)) continue;
       if (now - chunk.lastPublishedAt < WATCHDOG.republishEveryMs) continue;
       const beat = beats.get(chunk.chunkIndex);
+      const waited = now - chunk.lastPublishedAt;
       const dead =
         beat !== undefined
           ? now - beat > WATCHDOG.staleHeartbeatMs
-          : now - chunk.lastPublishedAt > WATCHDOG.unclaimedMs;
+          : waited > WATCHDOG.unclaimedMs ||
+            (waited > WATCHDOG.unclaimedIdleQueueMs && !(await queueHasBacklog()));
       if (dead) stalled.push(chunk);
     }
   }

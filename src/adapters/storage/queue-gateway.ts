@@ -56,6 +56,12 @@ export class QueueGateway {
     }));
   }
 
+  /** True when the queue holds a message any consumer could take now (invisible ones are not seen). */
+  async hasVisibleMessages(queue: QueueName): Promise<boolean> {
+    const { peekedMessageItems } = await this.client(queue).peekMessages({ numberOfMessages: 1 });
+    return peekedMessageItems.length > 0;
+  }
+
   async sendAll(queue: QueueName, messages: readonly unknown[], concurrency = 16): Promise<void> {
     await forEachConcurrently(messages, concurrency, (message) => this.send(queue, message));
   }

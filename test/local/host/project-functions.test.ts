@@ -103,7 +103,7 @@ describe("the project's function app, loaded through the host's loader", () => {
       reconcile: 'queueTrigger directory-changes',
       finalize: 'queueTrigger run-events',
       'drain-poison': 'timerTrigger */5 * * * * *',
-      watchdog: 'timerTrigger */3 * * * * *',
+      watchdog: 'timerTrigger */2 * * * * *',
       'sync-now': 'httpTrigger function POST connections/{tenantId}/sync',
       runs: 'httpTrigger function GET connections/{tenantId}/runs',
     });
