@@ -141,7 +141,8 @@ class RoundRunner {
       round.nextLink = null;
       await this.#checkpoint(cursor, round);
     }
-    if (round.fullUsers || round.fullGroups) await this.#sweep(round);
+    // A full round finds what vanished, except the tenant's first: nothing existed before it.
+    if ((round.fullUsers || round.fullGroups) && !round.fresh) await this.#sweep(round);
     // Memberships of users the users phase never described (nobody else will carry them).
     for (const edges of this.#heldEdges.values()) for (const edge of edges) this.#publisher.add(edge);
     this.#heldEdges.clear();
@@ -296,7 +297,10 @@ class RoundRunner {
       return;
     }
     for (const change of parsed.changes) {
-      if (resource === 'users' ? round.fullUsers : round.fullGroups) this.#seen.add(seenKey(change));
+      // What a full round saw, for its sweep (a first round has nothing to sweep).
+      if (!round.fresh && (resource === 'users' ? round.fullUsers : round.fullGroups)) {
+        this.#seen.add(seenKey(change));
+      }
       if (overlaps(round) && change.kind === 'edge' && change.memberType === 'user') {
         this.#hold(change);
         continue;

@@ -99,7 +99,11 @@ export async function settleRounds(deps: PipelineDeps, tenantId: string): Promis
 
 /** A completed run's staged changes and claim checks are no longer needed (best effort). */
 async function removeRunBlobs(deps: PipelineDeps, ref: RunRef): Promise<void> {
-  for (const prefix of [`staged/${ref.tenantId}/${ref.runId}/`, `chunks/${ref.tenantId}/${ref.runId}/`]) {
+  for (const prefix of [
+    `staged/${ref.tenantId}/${ref.runId}/`,
+    `chunks/${ref.tenantId}/${ref.runId}/`,
+    `held/${ref.tenantId}/${ref.runId}/`,
+  ]) {
     await deps.chunkStore.deletePrefix(prefix).catch(() => undefined);
   }
 }
