@@ -4,21 +4,18 @@
  * disturbedSeconds (request to completed run, with the kills), their ratio, lost, duplicated, wrong.
  * Exits 1 when the directory differs from the oracle or the run did not complete.
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 
+import { positiveInt, wholeNumber } from '../local/cli-numbers.js';
 import { runChaos } from './chaos-run.js';
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
-  return n;
-}
+const count = wholeNumber(0);
 
 const program = new Command()
   .name('chaos')
   .description('kill -9 the host at random points of a full sync; measure recovery and correctness')
   .option('--users <n>', 'users in the simulated tenant', positiveInt, 20_000)
-  .option('--kills <k>', 'hosts killed during the sync', positiveInt, 5)
+  .option('--kills <k>', 'hosts killed during the sync', count, 5)
   .option('--seed <s>', 'seed of the tenant and of the kill times', positiveInt, 7)
   .parse();
 const options = program.opts<{ users: number; kills: number; seed: number }>();

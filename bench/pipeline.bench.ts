@@ -31,9 +31,10 @@ import { createWriteStream, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 
 import type { QueueClient } from '@azure/storage-queue';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 
 import { startAzurite } from '../local/azurite/embedded-azurite.js';
+import { positiveInt } from '../local/cli-numbers.js';
 import { type LocalEnvironment, startLocalEnvironment } from '../local/environment/local-environment.js';
 import { readHostConfig } from '../local/host/host-config.js';
 import { poisonQueueOf, QUEUES } from '../src/adapters/storage/storage-names.js';
@@ -51,12 +52,6 @@ import { TimelineSampler } from './pipeline-timeline.js';
 const USER_DELTA_PAGE_SIZE = 200;
 /** Time kept back from the deadline to read the last figures, write the results and stop everything. */
 const WIND_DOWN_MS = 30_000;
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
 
 const options = new Command()
   .name('npm run bench --')

@@ -9,8 +9,9 @@
  *   npm run bench:shapes -- [--users 100000] [--seed 3]
  */
 import { odata, TableClient } from '@azure/data-tables';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 
+import { positiveInt } from '../local/cli-numbers.js';
 import { startLocalEnvironment } from '../local/environment/local-environment.js';
 import { waitForRun } from '../local/environment/run-watcher.js';
 import type { TenantOperation } from '../local/standin/control/operations.js';
@@ -21,12 +22,6 @@ import type { RunSummary } from '../src/usecases/describe-runs.js';
 import { requestSync } from '../src/usecases/request-sync.js';
 import { expectedDirectory } from '../test/pipeline/directory-oracle.js';
 import { differences, readDirectory } from '../test/pipeline/directory-reader.js';
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
 
 const options = new Command()
   .name('bench:shapes')

@@ -7,7 +7,7 @@
  * (SYNC_TENANT_ID, …), that tenant is synced into Azurite instead of the simulated one.
  */
 import { SingleBar } from 'cli-progress';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 
 import type { Row } from '../src/adapters/storage/table-gateway.js';
 import type { AppServices } from '../src/app-services.js';
@@ -15,15 +15,10 @@ import { RUN_OUTCOMES } from '../src/domain/person-plan.js';
 import type { RunSummary } from '../src/usecases/describe-runs.js';
 import type { ChunkReport } from '../src/usecases/messages.js';
 import { requestSync } from '../src/usecases/request-sync.js';
+import { positiveInt } from './cli-numbers.js';
 import { projectRoot, startLocalEnvironment } from './environment/local-environment.js';
 import { waitForRun } from './environment/run-watcher.js';
 import { readTenantValues, startTenantEnvironment } from './environment/tenant-environment.js';
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
 
 const program = new Command()
   .name('npm start --')

@@ -2,29 +2,11 @@ import { QueueClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { QUEUES } from '../../src/adapters/storage/storage-names.js';
-import type { Logger } from '../../src/ports/logger.js';
 import { fetchRound } from '../../src/usecases/fetch-round.js';
 import type { SyncRequest } from '../../src/usecases/messages.js';
 import { PipelineUnderTest } from './pipeline-harness.js';
+import { drainQueue, quiet } from './pipeline-probes.js';
 import { mutateTenant } from './tenant-mutations.js';
-
-const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
-
-/** Takes every message off a queue (bodies as sent), leaving it empty. */
-async function drain(queue: QueueClient): Promise<string[]> {
-  const bodies: string[] = [];
-  for (;;) {
-    const { receivedMessageItems } = await queue.receiveMessages({
-      numberOfMessages: 32,
-      visibilityTimeout: 300,
-    });
-    if (receivedMessageItems.length === 0) return bodies;
-    for (const message of receivedMessageItems) {
-      bodies.push(message.messageText);
-      await queue.deleteMessage(message.messageId, message.popReceipt);
-    }
-  }
-}
 
 function shuffled<T>(items: readonly T[], seed: number): T[] {
   const out = [...items];
@@ -62,7 +44,7 @@ describe('at-least-once delivery of directory changes', () => {
     };
     const fetched = await fetchRound(pipeline.deps(), request, quiet);
     expect(fetched.kind).toBe('completed');
-    const bodies = await drain(changes);
+    const bodies = await drainQueue(changes);
     expect(bodies.length).toBeGreaterThan(0);
     for (const body of shuffled([...bodies, ...bodies], seed)) await changes.sendMessage(body);
     return { afterRunKey, messages: bodies.length };

@@ -2,29 +2,11 @@ import { QueueClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { QUEUES } from '../../src/adapters/storage/storage-names.js';
-import type { Logger } from '../../src/ports/logger.js';
 import { fetchRound } from '../../src/usecases/fetch-round.js';
 import type { SyncRequest } from '../../src/usecases/messages.js';
 import { PipelineUnderTest } from './pipeline-harness.js';
+import { drainQueue, quiet } from './pipeline-probes.js';
 import { mutateTenant } from './tenant-mutations.js';
-
-const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
-
-/** Takes every message off a queue (bodies as sent), leaving it empty. */
-async function drain(queue: QueueClient): Promise<string[]> {
-  const bodies: string[] = [];
-  for (;;) {
-    const { receivedMessageItems } = await queue.receiveMessages({
-      numberOfMessages: 32,
-      visibilityTimeout: 300,
-    });
-    if (receivedMessageItems.length === 0) return bodies;
-    for (const message of receivedMessageItems) {
-      bodies.push(message.messageText);
-      await queue.deleteMessage(message.messageId, message.popReceipt);
-    }
-  }
-}
 
 /**
  * Queues do not keep order across rounds either: round N's messages held back and delivered only
@@ -56,7 +38,7 @@ describe('order across rounds: round N applied after round N+1', () => {
       requestedAt: new Date().toISOString(),
     };
     expect((await fetchRound(pipeline.deps(), request, quiet)).kind).toBe('completed');
-    return { afterRunKey, bodies: await drain(changes) };
+    return { afterRunKey, bodies: await drainQueue(changes) };
   }
 
   /** Round N (held), round N+1 delivered and applied, then round N delivered: equal to the oracle. */

@@ -6,19 +6,14 @@ import { encodeMessage } from '../../src/adapters/storage/queue-gateway.js';
 import { QUEUES, TABLES } from '../../src/adapters/storage/storage-names.js';
 import { LeaseLostError } from '../../src/adapters/storage/sync-state-store.js';
 import type { TableGateway } from '../../src/adapters/storage/table-gateway.js';
-import type { ConnectionSettings } from '../../src/domain/connection-settings.js';
-import type { DirectorySource } from '../../src/ports/directory-source.js';
-import type { Logger } from '../../src/ports/logger.js';
 import { PermanentError } from '../../src/shared/errors.js';
 import { failRound } from '../../src/usecases/fail-round.js';
 import { fetchRound } from '../../src/usecases/fetch-round.js';
 import { completeIfAllReported } from '../../src/usecases/finalize-run.js';
 import { type DirectoryChunk, directoryChunkSchema, type SyncRequest } from '../../src/usecases/messages.js';
-import type { PipelineDeps } from '../../src/usecases/pipeline-deps.js';
 import { reconcileMessage } from '../../src/usecases/reconcile-message.js';
 import { PipelineUnderTest } from './pipeline-harness.js';
-
-const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+import { drainQueue, interceptedSource, quiet } from './pipeline-probes.js';
 
 class SimulatedCrash extends Error {}
 
@@ -26,46 +21,11 @@ function request(tenantId: string, full = false): SyncRequest {
   return { type: 'sync-request', tenantId, trigger: 'manual', full, requestedAt: new Date().toISOString() };
 }
 
-/** Takes every message off a queue, parsed, leaving it empty. */
+/** Takes every chunk message off the queue, parsed, leaving it empty. */
 async function drainChunks(queue: QueueClient): Promise<DirectoryChunk[]> {
-  const chunks: DirectoryChunk[] = [];
-  for (;;) {
-    const { receivedMessageItems } = await queue.receiveMessages({
-      numberOfMessages: 32,
-      visibilityTimeout: 300,
-    });
-    if (receivedMessageItems.length === 0) return chunks;
-    for (const message of receivedMessageItems) {
-      chunks.push(
-        directoryChunkSchema.parse(JSON.parse(decodeQueueMessage(message.messageText, 'base64') ?? 'null')),
-      );
-      await queue.deleteMessage(message.messageId, message.popReceipt);
-    }
-  }
-}
-
-/** The real Graph source, with `intercept` deciding, page by page, what happens first. */
-function intercepted(
-  deps: PipelineDeps,
-  intercept: (url: string, page: number) => Promise<void>,
-): PipelineDeps {
-  return {
-    ...deps,
-    directorySourceFor: async (settings: ConnectionSettings): Promise<DirectorySource> => {
-      const real = await deps.directorySourceFor(settings);
-      let page = 0;
-      return {
-        initialDeltaUrl: (resource) => real.initialDeltaUrl(resource),
-        get requestCount() {
-          return real.requestCount;
-        },
-        getDeltaPage: async (url) => {
-          await intercept(url, ++page);
-          return real.getDeltaPage(url);
-        },
-      };
-    },
-  };
+  return (await drainQueue(queue)).map((text) =>
+    directoryChunkSchema.parse(JSON.parse(decodeQueueMessage(text, 'base64') ?? 'null')),
+  );
 }
 
 /** The real table gateway, which "crashes" the handler at its `crashAt`-th storage call (counting them). */
@@ -140,7 +100,7 @@ describe('hardening: full rounds, failed rounds, fencing, group deletion, runs t
     for (const user of disabled) pipeline.control.disable(user.id);
     const afterRunKey = await pipeline.latestRunKey();
     pipeline.rounds.push(pipeline.control.snapshot());
-    const forbidden = intercepted(pipeline.deps(), (url) =>
+    const forbidden = interceptedSource(pipeline.deps(), (_page, url) =>
       url.includes('/groups/delta')
         ? Promise.reject(
             new PermanentError('403 Authorization_RequestDenied on /groups/delta', 'permission-denied'),
@@ -184,7 +144,7 @@ describe('hardening: full rounds, failed rounds, fencing, group deletion, runs t
     const wasPaused = new Promise<void>((resolve) => (paused = resolve));
     const pause = new Promise<void>((resolve) => (resume = resolve));
     const stale = fetchRound(
-      intercepted(pipeline.deps(), async (_url, page) => {
+      interceptedSource(pipeline.deps(), async (page) => {
         if (page !== 3) return;
         paused();
         await pause;

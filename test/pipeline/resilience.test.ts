@@ -5,39 +5,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { encodeMessage } from '../../src/adapters/storage/queue-gateway.js';
 import { QUEUES } from '../../src/adapters/storage/storage-names.js';
-import type { ConnectionSettings } from '../../src/domain/connection-settings.js';
-import type { DirectorySource } from '../../src/ports/directory-source.js';
-import type { Logger } from '../../src/ports/logger.js';
 import { fetchRound } from '../../src/usecases/fetch-round.js';
 import type { DirectoryChunk, SyncRequest } from '../../src/usecases/messages.js';
 import type { PipelineDeps } from '../../src/usecases/pipeline-deps.js';
 import { PipelineUnderTest } from './pipeline-harness.js';
+import { interceptedSource, quiet } from './pipeline-probes.js';
 import { mutateTenant } from './tenant-mutations.js';
-
-const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 class SimulatedCrash extends Error {}
 
 /** The real Graph source, which "crashes" the fetcher before the page after `pages` pages. */
 function crashingAfter(deps: PipelineDeps, pages: number): PipelineDeps {
-  return {
-    ...deps,
-    directorySourceFor: async (settings: ConnectionSettings): Promise<DirectorySource> => {
-      const real = await deps.directorySourceFor(settings);
-      let served = 0;
-      return {
-        initialDeltaUrl: (resource) => real.initialDeltaUrl(resource),
-        get requestCount() {
-          return real.requestCount;
-        },
-        getDeltaPage: async (url) => {
-          if (served >= pages) throw new SimulatedCrash(`fetcher died after ${pages} pages`);
-          served += 1;
-          return real.getDeltaPage(url);
-        },
-      };
-    },
-  };
+  return interceptedSource(deps, (page) => {
+    if (page > pages) throw new SimulatedCrash(`fetcher died after ${pages} pages`);
+  });
 }
 
 describe('a fetch round stopped after k pages', () => {

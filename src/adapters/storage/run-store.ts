@@ -79,19 +79,7 @@ export class RunStore {
    * row, or undefined to leave it as it is.
    */
   async update(ref: RunRef, change: (row: Row) => Row | undefined): Promise<Row | undefined> {
-    for (let attempt = 0; attempt < 50; attempt += 1) {
-      const row = await this.get(ref);
-      if (!row) return undefined;
-      const next = change(row);
-      if (!next) return row;
-      try {
-        await this.tables.replaceIfMatch(TABLES.runs, withoutMetadata(next), row.etag!);
-        return next;
-      } catch (error) {
-        if (!isWriteConflict(error)) throw error;
-      }
-    }
-    throw new Error(`run ${ref.runId} is being updated by too many writers at once`);
+    return (await this.transition(ref, change)) ?? (await this.get(ref));
   }
 
   /**

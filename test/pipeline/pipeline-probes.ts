@@ -1,0 +1,53 @@
+/** Probes the integration tests put between the pipeline and its queues or its Graph source. */
+import type { QueueClient } from '@azure/storage-queue';
+
+import type { ConnectionSettings } from '../../src/domain/connection-settings.js';
+import type { DirectorySource } from '../../src/ports/directory-source.js';
+import type { Logger } from '../../src/ports/logger.js';
+import type { PipelineDeps } from '../../src/usecases/pipeline-deps.js';
+
+export const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/** Takes every message off a queue (bodies as sent), leaving it empty. */
+export async function drainQueue(queue: QueueClient): Promise<string[]> {
+  const bodies: string[] = [];
+  for (;;) {
+    const { receivedMessageItems } = await queue.receiveMessages({
+      numberOfMessages: 32,
+      visibilityTimeout: 300,
+    });
+    if (receivedMessageItems.length === 0) return bodies;
+    for (const message of receivedMessageItems) {
+      bodies.push(message.messageText);
+      await queue.deleteMessage(message.messageId, message.popReceipt);
+    }
+  }
+}
+
+/**
+ * The real Graph source, with `intercept` run before each delta page is fetched (its 1-based number
+ * among the pages this source served, and the URL): it may wait, or throw to stop the fetcher.
+ */
+export function interceptedSource(
+  deps: PipelineDeps,
+  intercept: (page: number, url: string) => Promise<void> | void,
+): PipelineDeps {
+  return {
+    ...deps,
+    directorySourceFor: async (settings: ConnectionSettings): Promise<DirectorySource> => {
+      const real = await deps.directorySourceFor(settings);
+      let page = 0;
+      return {
+        initialDeltaUrl: (resource) => real.initialDeltaUrl(resource),
+        get requestCount() {
+          return real.requestCount;
+        },
+        getDeltaPage: async (url) => {
+          page += 1;
+          await intercept(page, url);
+          return real.getDeltaPage(url);
+        },
+      };
+    },
+  };
+}
