@@ -104,7 +104,9 @@ async function superviseRun(
   const lost = stalled.filter((chunk) => chunk.republished >= WATCHDOG.maxRepublish);
   const again = stalled.filter((chunk) => chunk.republished < WATCHDOG.maxRepublish);
   for (const chunk of again) {
-    await deps.queues.send(QUEUES.directoryChanges, chunk.body);
+    const body = await deps.runs.publishedBody(ref, chunk.chunkIndex);
+    if (body === undefined) continue;
+    await deps.queues.send(QUEUES.directoryChanges, body);
     await deps.runs.markRepublished(ref, chunk);
   }
   for (const chunk of lost) await declareLost(deps, ref, chunk);

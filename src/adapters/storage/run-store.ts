@@ -192,24 +192,39 @@ export class RunStore {
     );
   }
 
+  /** What was published and when (not the bodies: the watchdog reads every few seconds). */
   async listPublished(ref: Pick<RunRef, 'tenantId' | 'runId'>): Promise<PublishedChunk[]> {
-    const rows = await this.tables.listPartition(TABLES.runChunks, `${ref.tenantId}|${ref.runId}|published`);
+    const rows = await this.tables.listPartition(TABLES.runChunks, `${ref.tenantId}|${ref.runId}|published`, {
+      select: ['RowKey', 'republished', 'lastPublishedAt'],
+    });
     return rows.map((row) => ({
       chunkIndex: Number(row.rowKey),
-      body: JSON.parse(gatherText(row, 'body')) as unknown,
       republished: Number(row.republished ?? 0),
       lastPublishedAt: Number(row.lastPublishedAt ?? 0),
     }));
   }
 
+  /** The message a chunk was published with. */
+  async publishedBody(ref: Pick<RunRef, 'tenantId' | 'runId'>, chunkIndex: number): Promise<unknown> {
+    const row = await this.tables.get(
+      TABLES.runChunks,
+      `${ref.tenantId}|${ref.runId}|published`,
+      chunkKey(chunkIndex),
+    );
+    return row ? (JSON.parse(gatherText(row, 'body')) as unknown) : undefined;
+  }
+
   async markRepublished(ref: RunRef, chunk: PublishedChunk): Promise<void> {
-    await this.tables.upsert(TABLES.runChunks, {
-      partitionKey: `${ref.tenantId}|${ref.runId}|published`,
-      rowKey: chunkKey(chunk.chunkIndex),
-      ...spreadText('body', JSON.stringify(chunk.body)),
-      republished: chunk.republished + 1,
-      lastPublishedAt: Date.now(),
-    });
+    await this.tables.upsert(
+      TABLES.runChunks,
+      {
+        partitionKey: `${ref.tenantId}|${ref.runId}|published`,
+        rowKey: chunkKey(chunk.chunkIndex),
+        republished: chunk.republished + 1,
+        lastPublishedAt: Date.now(),
+      },
+      'Merge',
+    );
   }
 
   /** A reconciler's heartbeat on the chunk it works on (`<tenant>|<run>|claims`). */
@@ -254,10 +269,9 @@ export class RunStore {
 
 export type ChunkState = 'decided' | 'applied';
 
-/** A chunk message as its fetcher published it, and how often the watchdog published it again. */
+/** A chunk message its fetcher published, and how often the watchdog published it again. */
 export interface PublishedChunk {
   readonly chunkIndex: number;
-  readonly body: unknown;
   readonly republished: number;
   readonly lastPublishedAt: number;
 }

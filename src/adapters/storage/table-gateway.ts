@@ -134,9 +134,9 @@ export class TableGateway {
     }
   }
 
-  async upsert(table: TableName, entity: Row): Promise<void> {
+  async upsert(table: TableName, entity: Row, mode: 'Replace' | 'Merge' = 'Replace'): Promise<void> {
     checkEntity(table, entity);
-    await this.client(table).upsertEntity(entity, 'Replace');
+    await this.client(table).upsertEntity(entity, mode);
     this.meter.count(table, 1, 1);
   }
 
