@@ -17,11 +17,11 @@ import { waitForRun } from '../local/environment/run-watcher.js';
 import type { TenantOperation } from '../local/standin/control/operations.js';
 import type { TenantSnapshot } from '../local/standin/index.js';
 import { entityBytes } from '../src/adapters/storage/table-limits.js';
-import { bucketOf, bucketPartition } from '../src/domain/bucket.js';
 import type { RunSummary } from '../src/usecases/describe-runs.js';
 import { requestSync } from '../src/usecases/request-sync.js';
 import { expectedDirectory } from '../test/pipeline/directory-oracle.js';
-import { differences, readDirectory } from '../test/pipeline/directory-reader.js';
+import { differences, readDirectory, storedMemberships } from '../test/pipeline/directory-reader.js';
+import { churnMemberships } from '../test/pipeline/tenant-mutations.js';
 
 const options = new Command()
   .name('bench:shapes')
@@ -100,29 +100,12 @@ try {
   const churn: { seconds: number; equal: boolean; state: string }[] = [];
   let previous: string[] = [];
   for (let i = 0; i < 10; i += 1) {
-    const ops: TenantOperation[] = previous.map((groupId) => ({
-      op: 'removeMember',
-      groupId,
-      memberId: churner,
-    }));
-    for (let g = 0; g < 500; g += 1) {
-      ops.push({ op: 'createGroup', group: { displayName: `Churn ${i}.${g}` }, memberIds: [churner] });
-    }
-    previous = control.bulk(ops).slice(previous.length);
+    previous = churnMemberships(control, churner, previous, 500, String(i));
     const r = await round('manual');
     churn.push({ seconds: r.seconds, equal: r.equal, state: r.run.state });
     log(`churn round ${i + 1}: ${r.run.state} in ${r.seconds} s, equal: ${r.equal}`);
   }
-  const deps = env.services.deps();
-  const row = await deps.tables.get(
-    'dirUsers',
-    bucketPartition(env.tenantId, bucketOf(churner, deps.buckets)),
-    churner,
-  );
-  const stored = Object.entries(row ?? {})
-    .filter(([name]) => name.startsWith('memberships'))
-    .map(([, value]) => String(value))
-    .join('');
+  const stored = await storedMemberships(env.azurite.connectionString, env.tenantId, churner);
   const result = {
     users: options.users,
     fullSync: { state: full.run.state, seconds: full.seconds, equalToOracle: full.equal },
@@ -131,8 +114,8 @@ try {
       rounds: churn.length,
       secondsPerRound: churn.map((c) => c.seconds),
       allEqualToOracle: churn.every((c) => c.equal && c.state === 'completed'),
-      removedMembershipsKept: stored.split('"present":false').length - 1,
-      presentMemberships: stored.split('"present":true').length - 1,
+      removedMembershipsKept: stored.removed,
+      presentMemberships: stored.present,
     },
     largestEntityBytes: { dirUsers: await largestRow('dirUsers'), people: await largestRow('people') },
   };

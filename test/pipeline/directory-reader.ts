@@ -75,6 +75,24 @@ export async function readDirectory(connectionString: string, tenantId: string):
   return { people, teams, teamMembers, peopleRowsPerObject };
 }
 
+/** How many present and removed memberships a user's mirror row holds (over all its pieces). */
+export async function storedMemberships(
+  connectionString: string,
+  tenantId: string,
+  objectId: string,
+): Promise<{ present: number; removed: number }> {
+  const range = odata`PartitionKey ge ${`${tenantId}|`} and PartitionKey lt ${`${tenantId}}`} and RowKey eq ${objectId}`;
+  const [row] = await rows(connectionString, 'dirUsers', range);
+  const stored = Object.entries(row ?? {})
+    .filter(([name]) => name.startsWith('memberships'))
+    .map(([, value]) => String(value))
+    .join('');
+  return {
+    present: stored.split('"present":true').length - 1,
+    removed: stored.split('"present":false').length - 1,
+  };
+}
+
 /**
  * Differences between what the pipeline wrote and the oracle, as readable lines (empty = equal).
  * A manager link is compared by the manager's object id; a link to a manager who has no person in the

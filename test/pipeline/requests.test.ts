@@ -7,14 +7,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { QUEUES } from '../../src/adapters/storage/storage-names.js';
 import { LeaseLostError, SyncStateStore } from '../../src/adapters/storage/sync-state-store.js';
 import { readAppSettings } from '../../src/config/app-settings.js';
-import type { ConnectionSettings } from '../../src/domain/connection-settings.js';
-import type { DirectorySource } from '../../src/ports/directory-source.js';
 import type { Logger } from '../../src/ports/logger.js';
 import { fetchRound } from '../../src/usecases/fetch-round.js';
 import { type SyncRequest, syncRequestSchema } from '../../src/usecases/messages.js';
 import type { PipelineDeps } from '../../src/usecases/pipeline-deps.js';
 import { requestDueRounds } from '../../src/usecases/request-sync.js';
 import { PipelineUnderTest } from './pipeline-harness.js';
+import { interceptedSource } from './pipeline-probes.js';
 
 const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -31,27 +30,11 @@ async function queuedRequests(queue: QueueClient): Promise<SyncRequest[]> {
 
 /** The real Graph source, whose second page waits for `gate` (a fetcher busy or paused mid-round). */
 function pausedOnSecondPage(deps: PipelineDeps, gate: Promise<unknown>, reached: () => void): PipelineDeps {
-  return {
-    ...deps,
-    directorySourceFor: async (settings: ConnectionSettings): Promise<DirectorySource> => {
-      const real = await deps.directorySourceFor(settings);
-      let served = 0;
-      return {
-        initialDeltaUrl: (resource) => real.initialDeltaUrl(resource),
-        get requestCount() {
-          return real.requestCount;
-        },
-        getDeltaPage: async (url) => {
-          served += 1;
-          if (served === 2) {
-            reached();
-            await gate;
-          }
-          return real.getDeltaPage(url);
-        },
-      };
-    },
-  };
+  return interceptedSource(deps, async (page) => {
+    if (page !== 2) return;
+    reached();
+    await gate;
+  });
 }
 
 /** `deps` whose sync state runs `before` ahead of the named method (an interleaving under test). */

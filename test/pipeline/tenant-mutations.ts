@@ -1,4 +1,5 @@
 /** Random, seeded changes to the simulated tenant: the kinds of change a real tenant sees. */
+import type { TenantOperation } from '../../local/standin/control/operations.js';
 import type { StandinControl } from '../../local/standin/index.js';
 import { SeededRandom } from '../../local/standin/tenant/seeded-random.js';
 
@@ -117,4 +118,26 @@ function mutateOnce(
       return `moveDepartment ${id}`;
     }
   }
+}
+
+/**
+ * One round of membership churn: `userId` leaves the groups it joined last round (`previous`) and
+ * joins `count` new groups; returns the new groups' ids.
+ */
+export function churnMemberships(
+  control: StandinControl,
+  userId: string,
+  previous: readonly string[],
+  count: number,
+  label: string,
+): string[] {
+  const ops: TenantOperation[] = previous.map((groupId) => ({
+    op: 'removeMember',
+    groupId,
+    memberId: userId,
+  }));
+  for (let i = 0; i < count; i += 1) {
+    ops.push({ op: 'createGroup', group: { displayName: `Churn ${label}.${i}` }, memberIds: [userId] });
+  }
+  return control.bulk(ops).slice(previous.length);
 }

@@ -4,6 +4,10 @@ import { Client } from '@microsoft/microsoft-graph-client';
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js';
 
 import type { RunningStandin } from '../../../local/standin/index.js';
+import {
+  createAppIdentityCredential,
+  KeyVaultSecretStore,
+} from '../../../src/adapters/keyvault/key-vault-secret-store.js';
 
 export function secretCredential(standin: RunningStandin): TokenCredential {
   return new ClientSecretCredential(standin.tenantId, standin.clientId, standin.clientSecret, {
@@ -71,4 +75,17 @@ export async function rawCall(
     // keep text
   }
   return { status: response.status, headers: response.headers, body };
+}
+
+/** The product's Key Vault store on the stand-in's vault, signed in as the app's own identity. */
+export function standinSecretStore(standin: RunningStandin): KeyVaultSecretStore {
+  return new KeyVaultSecretStore(
+    standin.keyVaultUrl,
+    createAppIdentityCredential({
+      AZURE_TENANT_ID: standin.tenantId,
+      AZURE_CLIENT_ID: standin.clientId,
+      AZURE_CLIENT_SECRET: standin.clientSecret,
+      AZURE_AUTHORITY_HOST: standin.authorityHost,
+    }),
+  );
 }

@@ -14,15 +14,13 @@ import {
   APP_IDENTITY_CLIENT_ID_SETTING,
   createGraphCredential,
 } from '../../../../src/adapters/graph/graph-credential.js';
-import {
-  createAppIdentityCredential,
-  KeyVaultSecretStore,
-} from '../../../../src/adapters/keyvault/key-vault-secret-store.js';
+import type { KeyVaultSecretStore } from '../../../../src/adapters/keyvault/key-vault-secret-store.js';
 import {
   type ConnectionSettings,
   type ConnectionSettingsInput,
   connectionSettingsSchema,
 } from '../../../../src/domain/connection-settings.js';
+import { standinSecretStore } from '../../../local/standin/standin-test-clients.js';
 
 const APP_IDENTITY = '0b1e2c3d-4e5f-4061-8273-94a5b6c7d8e9';
 const OTHER_IDENTITY = '7f6e5d4c-3b2a-4190-8f7e-6d5c4b3a2910';
@@ -65,15 +63,7 @@ beforeAll(async () => {
   process.env.IDENTITY_HEADER = IDENTITY_HEADER;
 
   standin = await startStandin({ users: 3, seed: 12 });
-  secrets = new KeyVaultSecretStore(
-    standin.keyVaultUrl,
-    createAppIdentityCredential({
-      AZURE_TENANT_ID: standin.tenantId,
-      AZURE_CLIENT_ID: standin.clientId,
-      AZURE_CLIENT_SECRET: standin.clientSecret,
-      AZURE_AUTHORITY_HOST: standin.authorityHost,
-    }),
-  );
+  secrets = standinSecretStore(standin);
 });
 
 afterAll(async () => {

@@ -8,25 +8,15 @@ import forge from 'node-forge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type RunningStandin, startStandin } from '../../../../local/standin/index.js';
-import {
-  createAppIdentityCredential,
-  KeyVaultSecretStore,
-} from '../../../../src/adapters/keyvault/key-vault-secret-store.js';
+import type { KeyVaultSecretStore } from '../../../../src/adapters/keyvault/key-vault-secret-store.js';
+import { standinSecretStore } from '../../../local/standin/standin-test-clients.js';
 
 let standin: RunningStandin;
 let store: KeyVaultSecretStore;
 
 beforeAll(async () => {
   standin = await startStandin({ users: 3, seed: 13 });
-  store = new KeyVaultSecretStore(
-    standin.keyVaultUrl,
-    createAppIdentityCredential({
-      AZURE_TENANT_ID: standin.tenantId,
-      AZURE_CLIENT_ID: standin.clientId,
-      AZURE_CLIENT_SECRET: standin.clientSecret,
-      AZURE_AUTHORITY_HOST: standin.authorityHost,
-    }),
-  );
+  store = standinSecretStore(standin);
 });
 
 afterAll(async () => {
