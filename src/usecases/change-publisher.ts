@@ -4,6 +4,7 @@ import { QUEUES } from '../adapters/storage/storage-names.js';
 import { bucketOf } from '../domain/bucket.js';
 import type { DirectoryChange } from '../domain/directory.js';
 import type { DirectoryChunk, RunRef } from './messages.js';
+import { claimCheckPrefix } from './run-blobs.js';
 
 /** The durable record of a run's published chunk messages. */
 export interface PublishedChunks {
@@ -152,7 +153,7 @@ export class ChangePublisher {
       changes: changes as DirectoryChunk['changes'],
     };
     if (Buffer.byteLength(JSON.stringify(inline), 'utf8') <= MAX_INLINE_PAYLOAD_BYTES) return inline;
-    const blobName = `chunks/${ref.tenantId}/${ref.runId}/${chunkIndex}-e${this.epoch}.json`;
+    const blobName = `${claimCheckPrefix(ref)}${chunkIndex}-e${this.epoch}.json`;
     await this.#put(blobName, changes);
     return { type: 'directory-chunk', ...ref, chunkIndex, partition, fresh, blobNames: [blobName] };
   }

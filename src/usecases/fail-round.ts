@@ -1,10 +1,10 @@
 import type { RunState } from '../adapters/storage/run-store.js';
 import { QUEUES } from '../adapters/storage/storage-names.js';
 import { SyncError } from '../shared/errors.js';
-import { seenPrefix, stagedPrefix } from './fetch-round.js';
 import type { RunEvent } from './messages.js';
 import type { Logger, PipelineDeps } from './pipeline-deps.js';
 import { requestFollowUp } from './request-sync.js';
+import { seenPrefix, stagedPrefix } from './run-blobs.js';
 
 /**
  * A round that cannot go on (permission denied, a refused credential): its run fails with the reason

@@ -15,6 +15,7 @@ import { recordFetchDone } from './finalize-run.js';
 import { directoryChangeSchema, type RunEvent, type RunRef, type SyncRequest } from './messages.js';
 import type { Logger, PipelineDeps } from './pipeline-deps.js';
 import { requestFollowUp } from './request-sync.js';
+import { heldPrefix, seenPrefix, stagedPrefix } from './run-blobs.js';
 import { tenantErrorLog } from './tenant-errors.js';
 
 export type FetchResult =
@@ -181,8 +182,8 @@ class RoundRunner {
     await recordFetchDone(this.deps, done);
     await this.deps.syncState.saveCursor(tenantId, cursor, this.lease);
     await this.deps.queues.send(QUEUES.runEvents, done);
+    // The run's own blobs (staged, claim checks, held memberships) go when it completes.
     await this.deps.chunkStore.deletePrefix(seenPrefix(round));
-    await this.deps.chunkStore.deletePrefix(heldPrefix(round));
     this.log.info('round fetched', {
       tenantId,
       runId: round.runId,
@@ -458,16 +459,6 @@ function seenKey(change: DirectoryChange): string {
   }
 }
 
-/** Where a full round stages its changes until it publishes them, one message per partition. */
-export function stagedPrefix(round: Pick<Round, 'tenantId' | 'runId'>): string {
-  return `staged/${round.tenantId}/${round.runId}/`;
-}
-
-/** Where a first round keeps the memberships it holds for its users (for a resume). */
-export function heldPrefix(round: Pick<Round, 'tenantId' | 'runId'>): string {
-  return `held/${round.tenantId}/${round.runId}/`;
-}
-
 /**
  * A tenant's first round applies while it fetches: nothing exists yet, so each users page can be
  * published at once, each user with all its memberships (read first, in the groups phase), and
@@ -477,8 +468,4 @@ export function heldPrefix(round: Pick<Round, 'tenantId' | 'runId'>): string {
  */
 function overlaps(round: Round): boolean {
   return round.fresh && round.full;
-}
-
-export function seenPrefix(round: Pick<Round, 'tenantId' | 'seq'>): string {
-  return `seen/${round.tenantId}/${round.seq}/`;
 }

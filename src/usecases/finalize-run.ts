@@ -3,6 +3,7 @@ import { QUEUES } from '../adapters/storage/storage-names.js';
 import type { Row } from '../adapters/storage/table-gateway.js';
 import type { RunEvent, RunRef } from './messages.js';
 import type { PipelineDeps } from './pipeline-deps.js';
+import { runBlobPrefixes } from './run-blobs.js';
 
 export type FanIn = 'waiting' | 'completed' | 'not-running' | 'unknown-run';
 
@@ -97,13 +98,9 @@ export async function settleRounds(deps: PipelineDeps, tenantId: string): Promis
   if (settled > 0) await deps.settled.advance(tenantId, settled);
 }
 
-/** A completed run's staged changes and claim checks are no longer needed (best effort). */
+/** A completed run's staged changes, claim checks and held memberships are no longer needed (best effort). */
 async function removeRunBlobs(deps: PipelineDeps, ref: RunRef): Promise<void> {
-  for (const prefix of [
-    `staged/${ref.tenantId}/${ref.runId}/`,
-    `chunks/${ref.tenantId}/${ref.runId}/`,
-    `held/${ref.tenantId}/${ref.runId}/`,
-  ]) {
+  for (const prefix of runBlobPrefixes(ref)) {
     await deps.chunkStore.deletePrefix(prefix).catch(() => undefined);
   }
 }

@@ -174,6 +174,7 @@ async function refreshTeams(
 ): Promise<void> {
   const { tenantId, now } = work;
   const columns = ['RowKey', ...spreadColumns('memberships')];
+  const refreshed = [...groupIds];
   // The groups' new state was written before this pass began: one read serves every bucket.
   const deletedGroups = await deletedGroupsOf(tables, tenantId);
   for (let bucket = 0; bucket < work.buckets; bucket += 1) {
@@ -181,7 +182,7 @@ async function refreshTeams(
       const pk = bucketPartition(tenantId, bucket);
       const members = (await tables.listPartition(TABLES.dirUsers, pk, { select: columns }))
         .map((row) => mirrorUserFromRow({ ...row, partitionKey: pk }))
-        .filter((user) => [...groupIds].some((groupId) => user.memberships[groupId]?.present));
+        .filter((user) => refreshed.some((groupId) => user.memberships[groupId]?.present));
       if (members.length === 0) return;
       const personRows = await tables.readRows(
         TABLES.people,

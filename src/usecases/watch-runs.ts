@@ -80,7 +80,9 @@ async function superviseRun(
     return { republished: 0, lost: 0, completed: false };
   }
   const applied = new Set(
-    (await deps.runs.listChunks(ref)).filter((r) => r.state === 'applied').map((r) => r.chunkIndex),
+    (await deps.runs.listChunks(ref))
+      .filter((r) => r.state === 'applied' && r.chunkIndex < total)
+      .map((r) => r.chunkIndex),
   );
   const stalled: PublishedChunk[] = [];
   if (applied.size < total) {
@@ -127,7 +129,10 @@ async function superviseRun(
         : { ...current, recoveries: Number(current.recoveries ?? 0) + again.length, lastRecovery: note },
     );
   }
-  const completed = (await completeIfAllReported(deps, ref)) === 'completed';
+  // Only a run whose chunks are all in (or just accounted for as lost) can complete: the others are
+  // not read again this tick.
+  const mayComplete = applied.size >= total || lost.length > 0;
+  const completed = mayComplete && (await completeIfAllReported(deps, ref)) === 'completed';
   return { republished: again.length, lost: lost.length, completed };
 }
 
