@@ -12,7 +12,7 @@ import { QueueGateway } from './adapters/storage/queue-gateway.js';
 import { RunStore } from './adapters/storage/run-store.js';
 import { SettledRounds } from './adapters/storage/settled-rounds.js';
 import { type StorageAccount, storageAccountFromSettings } from './adapters/storage/storage-account.js';
-import { QUEUES, TABLES } from './adapters/storage/storage-names.js';
+import { CONTAINERS, QUEUES, TABLES } from './adapters/storage/storage-names.js';
 import { SyncStateStore } from './adapters/storage/sync-state-store.js';
 import { TableGateway, WriteMeter } from './adapters/storage/table-gateway.js';
 import { type AppSettings, readAppSettings } from './config/app-settings.js';
@@ -79,7 +79,11 @@ export class AppServices {
       }),
     );
     await this.#queues.createQueues(Object.values(QUEUES));
-    await this.#chunks.createContainer();
+    await Promise.all(
+      Object.values(CONTAINERS).map((name) =>
+        this.#account.blobService().getContainerClient(name).createIfNotExists(),
+      ),
+    );
   }
 
   async #directorySource(connection: ConnectionSettings): Promise<DirectorySource> {

@@ -46,11 +46,18 @@ var tableNames = [
   'tenantErrors'
   'pendingChanges'
   'subscriptions'
+  'settingsHistory'
+  'disputes'
+  'customProperties'
+  'personPhotos'
+  'personHistory'
 ]
 
 // Claim-check payloads (change chunks over the queue message limit) and the deployment package.
 var blobContainerNames = [
   'change-chunks'
+  'change-sets'
+  'photos'
   deploymentContainerName
 ]
 

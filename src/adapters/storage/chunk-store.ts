@@ -1,7 +1,7 @@
 import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 
 import { forEachConcurrently } from '../../shared/concurrency.js';
-import { CONTAINERS } from './storage-names.js';
+import { type ContainerName, CONTAINERS } from './storage-names.js';
 
 /**
  * Claim check: a payload too large for a queue message is stored as a blob and the message carries
@@ -10,8 +10,9 @@ import { CONTAINERS } from './storage-names.js';
 export class ChunkStore {
   readonly #container: ContainerClient;
 
-  constructor(service: BlobServiceClient) {
-    this.#container = service.getContainerClient(CONTAINERS.changeChunks);
+  /** `container`: change chunks by default; the same JSON blob store serves the runs' change sets. */
+  constructor(service: BlobServiceClient, container: ContainerName = CONTAINERS.changeChunks) {
+    this.#container = service.getContainerClient(container);
   }
 
   async createContainer(): Promise<void> {

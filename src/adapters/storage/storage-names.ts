@@ -14,6 +14,16 @@ export const TABLES = {
   tenantErrors: 'tenantErrors',
   pendingChanges: 'pendingChanges',
   subscriptions: 'subscriptions',
+  /** Every saved version of a connection's settings (PartitionKey tenantId, RowKey the version). */
+  settingsHistory: 'settingsHistory',
+  /** Two Entra users claiming one person, or one user two people: resolved by an admin. */
+  disputes: 'disputes',
+  /** The app's custom property definitions (name, type), per tenant. */
+  customProperties: 'customProperties',
+  /** A person's photo as last downloaded (media ETag, blob name), beside its people row. */
+  personPhotos: 'personPhotos',
+  /** Older entries of a person's history (the latest are kept on its people row). */
+  personHistory: 'personHistory',
 } as const;
 export type TableName = (typeof TABLES)[keyof typeof TABLES];
 
@@ -39,4 +49,9 @@ export function poisonQueueOf(queue: QueueName): `${QueueName}-poison` {
 
 export const CONTAINERS = {
   changeChunks: 'change-chunks',
+  /** Each run's change set (one blob per chunk: what the planner decided, by person, with the rule). */
+  changeSets: 'change-sets',
+  /** People's photos. */
+  photos: 'photos',
 } as const;
+export type ContainerName = (typeof CONTAINERS)[keyof typeof CONTAINERS];

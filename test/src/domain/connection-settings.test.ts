@@ -5,6 +5,7 @@ import {
   connectionSettingsSchema,
   scheduleSchema,
 } from '../../../src/domain/connection-settings.js';
+import { DEFAULT_POLICY } from '../../../src/domain/policy.js';
 
 const VALID: ConnectionSettingsInput = {
   tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47',
@@ -30,7 +31,8 @@ describe('connectionSettingsSchema', () => {
       enabled: true,
       cloud: { preset: 'global' },
       schedule: { kind: 'daily', time: '02:00', timeZone: 'UTC' },
-      policy: {},
+      policy: DEFAULT_POLICY,
+      version: 0,
     });
   });
 
