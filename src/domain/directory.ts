@@ -36,7 +36,20 @@ export interface UserFacts {
   readonly accountEnabled: boolean | null;
   readonly userType: string | null;
   readonly proxyAddresses: readonly string[];
+  /** `onPremisesExtensionAttributes` (extensionAttribute1…15) as Graph gave them; absent = none. */
+  readonly onPremisesExtensionAttributes?: Readonly<Record<string, string | null>> | null;
+  /**
+   * Every other selected property (MIRRORED_MORE_PROPERTIES) and every directory extension
+   * (`extension_<appId>_<name>`), by Graph name; absent = null. So any mapping or `$filter` can be
+   * evaluated on the mirror with no Graph call.
+   */
+  readonly more?: Readonly<Record<string, JsonValue>>;
 }
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** Custom security attributes by attribute set, then attribute (read by their own pass, not delta). */
+export type SecurityAttributes = Readonly<Record<string, Readonly<Record<string, JsonValue>>>>;
 
 /** `soft`: Graph's `@removed: changed` (restorable for 30 days); `hard`: `@removed: deleted`. */
 export type Deletion = 'soft' | 'hard';
@@ -68,6 +81,13 @@ export interface MirrorUser {
   readonly version: string;
   /** The groups this user is (or was) a direct member of, by group id. */
   readonly memberships: Readonly<Record<string, Membership>>;
+  /**
+   * Custom security attributes as the last security-attribute pass read them (delta does not track
+   * them); absent = never read.
+   */
+  readonly securityAttributes?: SecurityAttributes;
+  /** When that pass read them (ISO time). */
+  readonly securityAttributesAt?: string;
 }
 
 export interface GroupFacts {

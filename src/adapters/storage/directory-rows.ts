@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-import type { Membership, MirrorGroup, MirrorUser } from '../../domain/directory.js';
+import type { JsonValue, Membership, MirrorGroup, MirrorUser } from '../../domain/directory.js';
 import type { Person } from '../../domain/person-plan.js';
 import { PERSON_STATUSES } from '../../domain/person-status.js';
 import { groupFactsSchema, userFactsSchema } from '../../usecases/messages.js';
@@ -58,6 +58,12 @@ export function mirrorUserToRow(partitionKey: string, user: MirrorUser): Row {
     factsVersion: user.factsVersion,
     facts: user.facts ? JSON.stringify(user.facts) : '',
     ...spreadText('memberships', JSON.stringify(user.memberships)),
+    ...(user.securityAttributes
+      ? {
+          securityAttributes: JSON.stringify(user.securityAttributes),
+          securityAttributesAt: user.securityAttributesAt ?? '',
+        }
+      : {}),
   };
 }
 
@@ -71,7 +77,28 @@ export function mirrorUserFromRow(row: Row): MirrorUser {
     factsVersion: text(row.factsVersion),
     facts: parseJson(row.facts, userFactsSchema.nullable(), null),
     memberships: parseJson<Record<string, Membership>>(gatherText(row, 'memberships'), membershipsSchema, {}),
+    ...(typeof row.securityAttributes === 'string' && row.securityAttributes !== ''
+      ? {
+          securityAttributes: parseJson(row.securityAttributes, securityAttributesSchema, {}),
+          securityAttributesAt: text(row.securityAttributesAt),
+        }
+      : {}),
   };
+}
+
+const securityAttributesSchema = z.record(z.string(), z.record(z.string(), jsonValueSchema()));
+
+function jsonValueSchema(): z.ZodType<JsonValue> {
+  return z.lazy(() =>
+    z.union([
+      z.string(),
+      z.number(),
+      z.boolean(),
+      z.null(),
+      z.array(jsonValueSchema()),
+      z.record(z.string(), jsonValueSchema()),
+    ]),
+  );
 }
 
 export function mirrorGroupToRow(partitionKey: string, group: MirrorGroup): Row {
