@@ -20,6 +20,12 @@ export const appSettingsSchema = z
     SYNC_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(6),
     /** Graph's retry handler: attempts after a 429/503 before the message is retried by the queue. */
     GRAPH_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(6),
+    /** The webhook's public URL (`https://<app>/api/notifications`); no subscriptions are made without it. */
+    SYNC_NOTIFICATION_URL: z.url().optional(),
+    /** How long a notification's sync request waits for more notifications before its round starts. */
+    SYNC_NOTIFICATION_DEBOUNCE_MS: z.coerce.number().int().min(0).max(10_000).default(500),
+    /** Lifetime asked for a subscription (Graph allows 41,760 minutes for users and groups). */
+    SYNC_SUBSCRIPTION_MINUTES: z.coerce.number().positive().max(41_760).default(41_700),
   })
   .refine(
     (s) =>
