@@ -34,6 +34,15 @@ export class ConnectionStore {
     return rows.map(fromRow);
   }
 
+  /** Replaces the row (new settings) if it still has the ETag it was read with; false if someone wrote first. */
+  async replace(
+    connection: StoredConnection,
+    settings: ConnectionSettings,
+    nextDueAt: Date | null,
+  ): Promise<boolean> {
+    return this.advanceDue({ ...connection, settings: connectionSettingsSchema.parse(settings) }, nextDueAt);
+  }
+
   /** Moves the next due time forward; false if someone else did first (ETag), so one request is sent. */
   async advanceDue(connection: StoredConnection, nextDueAt: Date | null): Promise<boolean> {
     try {

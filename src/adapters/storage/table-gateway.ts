@@ -95,6 +95,15 @@ export class TableGateway {
     return rows;
   }
 
+  /** Rows matching `filter`, in key order, read a page at a time as the caller consumes them (it may stop early). */
+  async *scan(table: TableName, filter: string, pageSize = 1000): AsyncGenerator<Row> {
+    for await (const page of this.client(table)
+      .listEntities<Record<string, unknown>>({ queryOptions: { filter } })
+      .byPage({ maxPageSize: pageSize })) {
+      for (const row of page) yield row as Row;
+    }
+  }
+
   /** The rows with these keys in one partition: point reads for a few, one scan for many. */
   async readRows(
     table: TableName,
