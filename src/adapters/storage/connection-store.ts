@@ -4,6 +4,7 @@ import {
   connectionSettingsSchema,
 } from '../../domain/connection-settings.js';
 import { PermanentError } from '../../shared/errors.js';
+import { gatherText, spreadText } from './directory-rows.js';
 import { TABLES } from './storage-names.js';
 import { isWriteConflict, type Row, type TableGateway } from './table-gateway.js';
 
@@ -63,13 +64,14 @@ function toRow(settings: ConnectionSettings, nextDueAt: Date | null): Row {
   return {
     partitionKey: 'connection',
     rowKey: settings.tenantId,
-    settings: JSON.stringify(settings),
+    // A policy may name thousands of groups: over 32K characters, spread over settings_1, …
+    ...spreadText('settings', JSON.stringify(settings)),
     nextDueAt: nextDueAt ? nextDueAt.toISOString() : '',
   };
 }
 
 function fromRow(row: Row): StoredConnection {
-  const parsed = connectionSettingsSchema.safeParse(JSON.parse(String(row.settings)));
+  const parsed = connectionSettingsSchema.safeParse(JSON.parse(gatherText(row, 'settings')));
   if (!parsed.success) {
     throw new PermanentError(
       `connection ${row.rowKey} has invalid settings: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
