@@ -1,22 +1,29 @@
 import { app, type InvocationContext } from '@azure/functions';
 
 import { loggerFor } from '../src/adapters/functions/invocation-logger.js';
+import { QUEUE_OUTPUTS } from '../src/adapters/functions/output-binding-queues.js';
 import { QUEUES } from '../src/adapters/storage/storage-names.js';
 import { appServices } from '../src/app-services.js';
+import { notificationServices } from '../src/notification-services.js';
 import { ensureError } from '../src/shared/errors.js';
 import { acceptMessage } from '../src/usecases/accept-message.js';
 import { failRound } from '../src/usecases/fail-round.js';
 import { fetchRound } from '../src/usecases/fetch-round.js';
 import { handleQueueFailure } from '../src/usecases/handle-queue-failure.js';
 import { syncRequestSchema } from '../src/usecases/messages.js';
+import { settleNotificationRequest } from '../src/usecases/notification-requests.js';
 
-/** `sync-requests` → one delta round for the tenant (lease, paging, checkpoint, fan-out). */
+/**
+ * `sync-requests` → one delta round for the tenant (lease, paging, checkpoint, fan-out). A round asked
+ * for by change notifications waits out its debounce first, and publishes through the queue output
+ * bindings (the fast path: the host wakes the reconcilers at once).
+ */
 export async function fetch(message: unknown, context: InvocationContext): Promise<void> {
   const log = loggerFor(context);
-  const deps = appServices().deps();
+  const base = appServices().deps();
   const dequeueCount = Number(context.triggerMetadata?.dequeueCount ?? 0);
   const request = await acceptMessage(
-    deps,
+    base,
     QUEUES.syncRequests,
     syncRequestSchema,
     message,
@@ -24,17 +31,30 @@ export async function fetch(message: unknown, context: InvocationContext): Promi
     log,
   );
   if (!request) return;
+  const fast = request.trigger === 'notification' ? notificationServices() : undefined;
+  const queues = fast?.outputQueues();
+  const deps = queues ? { ...base, queues } : base;
   try {
-    await fetchRound(deps, request, log);
-  } catch (error) {
-    if ((await handleQueueFailure(deps, QUEUES.syncRequests, message, error, log, dequeueCount)) === false) {
-      await failRound(deps, request.tenantId, ensureError(error), log);
+    if (fast) await settleNotificationRequest(fast.deps(), request);
+    try {
+      await fetchRound(deps, request, log);
+    } catch (error) {
+      if (
+        (await handleQueueFailure(deps, QUEUES.syncRequests, message, error, log, dequeueCount)) === false
+      ) {
+        await failRound(deps, request.tenantId, ensureError(error), log);
+      }
     }
+  } catch (error) {
+    await queues?.sendKeptNow();
+    throw error;
   }
+  queues?.handTo(context);
 }
 
 app.storageQueue('fetch', {
   queueName: QUEUES.syncRequests,
   connection: 'AzureWebJobsStorage',
+  extraOutputs: Object.values(QUEUE_OUTPUTS),
   handler: fetch,
 });

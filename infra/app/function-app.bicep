@@ -135,6 +135,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identityClientId}'
     AZURE_CLIENT_ID: identityClientId
     KEY_VAULT_URI: keyVaultUri
+    // Where Graph delivers change notifications (the webhook function; anonymous, checked by clientState).
+    SYNC_NOTIFICATION_URL: 'https://${functionApp.properties.defaultHostName}/api/notifications'
   }
 }
 

@@ -26,6 +26,8 @@ export interface HostProcess {
 export async function startHostProcess(options: {
   root: string;
   env: Record<string, string>;
+  /** The HTTP port (default 0: a free one). */
+  port?: number;
   /** Extra Node.js options for the host process (e.g. `--cpu-prof` to profile it). */
   nodeArgs?: readonly string[];
   onEvent?: (event: HostEvent) => void;
@@ -38,7 +40,7 @@ export async function startHostProcess(options: {
       '--root',
       options.root,
       '--port',
-      '0',
+      String(options.port ?? 0),
     ],
     {
       cwd: options.root,

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,6 +24,11 @@ export interface LocalEnvironmentOptions {
   readonly onHostEvent?: (event: HostEvent) => void;
   /** Extra Node.js options for the host process (profiling). */
   readonly hostNodeArgs?: readonly string[];
+  /**
+   * Change notifications: the host listens on a port chosen now, and SYNC_NOTIFICATION_URL points the
+   * subscriptions at its webhook, so the stand-in delivers notifications to it (default false).
+   */
+  readonly notifications?: boolean;
 }
 
 export interface LocalEnvironment {
@@ -51,10 +57,14 @@ export async function startLocalEnvironment(
   const azurite = await startAzurite();
   const standin = await startStandin(options.standin);
   const functionKey = randomBytes(24).toString('base64url');
+  const hostPort = options.notifications ? await freePort() : 0;
   const appSettings: Record<string, string> = {
     AzureWebJobsStorage: azurite.connectionString,
     KEY_VAULT_URI: standin.keyVaultUrl,
     FUNCTIONS_DEFAULT_KEY: functionKey,
+    ...(options.notifications
+      ? { SYNC_NOTIFICATION_URL: `http://127.0.0.1:${hostPort}/api/notifications` }
+      : {}),
     ...options.settings,
   };
   // The function app's own identity (to read Key Vault): locally, the process environment.
@@ -78,6 +88,7 @@ export async function startLocalEnvironment(
     host = await startHostProcess({
       root,
       env: { ...appSettings, ...identity },
+      port: hostPort,
       ...(options.hostNodeArgs ? { nodeArgs: options.hostNodeArgs } : {}),
       ...(options.onHostEvent ? { onEvent: options.onHostEvent } : {}),
     });
@@ -120,6 +131,18 @@ export async function provisionConnection(
     .deps()
     .connections.save(connection, nextDueAfter(connection.schedule, new Date()));
   return { services, settings };
+}
+
+/** A TCP port free on 127.0.0.1 right now (the host binds it a moment later). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** The folder with this project's package.json, from the source tree or from dist/. */

@@ -32,7 +32,8 @@ export const EXPECTED_ROLE_ASSIGNMENTS: Readonly<Record<string, readonly string[
     `${STORAGE}: Storage Blob Data Owner`,
     `${STORAGE}: Storage Queue Data Contributor`,
     `${STORAGE}: Storage Table Data Contributor`,
-    'Microsoft.KeyVault/vaults: Key Vault Secrets User',
+    // Writes and deletes the clientState of each change-notification subscription.
+    'Microsoft.KeyVault/vaults: Key Vault Secrets Officer',
     'Microsoft.Insights/components: Monitoring Metrics Publisher',
   ],
   userPrincipalId: [

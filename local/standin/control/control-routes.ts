@@ -24,7 +24,8 @@ const pageSizeSchema = z.object({
   groupBudget: z.number().int().positive().optional(),
 });
 const lifecycleSchema = z.object({
-  event: z.enum(['reauthorizationRequired', 'subscriptionRemoved', 'missed']),
+  // Graph sends users and groups subscriptions no other lifecycle event.
+  event: z.enum(['reauthorizationRequired']),
 });
 
 function parseBody<T>(schema: z.ZodType<T>, req: StandinRequest): T {

@@ -1,7 +1,8 @@
 /**
  * Graph change-notification subscriptions for `users` and `groups`: the `/subscriptions` API with the
  * validation handshake, delivery of change notifications (coalesced, retried with back-off, droppable by
- * the fault plan) and lifecycle notifications (`reauthorizationRequired`, `subscriptionRemoved`).
+ * the fault plan) and lifecycle notifications (`reauthorizationRequired` only, as Graph for users and
+ * groups: an expired subscription disappears without a word).
  */
 import type { RouteTable } from '../http/route-table.js';
 import { createSubscriptionService } from './subscription.service.js';

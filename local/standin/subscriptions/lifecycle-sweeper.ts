@@ -1,6 +1,7 @@
 /**
  * Decides, on a periodic sweep against the clock, which lifecycle events are due: `reauthorizationRequired`
- * once per expiration, `lead` before it, and removal (with `subscriptionRemoved`) at expiration. A sweep
+ * once per expiration, `lead` before it, and silent removal at expiration (Graph sends no
+ * `subscriptionRemoved` for users and groups). A sweep
  * instead of one timer per subscription copes with lifetimes beyond setTimeout's 24.8-day limit and with a
  * clock the core may move.
  */

@@ -25,6 +25,9 @@ export const DEFAULT_TIMINGS: SubscriptionTimings = {
   lifecycleSweepMs: 1_000,
 };
 
+/** The lifecycle events Graph sends for users and groups subscriptions. */
+const DIRECTORY_LIFECYCLE_EVENTS: ReadonlySet<LifecycleEvent> = new Set(['reauthorizationRequired']);
+
 /** A fixed creatorId when the core gives none (the app's service principal in Graph). */
 const DEFAULT_CREATOR_ID = '8ee44408-0679-472c-bc2a-692812af3437';
 
@@ -78,9 +81,12 @@ export function createSubscriptionService(routes: RouteTable, deps: Subscription
     });
   }
 
-  async function removeExpired(record: SubscriptionRecord): Promise<void> {
+  /**
+   * Graph drops a users or groups subscription at expiry without a word: `subscriptionRemoved` and
+   * `missed` exist only for Outlook and Teams resources, so for these the stand-in never sends them.
+   */
+  function removeExpired(record: SubscriptionRecord): void {
     records.delete(record.id);
-    await sendLifecycle(record, 'subscriptionRemoved');
   }
 
   function sweep(): void {
@@ -89,7 +95,7 @@ export function createSubscriptionService(routes: RouteTable, deps: Subscription
       record.reauthorizationSent = true;
       void sendLifecycle(record, 'reauthorizationRequired');
     }
-    for (const record of due.expired) void removeExpired(record);
+    for (const record of due.expired) removeExpired(record);
   }
 
   const sweeper = setInterval(sweep, timings.lifecycleSweepMs);
@@ -101,12 +107,16 @@ export function createSubscriptionService(routes: RouteTable, deps: Subscription
     async triggerLifecycle(id, event) {
       const record = records.get(id);
       if (!record) throw new Error(`No subscription '${id}'.`);
-      if (event === 'subscriptionRemoved') {
-        await removeExpired(record);
-        return;
+      if (!DIRECTORY_LIFECYCLE_EVENTS.has(event)) {
+        throw new Error(
+          `Graph sends no ${event} for ${record.resource} subscriptions (only reauthorizationRequired).`,
+        );
       }
-      if (event === 'reauthorizationRequired') record.reauthorizationSent = true;
+      record.reauthorizationSent = true;
       await sendLifecycle(record, event);
+    },
+    forget(id) {
+      return records.delete(id);
     },
     notify,
     deliveries: () => sender.deliveries(),

@@ -26,7 +26,10 @@ export interface SubscriptionTimings {
   readonly maxAttempts: number;
   /** First retry delay; each next retry waits twice as long. */
   readonly retryBaseDelayMs: number;
-  /** `reauthorizationRequired` is sent this long before a subscription expires (default 60 min). */
+  /**
+   * `reauthorizationRequired` is sent this long before a subscription expires (default 60 min); at
+   * expiry the subscription is dropped silently (no `subscriptionRemoved` for users and groups).
+   */
   readonly reauthorizationLeadMs: number;
   /** How often expirations are checked against the clock (lifecycle events are sent from this sweep). */
   readonly lifecycleSweepMs: number;
@@ -91,10 +94,16 @@ export interface SubscriptionService {
   /** Live subscriptions. */
   list(): readonly SubscriptionView[];
   /**
-   * Sends a lifecycle event now. `subscriptionRemoved` also deletes the subscription (as Graph does when
-   * it removes one); resolves when the delivery is done (delivered or given up).
+   * Sends a lifecycle event now; resolves when the delivery is done (delivered or given up). Users and
+   * groups subscriptions get only `reauthorizationRequired`: the other events are refused, as Graph
+   * sends them for Outlook and Teams resources only.
    */
   triggerLifecycle(id: string, event: LifecycleEvent): Promise<void>;
+  /**
+   * Forgets a subscription without a word, as Graph does when it loses one (the app's next renewal
+   * gets 404); false when there was none.
+   */
+  forget(id: string): boolean;
   /** Feeds a tenant change as the core's listener would (used when no tenant is wired). */
   notify(change: TenantChange): void;
   /** Log of POSTs made to app endpoints, oldest first. */

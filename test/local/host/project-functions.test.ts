@@ -106,6 +106,10 @@ describe("the project's function app, loaded through the host's loader", () => {
       watchdog: 'timerTrigger */2 * * * * *',
       'sync-now': 'httpTrigger function POST connections/{tenantId}/sync',
       runs: 'httpTrigger function GET connections/{tenantId}/runs',
+      notifications: 'httpTrigger anonymous POST notifications',
+      'notifications-lifecycle': 'httpTrigger anonymous POST notifications/lifecycle',
+      'subscriptions-renewal': 'timerTrigger */5 * * * * *',
+      subscriptions: 'httpTrigger function GET,POST connections/{tenantId}/subscriptions',
     });
     for (const fn of app.functions.filter((f) => f.triggerType === 'queueTrigger')) {
       expect(fn.bindings[fn.triggerName]!.connection, fn.name).toBe('AzureWebJobsStorage');

@@ -482,7 +482,7 @@ describe('lifecycle notifications', () => {
     expect(hook.notifications()).toHaveLength(0);
   });
 
-  it('sends reauthorizationRequired once within the lead time, then subscriptionRemoved at expiry', async () => {
+  it('sends reauthorizationRequired once within the lead time, then drops the subscription at expiry without a lifecycle event (Graph for users and groups)', async () => {
     const hook = await startReceiver();
     const lifecycle = await startReceiver();
     let now = Date.now();
@@ -502,7 +502,7 @@ describe('lifecycle notifications', () => {
     now += 31 * 60_000;
     await waitFor(() => lifecycle.notifications().length >= 1);
     now += 60 * 60_000;
-    await waitFor(() => lifecycle.notifications().length >= 2);
+    await waitFor(() => service.list().length === 0);
     await service.idle();
 
     const events = lifecycle
@@ -510,7 +510,7 @@ describe('lifecycle notifications', () => {
       .map(
         (post) => (JSON.parse(post.body) as { value: { lifecycleEvent: string }[] }).value[0]!.lifecycleEvent,
       );
-    expect(events).toEqual(['reauthorizationRequired', 'subscriptionRemoved']);
+    expect(events).toEqual(['reauthorizationRequired']);
     expect(service.list()).toHaveLength(0);
   });
 });
