@@ -8,6 +8,8 @@ import {
 } from './adapters/keyvault/key-vault-secret-store.js';
 import { ChunkStore } from './adapters/storage/chunk-store.js';
 import { ConnectionStore } from './adapters/storage/connection-store.js';
+import { PassStateStore } from './adapters/storage/pass-state-store.js';
+import { PersonPhotoStore } from './adapters/storage/person-photo-store.js';
 import { QueueGateway } from './adapters/storage/queue-gateway.js';
 import { RunStore } from './adapters/storage/run-store.js';
 import { SettledRounds } from './adapters/storage/settled-rounds.js';
@@ -18,6 +20,7 @@ import { TableGateway, WriteMeter } from './adapters/storage/table-gateway.js';
 import { type AppSettings, readAppSettings } from './config/app-settings.js';
 import { resolveCloud } from './domain/cloud.js';
 import type { ConnectionSettings } from './domain/connection-settings.js';
+import { directoryExtensionsOf } from './domain/mirrored-properties.js';
 import type { DirectorySource } from './ports/directory-source.js';
 import type { PipelineDeps } from './usecases/pipeline-deps.js';
 
@@ -63,6 +66,10 @@ export class AppServices {
       buckets: this.settings.SYNC_BUCKETS,
       flushEveryPages: this.settings.SYNC_FLUSH_EVERY_PAGES,
       directorySourceFor: (connection) => this.#directorySource(connection),
+      photoStore: new PersonPhotoStore(tables, this.#account.blobService()),
+      passState: new PassStateStore(tables),
+      photoSourceFor: (connection) => this.#graphReads(connection),
+      securityAttributeSourceFor: (connection) => this.#graphReads(connection),
       now: () => new Date(),
     };
   }
@@ -90,6 +97,16 @@ export class AppServices {
     const cloud = resolveCloud(connection.cloud);
     return new GraphDirectorySource({
       cloud,
+      credential: await this.#credential(connection),
+      maxRetries: this.settings.GRAPH_MAX_RETRIES,
+      directoryExtensions: directoryExtensionsOf(connection.policy),
+    });
+  }
+
+  /** Graph reads outside delta (photos, custom security attributes), on the connection's credential. */
+  async #graphReads(connection: ConnectionSettings): Promise<GraphDirectorySource> {
+    return new GraphDirectorySource({
+      cloud: resolveCloud(connection.cloud),
       credential: await this.#credential(connection),
       maxRetries: this.settings.GRAPH_MAX_RETRIES,
     });

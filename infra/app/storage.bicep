@@ -28,6 +28,10 @@ var queueNames = [
   'directory-changes-poison'
   'run-events'
   'run-events-poison'
+  'photo-requests'
+  'photo-requests-poison'
+  'security-attribute-requests'
+  'security-attribute-requests-poison'
 ]
 
 // Tables of the mirror, the projection and the run records: exactly src/adapters/storage/storage-names.ts

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 
+import type { JsonValue } from '../domain/directory.js';
 import { RUN_OUTCOMES } from '../domain/person-plan.js';
 
 /**
@@ -20,6 +21,17 @@ export const syncRequestSchema = z.object({
 export type SyncRequest = z.infer<typeof syncRequestSchema>;
 
 const deletion = z.enum(['soft', 'hard']);
+/** Any JSON value (a mirrored property, a directory extension, a custom security attribute). */
+export const jsonValueSchema: z.ZodType<JsonValue> = z.lazy(() =>
+  z.union([
+    z.string(),
+    z.number(),
+    z.boolean(),
+    z.null(),
+    z.array(jsonValueSchema),
+    z.record(z.string(), jsonValueSchema),
+  ]),
+);
 const nullableText = z.string().nullable();
 
 export const userFactsSchema = z.object({
@@ -36,6 +48,9 @@ export const userFactsSchema = z.object({
   accountEnabled: z.boolean().nullable(),
   userType: nullableText,
   proxyAddresses: z.array(z.string()),
+  /** Optional, so messages and rows written before they existed still parse. */
+  onPremisesExtensionAttributes: z.record(z.string(), z.string().nullable()).nullable().optional(),
+  more: z.record(z.string(), jsonValueSchema).optional(),
 });
 
 export const groupFactsSchema = z.object({
@@ -127,3 +142,21 @@ export interface ChunkReport {
   readonly writes: WriteCounts;
   readonly errors: number;
 }
+
+/** `photo-requests`: a photo pass for one tenant (after a full run, or on the policy's photo schedule). */
+export const photoPassRequestSchema = z.object({
+  type: z.literal('photo-pass'),
+  tenantId: z.string().min(1),
+  reason: z.enum(['full-run', 'schedule', 'manual']),
+  requestedAt: z.string(),
+});
+export type PhotoPassRequest = z.infer<typeof photoPassRequestSchema>;
+
+/** `security-attribute-requests`: a custom-security-attribute pass for one tenant. */
+export const securityAttributePassRequestSchema = z.object({
+  type: z.literal('security-attribute-pass'),
+  tenantId: z.string().min(1),
+  reason: z.enum(['full-run', 'schedule', 'manual']),
+  requestedAt: z.string(),
+});
+export type SecurityAttributePassRequest = z.infer<typeof securityAttributePassRequestSchema>;

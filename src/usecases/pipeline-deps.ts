@@ -1,5 +1,7 @@
 import type { ChunkStore } from '../adapters/storage/chunk-store.js';
 import type { ConnectionStore } from '../adapters/storage/connection-store.js';
+import type { PassStateStore } from '../adapters/storage/pass-state-store.js';
+import type { PersonPhotoStore } from '../adapters/storage/person-photo-store.js';
 import type { QueueGateway } from '../adapters/storage/queue-gateway.js';
 import type { RunStore } from '../adapters/storage/run-store.js';
 import type { SettledRounds } from '../adapters/storage/settled-rounds.js';
@@ -7,6 +9,7 @@ import type { SyncStateStore } from '../adapters/storage/sync-state-store.js';
 import type { TableGateway } from '../adapters/storage/table-gateway.js';
 import type { ConnectionSettings } from '../domain/connection-settings.js';
 import type { DirectorySource } from '../ports/directory-source.js';
+import type { PhotoSource, SecurityAttributeSource } from '../ports/directory-source.js';
 import type { Logger } from '../ports/logger.js';
 
 /**
@@ -24,6 +27,12 @@ export interface PipelineDeps {
   readonly buckets: number;
   readonly flushEveryPages: number;
   directorySourceFor(settings: ConnectionSettings): Promise<DirectorySource>;
+  /** People's photos (Blob Storage + `personPhotos`) and the passes' bookkeeping (`syncState`). */
+  readonly photoStore: PersonPhotoStore;
+  readonly passState: PassStateStore;
+  /** Graph reads delta does not cover: photos, custom security attributes. */
+  photoSourceFor(settings: ConnectionSettings): Promise<PhotoSource>;
+  securityAttributeSourceFor(settings: ConnectionSettings): Promise<SecurityAttributeSource>;
   now(): Date;
 }
 

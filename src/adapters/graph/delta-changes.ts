@@ -4,10 +4,13 @@ import type {
   DirectoryChange,
   EdgeChange,
   GroupChange,
+  JsonValue,
   MemberType,
   UserChange,
   UserFacts,
 } from '../../domain/directory.js';
+import { DIRECTORY_EXTENSION_PATTERN, MIRRORED_MORE_PROPERTIES } from '../../domain/mirrored-properties.js';
+import { jsonValueSchema } from '../../usecases/messages.js';
 
 /**
  * Parses one item of a Graph delta page into directory changes. A bad item is refused with a reason
@@ -37,6 +40,8 @@ const userItem = z
     accountEnabled: z.boolean().nullish(),
     userType: text,
     proxyAddresses: z.array(z.string()).nullish(),
+    onPremisesExtensionAttributes: z.record(z.string(), z.string().nullable()).nullish(),
+    ...Object.fromEntries(MIRRORED_MORE_PROPERTIES.map((name) => [name, jsonValueSchema.nullish()])),
   })
   .loose();
 
@@ -83,6 +88,8 @@ export function parseUserItem(raw: unknown, version: string, options: { full?: b
     accountEnabled: item.accountEnabled ?? null,
     userType: item.userType ?? null,
     proxyAddresses: item.proxyAddresses ?? [],
+    ...extensionAttributesOf(item.onPremisesExtensionAttributes),
+    ...moreOf(item),
   };
   const change: UserChange = {
     kind: 'user',
@@ -137,6 +144,32 @@ export function parseGroupItem(raw: unknown, version: string): ParsedItem {
     changes.push(edge);
   }
   return { ok: true, changes };
+}
+
+/** Only the attributes that hold a value (absent = null), and none at all when every one is null. */
+function extensionAttributesOf(
+  attributes: Record<string, string | null> | null | undefined,
+): Pick<UserFacts, 'onPremisesExtensionAttributes'> {
+  const set = Object.entries(attributes ?? {}).filter(([, value]) => value !== null && value !== '');
+  return set.length > 0 ? { onPremisesExtensionAttributes: Object.fromEntries(set) } : {};
+}
+
+/**
+ * The other selected properties and the directory extensions (`extension_<appId>_<name>`) that hold a
+ * value, by Graph name; a null or absent one is left out (absent = null), which keeps rows small.
+ */
+function moreOf(item: Record<string, unknown>): Pick<UserFacts, 'more'> {
+  const more: Record<string, JsonValue> = {};
+  for (const name of MIRRORED_MORE_PROPERTIES) {
+    const value = item[name] as JsonValue | null | undefined;
+    if (value !== null && value !== undefined) more[name] = value;
+  }
+  for (const [name, raw] of Object.entries(item)) {
+    if (!DIRECTORY_EXTENSION_PATTERN.test(name) || raw === null || raw === undefined) continue;
+    const value = jsonValueSchema.safeParse(raw);
+    if (value.success) more[name] = value.data;
+  }
+  return Object.keys(more).length > 0 ? { more } : {};
 }
 
 function managerOf(

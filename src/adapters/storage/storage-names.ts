@@ -40,6 +40,10 @@ export const QUEUES = {
   syncRequests: 'sync-requests',
   directoryChanges: 'directory-changes',
   runEvents: 'run-events',
+  /** A photo pass of one tenant (after a full run, or on the policy's photo schedule). */
+  photoRequests: 'photo-requests',
+  /** A custom-security-attribute pass of one tenant (delta does not track them). */
+  securityAttributeRequests: 'security-attribute-requests',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 

@@ -110,6 +110,10 @@ describe("the project's function app, loaded through the host's loader", () => {
       'notifications-lifecycle': 'httpTrigger anonymous POST notifications/lifecycle',
       'subscriptions-renewal': 'timerTrigger */5 * * * * *',
       subscriptions: 'httpTrigger function GET,POST connections/{tenantId}/subscriptions',
+      photos: 'queueTrigger photo-requests',
+      'security-attributes': 'queueTrigger security-attribute-requests',
+      'pass-scheduler': 'timerTrigger 30 * * * * *',
+      'person-photo': 'httpTrigger function GET people/{personId}/photo',
     });
     for (const fn of app.functions.filter((f) => f.triggerType === 'queueTrigger')) {
       expect(fn.bindings[fn.triggerName]!.connection, fn.name).toBe('AzureWebJobsStorage');

@@ -1,0 +1,61 @@
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { z } from 'zod';
+
+import { appServices } from '../src/app-services.js';
+import { personPhoto } from '../src/usecases/person-photo.js';
+
+const paramsSchema = z.object({
+  personId: z.uuid(),
+  tenantId: z.uuid().optional(),
+});
+
+/**
+ * GET /api/people/{personId}/photo[?tenantId=…]: the person's photo bytes with their content type and
+ * ETag (Graph's media ETag); 304 for a matching If-None-Match; 404 when the person has none; 400 when
+ * `tenantId` is left out while several connections exist.
+ */
+export async function personPhotoHttp(
+  request: HttpRequest,
+  _context: InvocationContext,
+): Promise<HttpResponseInit> {
+  const params = paramsSchema.safeParse({
+    personId: request.params.personId,
+    tenantId: request.query.get('tenantId') ?? undefined,
+  });
+  if (!params.success) {
+    return {
+      status: 400,
+      jsonBody: {
+        error: 'invalid request',
+        details: params.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
+      },
+    };
+  }
+  const answer = await personPhoto(appServices().deps(), params.data.personId, params.data.tenantId);
+  switch (answer.kind) {
+    case 'ambiguous-tenant':
+      return { status: 400, jsonBody: { error: 'several connections exist: say which with ?tenantId=' } };
+    case 'not-found':
+      return { status: 404, jsonBody: { error: answer.reason } };
+    case 'photo':
+      if (request.headers.get('if-none-match') === answer.etag) {
+        return { status: 304, headers: { ETag: answer.etag } };
+      }
+      return {
+        status: 200,
+        headers: {
+          'Content-Type': answer.contentType,
+          ETag: answer.etag,
+          'Cache-Control': 'private, max-age=300',
+        },
+        body: answer.content,
+      };
+  }
+}
+
+app.http('person-photo', {
+  methods: ['GET'],
+  authLevel: 'function',
+  route: 'people/{personId}/photo',
+  handler: personPhotoHttp,
+});
