@@ -8,6 +8,7 @@ import {
 } from './adapters/keyvault/key-vault-secret-store.js';
 import { ChunkStore } from './adapters/storage/chunk-store.js';
 import { ConnectionStore } from './adapters/storage/connection-store.js';
+import { GroupGraphStore } from './adapters/storage/group-graph-store.js';
 import { PassStateStore } from './adapters/storage/pass-state-store.js';
 import { PersonPhotoStore } from './adapters/storage/person-photo-store.js';
 import { QueueGateway } from './adapters/storage/queue-gateway.js';
@@ -33,6 +34,7 @@ export class AppServices {
   readonly #tables: TableGateway;
   readonly #queues: QueueGateway;
   readonly #chunks: ChunkStore;
+  readonly #changeSets: ChunkStore;
   readonly #secrets: KeyVaultSecretStore | undefined;
   readonly #appIdentityClientId: string | undefined;
   readonly #credentials = new Map<string, TokenCredential>();
@@ -46,6 +48,7 @@ export class AppServices {
     this.#tables = new TableGateway(this.#account);
     this.#queues = new QueueGateway(this.#account.queueService());
     this.#chunks = new ChunkStore(this.#account.blobService());
+    this.#changeSets = new ChunkStore(this.#account.blobService(), CONTAINERS.changeSets);
     this.#secrets = settings.KEY_VAULT_URI
       ? new KeyVaultSecretStore(settings.KEY_VAULT_URI, createAppIdentityCredential(identityEnv))
       : undefined;
@@ -59,6 +62,8 @@ export class AppServices {
       tables,
       queues: this.#queues,
       chunkStore: this.#chunks,
+      changeSets: this.#changeSets,
+      groupGraph: new GroupGraphStore(tables),
       runs: new RunStore(tables),
       settled: new SettledRounds(tables),
       syncState: new SyncStateStore(tables, this.settings.SYNC_LEASE_SECONDS),

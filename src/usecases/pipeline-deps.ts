@@ -1,5 +1,6 @@
 import type { ChunkStore } from '../adapters/storage/chunk-store.js';
 import type { ConnectionStore } from '../adapters/storage/connection-store.js';
+import type { GroupGraphStore } from '../adapters/storage/group-graph-store.js';
 import type { PassStateStore } from '../adapters/storage/pass-state-store.js';
 import type { PersonPhotoStore } from '../adapters/storage/person-photo-store.js';
 import type { QueueGateway } from '../adapters/storage/queue-gateway.js';
@@ -20,6 +21,10 @@ export interface PipelineDeps {
   readonly tables: TableGateway;
   readonly queues: QueueGateway;
   readonly chunkStore: ChunkStore;
+  /** The runs' change sets (container change-sets): what the planner decided, per chunk. */
+  readonly changeSets: ChunkStore;
+  /** The tenant's group graph as the planner reads it, and its version. */
+  readonly groupGraph: GroupGraphStore;
   readonly runs: RunStore;
   readonly settled: SettledRounds;
   readonly syncState: SyncStateStore;

@@ -1,0 +1,85 @@
+import { odata } from '@azure/data-tables';
+
+import type { GroupGraph } from '../../domain/group-closure.js';
+import { mirrorGroupFromRow, spreadColumns } from './directory-rows.js';
+import { TABLES } from './storage-names.js';
+import { isWriteConflict, type TableGateway } from './table-gateway.js';
+
+/**
+ * The tenant's groups as the planner needs them: which are deleted, and how they nest (deleted
+ * groups left out). Read from the groups mirror, and kept per process: a `syncState` row
+ * (`groupGraph`) counts the changes of the graph, bumped by the groups chunk after it writes and
+ * before it re-plans the buckets, so a chunk that reads the counter under its bucket's lock either
+ * sees the new graph or is re-planned after it.
+ */
+export interface TenantGroups {
+  readonly version: number;
+  readonly deleted: ReadonlySet<string>;
+  /** Parent → nested child groups. */
+  readonly children: GroupGraph;
+  /** Child → the groups containing it. */
+  readonly parents: GroupGraph;
+  /** Every group the mirror knows, alive. */
+  readonly alive: ReadonlySet<string>;
+}
+
+const cache = new Map<string, TenantGroups>();
+
+export class GroupGraphStore {
+  constructor(private readonly tables: TableGateway) {}
+
+  async version(tenantId: string): Promise<number> {
+    const row = await this.tables.get(TABLES.syncState, tenantId, 'groupGraph');
+    return typeof row?.version === 'number' ? row.version : 0;
+  }
+
+  /** The graph at its current version (read again only when the version moved). */
+  async load(tenantId: string): Promise<TenantGroups> {
+    const version = await this.version(tenantId);
+    const cached = cache.get(tenantId);
+    if (cached && cached.version === version) return cached;
+    const rows = await this.tables.query(TABLES.dirGroups, odata`PartitionKey eq ${tenantId}`, [
+      'PartitionKey',
+      'RowKey',
+      'deleted',
+      ...spreadColumns('groupMembers'),
+    ]);
+    const groups = rows.map((row) => mirrorGroupFromRow(row));
+    const deleted = new Set(groups.filter((g) => g.deleted).map((g) => g.id));
+    const children = new Map<string, string[]>();
+    const parents = new Map<string, string[]>();
+    for (const group of groups) {
+      if (group.deleted) continue;
+      for (const [childId, membership] of Object.entries(group.groupMembers)) {
+        if (!membership.present || deleted.has(childId)) continue;
+        children.set(group.id, [...(children.get(group.id) ?? []), childId]);
+        parents.set(childId, [...(parents.get(childId) ?? []), group.id]);
+      }
+    }
+    const loaded: TenantGroups = {
+      version,
+      deleted,
+      children: { children },
+      parents: { children: parents },
+      alive: new Set(groups.filter((g) => !g.deleted).map((g) => g.id)),
+    };
+    cache.set(tenantId, loaded);
+    return loaded;
+  }
+
+  /** Says the graph changed (after the change is written, before anything is re-planned). */
+  async bump(tenantId: string): Promise<void> {
+    for (let attempt = 0; attempt < 20; attempt += 1) {
+      const row = await this.tables.get(TABLES.syncState, tenantId, 'groupGraph');
+      const version = (typeof row?.version === 'number' ? row.version : 0) + 1;
+      const entity = { partitionKey: tenantId, rowKey: 'groupGraph', version };
+      try {
+        if (row) await this.tables.replaceIfMatch(TABLES.syncState, entity, row.etag!);
+        else if (!(await this.tables.createIfAbsent(TABLES.syncState, entity))) continue;
+        return;
+      } catch (error) {
+        if (!isWriteConflict(error)) throw error;
+      }
+    }
+  }
+}
