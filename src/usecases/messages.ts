@@ -7,7 +7,7 @@ import { RUN_OUTCOMES } from '../domain/person-plan.js';
  * The one message envelope of every queue, parsed with zod where a trigger receives it.
  * `sync-requests` → SyncRequest; `directory-changes` → DirectoryChunk; `run-events` → RunEvent.
  */
-export const TRIGGERS = ['initial', 'schedule', 'notification', 'manual'] as const;
+export const TRIGGERS = ['initial', 'schedule', 'notification', 'manual', 'settings'] as const;
 export type Trigger = (typeof TRIGGERS)[number];
 
 export const syncRequestSchema = z.object({
@@ -16,6 +16,8 @@ export const syncRequestSchema = z.object({
   trigger: z.enum(TRIGGERS),
   /** A full reconciliation: re-read everything and find what vanished. */
   full: z.boolean().default(false),
+  /** Re-project everyone from the mirror under the current settings: no Graph request at all. */
+  reproject: z.boolean().default(false),
   requestedAt: z.string(),
 });
 export type SyncRequest = z.infer<typeof syncRequestSchema>;
@@ -106,6 +108,8 @@ export const directoryChunkSchema = runRefSchema.extend({
   changes: z.array(directoryChangeSchema).optional(),
   /** Claim check: the changes are in these blobs (in order). */
   blobNames: z.array(z.string()).optional(),
+  /** Re-plan the whole partition from the mirror (a settings change), with the chunk's changes if any. */
+  replan: z.boolean().default(false),
 });
 export type DirectoryChunk = z.infer<typeof directoryChunkSchema>;
 

@@ -16,6 +16,24 @@ export async function requestSync(
     tenantId,
     trigger,
     full,
+    reproject: false,
+    requestedAt: deps.now().toISOString(),
+  };
+  await deps.queues.send(QUEUES.syncRequests, request);
+  return request;
+}
+
+/**
+ * Asks for everyone to be re-projected from the mirror under the connection's current settings (a
+ * settings save, a rollback, a resolved dispute): a run with no Graph request.
+ */
+export async function requestReproject(deps: PipelineDeps, tenantId: string): Promise<SyncRequest> {
+  const request: SyncRequest = {
+    type: 'sync-request',
+    tenantId,
+    trigger: 'settings',
+    full: false,
+    reproject: true,
     requestedAt: deps.now().toISOString(),
   };
   await deps.queues.send(QUEUES.syncRequests, request);
