@@ -1,12 +1,19 @@
 /**
  * The `$filter` subset the stand-in understands (`eq`, `ne`, `ge`, `le`, `startswith`, `endswith`, `in`,
- * `and`, `or`, `not`, parentheses), which forms are "advanced" (need `ConsistencyLevel: eventual` and
+ * `and`, `or`, `not`, parentheses, `any` lambdas on collections such as
+ * `proxyAddresses/any(p:startswith(p,'smtp:'))`, unquoted DateTimeOffset literals compared as instants),
+ * which forms are "advanced" (need `ConsistencyLevel: eventual` and
  * `$count=true`), and evaluation against an object's properties (strings compare case-insensitively).
  */
 import { TenantError } from '../tenant/tenant-store.js';
 import type { JsonValue } from '../tenant/types.js';
 
-export type Literal = string | number | boolean | null;
+/** An unquoted DateTimeOffset literal (`2020-01-15T00:00:00Z`): compares as an instant, as Graph's does. */
+export interface DateTimeLiteral {
+  readonly dateTime: string;
+}
+
+export type Literal = string | number | boolean | null | DateTimeLiteral;
 
 export type FilterNode =
   | { readonly kind: 'and' | 'or'; readonly left: FilterNode; readonly right: FilterNode }
@@ -23,19 +30,30 @@ export type FilterNode =
       readonly path: string;
       readonly value: string;
     }
-  | { readonly kind: 'in'; readonly path: string; readonly values: readonly Literal[] };
+  | { readonly kind: 'in'; readonly path: string; readonly values: readonly Literal[] }
+  | {
+      /** `path/any(variable: predicate)`: the predicate's path is the variable. */
+      readonly kind: 'any';
+      readonly path: string;
+      readonly variable: string;
+      readonly predicate: FilterNode;
+    };
 
 type Token =
   | { t: 'str'; v: string }
   | { t: 'word'; v: string }
   | { t: 'num'; v: number }
+  | { t: 'date'; v: string }
   | { t: '(' }
   | { t: ')' }
-  | { t: ',' };
+  | { t: ',' }
+  | { t: ':' };
 
 function unsupported(message: string): TenantError {
   return new TenantError(400, 'Request_UnsupportedQuery', message);
 }
+
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})/i;
 
 function tokenize(input: string): Token[] {
   const tokens: Token[] = [];
@@ -44,7 +62,7 @@ function tokenize(input: string): Token[] {
     const c = input[i]!;
     if (/\s/.test(c)) {
       i++;
-    } else if (c === '(' || c === ')' || c === ',') {
+    } else if (c === '(' || c === ')' || c === ',' || c === ':') {
       tokens.push({ t: c });
       i++;
     } else if (c === "'") {
@@ -65,8 +83,12 @@ function tokenize(input: string): Token[] {
         i++;
       }
       tokens.push({ t: 'str', v: value });
+    } else if (DATE_TIME.test(input.slice(i))) {
+      const value = DATE_TIME.exec(input.slice(i))![0];
+      tokens.push({ t: 'date', v: value });
+      i += value.length;
     } else {
-      const match = /^[A-Za-z0-9_./:+-]+/.exec(input.slice(i));
+      const match = /^[A-Za-z0-9_./+-]+/.exec(input.slice(i));
       if (!match) throw unsupported(`Invalid filter clause: unexpected character '${c}'.`);
       const word = match[0];
       i += word.length;
@@ -84,7 +106,7 @@ export function parseFilter(input: string): FilterNode {
     const token = tokens[pos];
     return token?.t === 'word' ? token.v.toLowerCase() : undefined;
   };
-  const expect = (t: '(' | ')' | ','): void => {
+  const expect = (t: '(' | ')' | ',' | ':'): void => {
     if (tokens[pos]?.t !== t) throw unsupported(`Invalid filter clause: '${t}' expected.`);
     pos++;
   };
@@ -93,6 +115,11 @@ export function parseFilter(input: string): FilterNode {
     if (!token) throw unsupported('Invalid filter clause: a value is missing.');
     if (token.t === 'str') return token.v;
     if (token.t === 'num') return token.v;
+    if (token.t === 'date') {
+      if (!Number.isFinite(Date.parse(token.v)))
+        throw unsupported(`Invalid filter clause: '${token.v}' is not a valid DateTimeOffset.`);
+      return { dateTime: token.v };
+    }
     if (token.t === 'word') {
       const lower = token.v.toLowerCase();
       if (lower === 'true') return true;
@@ -127,6 +154,23 @@ export function parseFilter(input: string): FilterNode {
       expect(')');
       if (typeof value !== 'string') throw unsupported(`${word} needs a string value.`);
       return { kind: 'function', name: word, path: p, value };
+    }
+    if (word?.endsWith('/any') && tokens[pos + 1]?.t === '(') {
+      const collection = (tokens[pos] as { v: string }).v.slice(0, -'/any'.length);
+      pos += 2;
+      const variable = path();
+      expect(':');
+      const predicate = orExpr();
+      expect(')');
+      const onlyVariable = (n: FilterNode): boolean =>
+        'left' in n
+          ? onlyVariable(n.left) && onlyVariable(n.right)
+          : 'operand' in n
+            ? onlyVariable(n.operand)
+            : n.kind !== 'any' && n.path === variable;
+      if (!onlyVariable(predicate))
+        throw unsupported(`Invalid filter clause: the lambda may only test its variable '${variable}'.`);
+      return { kind: 'any', path: collection, variable, predicate };
     }
     if (word !== undefined && tokens[pos + 1]?.t === '(') {
       throw unsupported(
@@ -207,6 +251,13 @@ export function checkFilter(node: FilterNode, policy: FilterPolicy, advanced: bo
         needAdvanced("Operator 'not'");
         visit(n.operand);
         return;
+      case 'any':
+        if (!pathMatches(policy.filterable, n.path) && !n.path.toLowerCase().startsWith('extension_')) {
+          throw unsupported(
+            `Unsupported or invalid query filter clause specified for property '${n.path}' of resource '${policy.resource}'.`,
+          );
+        }
+        return;
       default: {
         if (!pathMatches(policy.filterable, n.path) && !n.path.toLowerCase().startsWith('extension_')) {
           throw unsupported(
@@ -225,16 +276,25 @@ export function checkFilter(node: FilterNode, policy: FilterPolicy, advanced: bo
 
 export type PropertyReader = (path: string) => JsonValue | undefined;
 
-function normalise(value: JsonValue | undefined): Literal {
+function normalise(value: JsonValue | undefined): string | number | boolean | null {
   if (value === undefined) return null;
   if (typeof value === 'object' && value !== null) return JSON.stringify(value);
   return value;
 }
 
+const instantOf = (value: string | number | boolean): number | undefined => {
+  const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  return Number.isFinite(ms) ? ms : undefined;
+};
+
 function equals(actual: JsonValue | undefined, expected: Literal): boolean {
   if (Array.isArray(actual)) return actual.some((v) => equals(v, expected));
   const a = normalise(actual);
   if (a === null || expected === null) return a === expected;
+  if (typeof expected === 'object') {
+    const instant = instantOf(a);
+    return instant !== undefined && instant === Date.parse(expected.dateTime);
+  }
   if (typeof a === 'string' && typeof expected === 'string')
     return a.toLowerCase() === expected.toLowerCase();
   return a === expected;
@@ -243,6 +303,10 @@ function equals(actual: JsonValue | undefined, expected: Literal): boolean {
 function compareOrder(actual: JsonValue | undefined, expected: Literal): number | undefined {
   const a = normalise(actual);
   if (a === null || expected === null) return undefined;
+  if (typeof expected === 'object') {
+    const instant = instantOf(a);
+    return instant === undefined ? undefined : instant - Date.parse(expected.dateTime);
+  }
   if (typeof a === 'number' && typeof expected === 'number') return a - expected;
   return String(a).toLowerCase().localeCompare(String(expected).toLowerCase());
 }
@@ -255,6 +319,13 @@ export function evaluateFilter(node: FilterNode, read: PropertyReader): boolean 
       return evaluateFilter(node.left, read) || evaluateFilter(node.right, read);
     case 'not':
       return !evaluateFilter(node.operand, read);
+    case 'any': {
+      const actual = read(node.path);
+      const items = Array.isArray(actual) ? actual : actual === null || actual === undefined ? [] : [actual];
+      return items.some((item) =>
+        evaluateFilter(node.predicate, (p) => (p === node.variable ? item : undefined)),
+      );
+    }
     case 'in': {
       const actual = read(node.path);
       return node.values.some((v) => equals(actual, v));

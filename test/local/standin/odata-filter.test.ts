@@ -16,6 +16,7 @@ const user: Record<string, unknown> = {
   proxyAddresses: ['SMTP:adelev@contoso.com'],
   onPremisesExtensionAttributes: { extensionAttribute1: 'CC-1001' },
   jobTitle: null,
+  employeeHireDate: '2020-01-15T00:00:00.000Z',
 };
 const matches = (filter: string): boolean =>
   evaluateFilter(parseFilter(filter), (p) => readPath((n) => user[n] as never, p));
@@ -31,6 +32,14 @@ describe('$filter subset', () => {
     ["department ne 'Sales'", false],
     ["onPremisesExtensionAttributes/extensionAttribute1 eq 'cc-1001'", true],
     ["proxyAddresses eq 'smtp:adelev@contoso.com'", true],
+    ["proxyAddresses/any(p:startswith(p,'SMTP:'))", true],
+    ["proxyAddresses/any(x:x eq 'smtp:ADELEV@contoso.com')", true],
+    ["proxyAddresses/any(p:startswith(p,'x500:'))", false],
+    ["not(proxyAddresses/any(p:p eq 'smtp:nobody@contoso.com'))", true],
+    ['employeeHireDate eq 2020-01-15T00:00:00Z', true],
+    ['employeeHireDate eq 2020-01-15T02:00:00+02:00', true],
+    ['employeeHireDate ne 2020-01-15T00:00:01Z', true],
+    ['employeeHireDate le 2020-01-14T23:59:59Z', false],
   ])('%s → %s', (filter, expected) => {
     expect(matches(filter)).toBe(expected);
   });
