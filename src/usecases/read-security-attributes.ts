@@ -65,7 +65,7 @@ export async function readSecurityAttributes(
         users += 1;
         const bucket = userBucketOf(tenantId, user.id, deps.buckets);
         let list = byBucket.get(bucket);
-        if (!list) byBucket.set(bucket, (list = new Map()));
+        if (!list) byBucket.set(bucket, (list = new Map<string, SecurityAttributes>()));
         list.set(user.id, normalized(user.attributes));
       }
     }

@@ -44,6 +44,18 @@ export const operationSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('setManager'), id: z.string(), managerId: z.string().nullable() }),
   z.object({ op: z.literal('updateUser'), id: z.string(), changes: jsonObject }),
   z.object({ op: z.literal('setPhoto'), id: z.string(), base64: z.string().nullable() }),
+  /** Sets some of extensionAttribute1…15 (the others keep their values). */
+  z.object({
+    op: z.literal('setExtensionAttributes'),
+    id: z.string(),
+    attributes: z.record(z.string().regex(/^extensionAttribute([1-9]|1[0-5])$/), z.string().nullable()),
+  }),
+  /** Replaces the user's custom security attributes (null: none), as Graph returns them. */
+  z.object({
+    op: z.literal('setSecurityAttributes'),
+    id: z.string(),
+    attributes: z.record(z.string(), jsonObject).nullable(),
+  }),
   z.object({ op: z.literal('addMember'), groupId: z.string(), memberId: z.string() }),
   z.object({ op: z.literal('removeMember'), groupId: z.string(), memberId: z.string() }),
   z.object({ op: z.literal('nestGroup'), parentId: z.string(), childId: z.string() }),
@@ -123,6 +135,18 @@ export function applyOperation(context: OperationContext, input: TenantOperation
             : { etag: `"${crypto.randomUUID()}"`, bytes: Buffer.from(op.base64, 'base64') },
         ).id,
       };
+    case 'setExtensionAttributes': {
+      const current = store.requireUser(op.id).props.onPremisesExtensionAttributes;
+      const base =
+        current && typeof current === 'object' && !Array.isArray(current)
+          ? current
+          : EMPTY_EXTENSION_ATTRIBUTES;
+      return {
+        id: store.updateUser(op.id, { onPremisesExtensionAttributes: { ...base, ...op.attributes } }).id,
+      };
+    }
+    case 'setSecurityAttributes':
+      return { id: store.updateUser(op.id, { customSecurityAttributes: op.attributes }).id };
     case 'addMember':
       store.addMember(op.groupId, op.memberId);
       return { id: op.groupId };

@@ -51,6 +51,10 @@ export interface StandinControl {
   updateUser(id: string, changes: JsonObject): void;
   /** Replaces a user's photo (bytes) or removes it (null). */
   setPhoto(id: string, bytes: Buffer | null): void;
+  /** Sets some on-premises extension attributes (`extensionAttribute1`…`15`); the others stay. */
+  setExtensionAttributes(id: string, attributes: Record<string, string | null>): void;
+  /** Replaces a user's custom security attributes (by attribute set; null = none). */
+  setSecurityAttributes(id: string, attributes: Record<string, JsonObject> | null): void;
   addMember(groupId: string, memberId: string): void;
   removeMember(groupId: string, memberId: string): void;
   nestGroup(parentId: string, childId: string): void;
@@ -128,6 +132,8 @@ export function createStandinControl(deps: ControlDeps): StandinControl {
     updateUser: (id, changes) => void apply({ op: 'updateUser', id, changes }),
     setPhoto: (id, bytes) =>
       void apply({ op: 'setPhoto', id, base64: bytes === null ? null : bytes.toString('base64') }),
+    setExtensionAttributes: (id, attributes) => void apply({ op: 'setExtensionAttributes', id, attributes }),
+    setSecurityAttributes: (id, attributes) => void apply({ op: 'setSecurityAttributes', id, attributes }),
     addMember: (groupId, memberId) => void apply({ op: 'addMember', groupId, memberId }),
     removeMember: (groupId, memberId) => void apply({ op: 'removeMember', groupId, memberId }),
     nestGroup: (parentId, childId) => void apply({ op: 'nestGroup', parentId, childId }),

@@ -25,7 +25,7 @@ import {
 } from './expand-manager.js';
 import { collectionBody, pageOver, parseListQuery } from './list-query.js';
 import type { FilterPolicy } from './odata-filter.js';
-import { photoBytes } from './user-photo.js';
+import { photoBytes, photoContentType, photoMetadata } from './user-photo.js';
 
 export const USER_READ_ROLES = [
   'User.Read.All',
@@ -203,14 +203,7 @@ export function registerDirectoryRoutes(routes: RouteTable, deps: DirectoryRoute
     (req, params) => {
       const user = store.requireUser(params.id!);
       if (!user.photo) throw imageNotFound();
-      return ok({
-        '@odata.context': `${req.baseUrl}/$metadata#users('${user.id}')/photo/$entity`,
-        '@odata.mediaContentType': 'image/jpeg',
-        '@odata.mediaEtag': user.photo.etag,
-        id: '240X240',
-        height: 240,
-        width: 240,
-      });
+      return ok(photoMetadata(req.baseUrl, store.tenantId, user.id, user.photo));
     },
     users,
   );
@@ -221,10 +214,11 @@ export function registerDirectoryRoutes(routes: RouteTable, deps: DirectoryRoute
     (_req, params): StandinResponse => {
       const user = store.requireUser(params.id!);
       if (!user.photo) throw imageNotFound();
+      const bytes = photoBytes(user.id, user.photo);
       return {
         status: 200,
-        headers: { 'Content-Type': 'image/jpeg', ETag: user.photo.etag },
-        body: photoBytes(user.id, user.photo),
+        headers: { 'Content-Type': photoContentType(bytes), ETag: user.photo.etag },
+        body: bytes,
       };
     },
     users,

@@ -62,6 +62,21 @@ const OFFICES: ReadonlyArray<readonly [city: string, country: string, usage: str
   ['Singapore', 'Singapore', 'SG'],
   ['Madrid', 'Spain', 'ES'],
 ];
+/** State or region, postal code prefix and street of each office (the city is in OFFICES). */
+const OFFICE_ADDRESSES: Readonly<
+  Record<string, readonly [state: string | null, postal: string, street: string]>
+> = {
+  Seattle: ['WA', '981', 'Pine Street'],
+  'New York': ['NY', '100', 'Broadway'],
+  London: [null, 'EC1A ', 'Aldersgate Street'],
+  Paris: ['Île-de-France', '750', 'Rue de Rivoli'],
+  Berlin: ['Berlin', '101', 'Friedrichstraße'],
+  Amsterdam: ['North Holland', '101', 'Damrak'],
+  Toronto: ['ON', 'M5V ', 'King Street West'],
+  Sydney: ['NSW', '200', 'George Street'],
+  Singapore: [null, '0189', 'Marina Boulevard'],
+  Madrid: ['Madrid', '280', 'Gran Vía'],
+};
 const GUEST_DOMAINS = ['fabrikam.com', 'adatum.com', 'litware.com', 'northwind.com', 'tailspin.io'];
 const PROJECTS = ['Baker', 'Cascade', 'Denali', 'Everest', 'Fuji', 'Kilimanjaro'];
 const EPOCH = Date.UTC(2026, 0, 1);
@@ -80,6 +95,9 @@ export function generateTenant(store: TenantStore, options: GeneratorOptions): G
   const costCenterProperty = `extension_${options.extensionAppId}_costCenter`;
   const divisionProperty = `extension_${options.extensionAppId}_division`;
   const pools = namePools(options.seed);
+  // The properties added after the first tenants were generated draw from their own stream, so a seed
+  // still gives the same users, groups and photos as before.
+  const extra = new SeededRandom((options.seed ^ 0x6d2b79f5) >>> 0);
   const upns = new Set<string>();
 
   const userCount = Math.max(0, Math.floor(options.users));
@@ -159,6 +177,7 @@ export function generateTenant(store: TenantStore, options: GeneratorOptions): G
         };
       }
     }
+    addProfileDetails(props, extra, { id, isGuest, city, local, domain, tenantDomain });
     const entry: UserEntry = {
       id,
       props,
@@ -187,6 +206,53 @@ export function generateTenant(store: TenantStore, options: GeneratorOptions): G
     divisionProperty,
     generationMs: Math.round(performance.now() - startedAt),
   };
+}
+
+/**
+ * The rest of a realistic profile: address, phones, age group, organisation data, other mails, and
+ * for about 40% of members an on-premises identity (synced from Active Directory).
+ */
+function addProfileDetails(
+  props: JsonObject,
+  random: SeededRandom,
+  user: { id: string; isGuest: boolean; city: string; local: string; domain: string; tenantDomain: string },
+): void {
+  const [state, postal, street] = OFFICE_ADDRESSES[user.city] ?? [null, '', 'Main Street'];
+  props.state = state;
+  props.postalCode = `${postal}${String(random.int(0, 99)).padStart(2, '0')}`;
+  props.streetAddress = `${random.int(1, 400)} ${street}`;
+  props.faxNumber = random.chance(0.05) ? `+1 425 555 ${String(random.int(0, 9999)).padStart(4, '0')}` : null;
+  props.ageGroup = random.chance(0.5) ? 'Adult' : null;
+  props.consentProvidedForMinor = null;
+  props.creationType = user.isGuest ? 'Invitation' : null;
+  props.externalUserState = user.isGuest ? random.pick(['Accepted', 'Accepted', 'PendingAcceptance']) : null;
+  props.imAddresses = user.isGuest ? [] : [`sip:${user.local}@${user.domain}`];
+  props.mailNickname = user.isGuest ? `${user.local}_ext` : user.local;
+  props.otherMails = random.chance(0.15) ? [`${user.local}@personal.example`] : [];
+  props.showInAddressList = user.isGuest ? false : null;
+  props.employeeOrgData = user.isGuest
+    ? null
+    : {
+        division: random.pick(['North', 'South', 'East', 'West']),
+        costCenter: `CC-${random.int(1000, 1099)}`,
+      };
+  const synced = !user.isGuest && random.chance(0.4);
+  props.onPremisesSyncEnabled = synced ? true : null;
+  props.onPremisesSamAccountName = synced ? user.local.replace(/\./g, '').slice(0, 20) : null;
+  props.onPremisesImmutableId = synced
+    ? Buffer.from(user.id.replace(/-/g, ''), 'hex').toString('base64')
+    : null;
+  props.onPremisesDomainName = synced ? `corp.${user.domain}` : null;
+  props.onPremisesUserPrincipalName = synced ? `${user.local}@corp.${user.domain}` : null;
+  props.onPremisesDistinguishedName = synced
+    ? `CN=${user.local},OU=Users,DC=corp,DC=${user.domain.split('.').join(',DC=')}`
+    : null;
+  props.onPremisesSecurityIdentifier = synced
+    ? `S-1-5-21-${random.int(1e8, 4e9)}-${random.int(1e8, 4e9)}-${random.int(1e8, 4e9)}-${random.int(1000, 99999)}`
+    : null;
+  props.onPremisesLastSyncDateTime = synced
+    ? isoSeconds(new Date(EPOCH - random.int(0, 86_399) * 1000))
+    : null;
 }
 
 /** CEO, then breadth-first spans of 5 to 10 reports: 100,000 members gives 6 to 7 levels. */
