@@ -1,5 +1,5 @@
 import { debounceMs, STALE_NOTIFICATION_REQUEST_MS } from '../domain/subscription-rules.js';
-import type { SyncRequest } from './messages.js';
+import { type SyncRequest, syncRequestSchema } from './messages.js';
 import type { NotificationDeps } from './notification-deps.js';
 
 /**
@@ -20,13 +20,14 @@ export async function requestNotifiedSync(
     STALE_NOTIFICATION_REQUEST_MS,
   );
   if (claim.kind === 'coalesced') return undefined;
-  return {
+  // Parsed, so the envelope's defaults apply as for every other request.
+  return syncRequestSchema.parse({
     type: 'sync-request',
     tenantId,
     trigger: 'notification',
     full: false,
     requestedAt: claim.requestedAt,
-  };
+  });
 }
 
 /**
