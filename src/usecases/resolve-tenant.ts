@@ -1,0 +1,31 @@
+import type { ApiResult } from './api-result.js';
+import { ok, refuse } from './api-result.js';
+import type { PipelineDeps } from './pipeline-deps.js';
+
+/**
+ * The connection an app-side route works on (the app's directory is per connection): the one named
+ * by the `tenantId` query parameter, or the only one; required when more than one exists.
+ */
+export async function resolveAppTenant(
+  deps: PipelineDeps,
+  tenantId: string | undefined,
+): Promise<ApiResult<string>> {
+  if (tenantId !== undefined) {
+    const id = tenantId.toLowerCase();
+    return (await deps.connections.get(id)) ? ok(id) : refuse(404, `no connection for tenant ${tenantId}`);
+  }
+  const connections = await deps.connections.list();
+  if (connections.length === 0) return refuse(404, 'no connection exists');
+  if (connections.length > 1) {
+    return refuse(400, 'invalid query', {
+      issues: [{ path: 'tenantId', message: `required: ${connections.length} connections exist` }],
+    });
+  }
+  return ok(connections[0]!.settings.tenantId);
+}
+
+/** A connection the route names by its path (`/api/connections/{tenantId}/…`), 404 when unknown. */
+export async function requireConnection(deps: PipelineDeps, tenantId: string): Promise<ApiResult<string>> {
+  const id = tenantId.toLowerCase();
+  return (await deps.connections.get(id)) ? ok(id) : refuse(404, `no connection for tenant ${tenantId}`);
+}
