@@ -100,7 +100,7 @@ describe('parseUserItem on the Graph user delta examples', () => {
     ]);
   });
 
-  it('maps the default-properties example to complete facts, absent properties as null', () => {
+  it('maps the default-properties example to complete facts, absent properties as null, the others in `more`', () => {
     const [change] = accepted(parseUserItem(itemsOf('user-delta.default-properties.json')[0], VERSION));
     expect(change).toEqual({
       kind: 'user',
@@ -120,6 +120,11 @@ describe('parseUserItem on the Graph user delta examples', () => {
         accountEnabled: null,
         userType: null,
         proxyAddresses: [],
+        more: {
+          businessPhones: ['+1 425 555 0109'],
+          mobilePhone: '+1 425 555 0109',
+          preferredLanguage: 'en-US',
+        },
       },
     });
   });
