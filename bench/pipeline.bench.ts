@@ -26,6 +26,9 @@
  *
  *   npm run bench -- --users 20000 [--groups G] [--changes 100] [--seed 1] --out bench.json
  *                    [--max-minutes 15] [--host-log host.jsonl] [--graph-latency realistic]
+ *
+ * `npm run bench -- --notifications 200 [--users 500] [--per-second 5]` runs the notification bench
+ * instead (bench/pipeline-notifications.ts): change → people row latency through the webhook.
  */
 import { createWriteStream, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -42,6 +45,7 @@ import { ensureError } from '../src/shared/errors.js';
 import { readBaselineEntities, writeBaseline } from './pipeline-baseline.js';
 import { planChanges } from './pipeline-changes.js';
 import { HostLogStats } from './pipeline-host-log.js';
+import { benchNotifications } from './pipeline-notifications.js';
 import { CpuMeter, findChildProcess, MemorySampler, readMemory, round1 } from './pipeline-proc.js';
 import { type BenchResults, printReport } from './pipeline-report.js';
 import { measureRound, type RoundProbes } from './pipeline-round.js';
@@ -56,11 +60,21 @@ const WIND_DOWN_MS = 30_000;
 const options = new Command()
   .name('npm run bench --')
   .description('Measures the pipeline end to end: full sync, storage baseline, incremental and no-op rounds.')
-  .requiredOption('--users <n>', 'users in the simulated tenant', positiveInt)
+  .option(
+    '--users <n>',
+    'users in the simulated tenant (required, but 500 with --notifications)',
+    positiveInt,
+  )
+  .option(
+    '--notifications <n>',
+    'instead: the notification bench, n tenant changes spread over time, each timed to its people row',
+    positiveInt,
+  )
+  .option('--per-second <n>', 'with --notifications: changes a second', positiveInt, 5)
   .option('--groups <n>', 'groups in the simulated tenant (default users / 20)', positiveInt)
   .option('--changes <n>', 'random tenant changes before the incremental round', positiveInt, 100)
   .option('--seed <n>', 'seed of the tenant and of the changes', positiveInt, 1)
-  .requiredOption('--out <file>', 'write the results as JSON')
+  .option('--out <file>', 'write the results as JSON (required, but optional with --notifications)')
   .option('--max-minutes <n>', 'stop the whole bench after this long', positiveInt, 15)
   .option('--host-log <file>', "write the host's log lines (JSON) to this file")
   .addOption(
@@ -73,11 +87,13 @@ const options = new Command()
   )
   .parse()
   .opts<{
-    users: number;
+    users?: number;
+    notifications?: number;
+    perSecond: number;
     groups?: number;
     changes: number;
     seed: number;
-    out: string;
+    out?: string;
     maxMinutes: number;
     hostLog?: string;
     graphLatency: 'none' | 'realistic';
@@ -86,14 +102,34 @@ const options = new Command()
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
 async function main(): Promise<number> {
+  if (options.notifications !== undefined) {
+    const results = await benchNotifications({
+      notifications: options.notifications,
+      users: options.users ?? 500,
+      seed: options.seed,
+      perSecond: options.perSecond,
+      say,
+    });
+    say(JSON.stringify(results));
+    if (options.out) writeFileSync(options.out, `${JSON.stringify(results, null, 2)}\n`);
+    return results.notifications.lost === 0 ? 0 : 1;
+  }
+  if (options.users === undefined || options.out === undefined) {
+    say('--users and --out are required (or --notifications n)');
+    return 2;
+  }
+  return benchPipeline(options.users, options.out);
+}
+
+async function benchPipeline(users: number, out: string): Promise<number> {
   const benchStarted = Date.now();
   const deadline = benchStarted + options.maxMinutes * 60_000 - WIND_DOWN_MS;
   const hostLog = new HostLogStats();
   const hostLogFile = options.hostLog ? createWriteStream(options.hostLog) : undefined;
-  say(`Starting Azurite, the stand-in (${options.users} users) and the local Functions host…`);
+  say(`Starting Azurite, the stand-in (${users} users) and the local Functions host…`);
   const env = await startLocalEnvironment({
     standin: {
-      users: options.users,
+      users: users,
       seed: options.seed,
       deltaPageSize: USER_DELTA_PAGE_SIZE,
       faults: { graphLatency: options.graphLatency },
@@ -119,7 +155,7 @@ async function main(): Promise<number> {
   const concurrency = queueConfig.batchSize + queueConfig.newBatchThreshold;
   const initial = env.standin.control.snapshot();
   const results: BenchResults = {
-    users: options.users,
+    users: users,
     groups: initial.groups.length,
     seed: options.seed,
     machine: { cpus: cpus().length, node: process.version, loadAverageAtStart: loadavg().map(round1) },
@@ -134,14 +170,14 @@ async function main(): Promise<number> {
   const outOfTime = (): boolean => Date.now() >= deadline;
   let exitCode = 0;
   try {
-    say(`Full sync of ${options.users} users, ${initial.groups.length} groups…`);
+    say(`Full sync of ${users} users, ${initial.groups.length} groups…`);
     const full = await measureRound(probes, 'fullSync', 'initial');
     const timedOut = full.state === 'timed-out';
     const effectiveWriteRate = full.seconds > 0 ? full.tableEntityWrites / full.seconds : 0;
     const expectedUserPages = Math.ceil(initial.users.length / USER_DELTA_PAGE_SIZE);
     results.fullSync = {
       ...full,
-      usersPerSecond: timedOut ? null : Math.round(options.users / full.seconds),
+      usersPerSecond: timedOut ? null : Math.round(users / full.seconds),
       minGraphRequests: full.deltaPages.users + full.deltaPages.groups,
       expectedUserDeltaPages: expectedUserPages,
       peakRssMb: full.hostRss.peakRssMb,
@@ -229,8 +265,8 @@ async function main(): Promise<number> {
     timeline.stop();
     results.benchSeconds = Math.round((Date.now() - benchStarted) / 1000);
     printReport(results, say);
-    writeFileSync(options.out, `${JSON.stringify(results, null, 2)}\n`);
-    say(`Results written to ${options.out} (bench ${results.benchSeconds} s).`);
+    writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+    say(`Results written to ${out} (bench ${results.benchSeconds} s).`);
     // Out of time: no waiting for the host's running invocations, the environment is thrown away anyway.
     if (outOfTime()) await host.kill();
     await env.stop();
