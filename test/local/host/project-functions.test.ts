@@ -114,6 +114,19 @@ describe("the project's function app, loaded through the host's loader", () => {
       'security-attributes': 'queueTrigger security-attribute-requests',
       'pass-scheduler': 'timerTrigger 30 * * * * *',
       'person-photo': 'httpTrigger function GET people/{personId}/photo',
+      'settings-get': 'httpTrigger function GET connections/{tenantId}/settings',
+      'settings-put': 'httpTrigger function PUT connections/{tenantId}/settings',
+      'settings-history': 'httpTrigger function GET connections/{tenantId}/settings/history',
+      'settings-rollback': 'httpTrigger function POST connections/{tenantId}/settings/rollback',
+      'people-list': 'httpTrigger function GET people',
+      'people-create': 'httpTrigger function POST people',
+      'person-get': 'httpTrigger function GET people/{personId}',
+      'person-patch': 'httpTrigger function PATCH people/{personId}',
+      'person-history': 'httpTrigger function GET people/{personId}/history',
+      teams: 'httpTrigger function GET,POST teams',
+      'custom-properties': 'httpTrigger function GET,PUT custom-properties',
+      disputes: 'httpTrigger function GET connections/{tenantId}/disputes',
+      'dispute-resolve': 'httpTrigger function POST connections/{tenantId}/disputes/{id}',
     });
     for (const fn of app.functions.filter((f) => f.triggerType === 'queueTrigger')) {
       expect(fn.bindings[fn.triggerName]!.connection, fn.name).toBe('AzureWebJobsStorage');
