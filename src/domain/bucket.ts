@@ -2,6 +2,8 @@
  * Decides which partition an object lives in: `tenantId|bucket`, the bucket a stable hash of the
  * object id, so a tenant spreads over many partitions and a chunk of changes maps to one partition.
  */
+import { personIdFor } from './person-id.js';
+
 export const DEFAULT_BUCKETS = 64;
 
 /** FNV-1a 32-bit over the lower-cased id: stable across processes and releases. */
@@ -26,4 +28,17 @@ export function partitionOf(tenantId: string, objectId: string, buckets: number 
 /** The PartitionKey range `[from, to)` that holds every bucket of a tenant. */
 export function tenantPartitionRange(tenantId: string): { from: string; to: string } {
   return { from: `${tenantId}|`, to: `${tenantId}}` };
+}
+
+/**
+ * A person's bucket is that of its id, and an Entra user's is that of the person id derived from it
+ * (person-id.ts): a user's mirror row and its person's row share a partition, and a person made by
+ * the app (or matched to a user later) is found from its id alone.
+ */
+export function personBucketOf(personId: string, buckets: number = DEFAULT_BUCKETS): number {
+  return bucketOf(personId, buckets);
+}
+
+export function userBucketOf(tenantId: string, objectId: string, buckets: number = DEFAULT_BUCKETS): number {
+  return bucketOf(personIdFor(tenantId, objectId), buckets);
 }

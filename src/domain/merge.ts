@@ -10,7 +10,7 @@
  *   value is null, '' or []. A field its rule does not write keeps its value and its base, and never
  *   conflicts.
  * - `entra-wins`: Entra's value. `app-wins`: an app-edited field keeps the app's value and its base (the
- *   conflicts among them are reported as `kept`); the others get Entra's. `skip-conflicts`: any conflict
+ *   conflicts among them are reported as `kept`); the others get Entra's. `skip-conflicts`: an app edit Entra did not change stays; any conflict
  *   skips the whole person (nothing is written, every conflict is reported); otherwise as `entra-wins`.
  * - Writing Entra's value makes it the field's base. Lists compare element by element, in order.
  */
@@ -93,8 +93,12 @@ export function mergeFields(input: MergeInput): MergeResult {
       const conflict = edited && !sameValue(entra, was) && !sameValue(current, entra);
       const conflictOf = (): Conflict => ({ key, app: current, entra, base: was });
       if (conflict) conflicts.push(conflictOf());
+      // skip-conflicts writes Entra's changes only: an edit of the app's that Entra did not contradict stays.
+      const oneSidedEdit = edited && sameValue(entra, was);
       if (input.strategy === 'app-wins' && edited) {
         if (conflict) kept.push(conflictOf());
+      } else if (input.strategy === 'skip-conflicts' && oneSidedEdit) {
+        // kept as the app has it
       } else {
         next = entra;
         nextBase = entra;

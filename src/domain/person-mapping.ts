@@ -1,73 +1,114 @@
-import type { MirrorUser, UserFacts } from './directory.js';
-import { personIdFor } from './person-id.js';
+import { coerceValue, type CustomPropertyType } from './coerce.js';
+import type { MirrorUser } from './directory.js';
+import type { FieldInput, FieldValue } from './merge.js';
+import { PERSON_FIELDS, type PersonField, type Policy } from './policy.js';
+import { readUserPath } from './user-paths.js';
 
-/** The app's profile fields that the default mapping fills from Entra. */
-export interface PersonFields {
-  readonly displayName: string;
-  readonly givenName: string | null;
-  readonly surname: string | null;
-  readonly email: string;
-  readonly jobTitle: string | null;
-  readonly department: string | null;
-  readonly officeLocation: string | null;
-  readonly employeeId: string | null;
-  readonly hireDate: string | null;
-  readonly managerId: string | null;
+/**
+ * Maps an in-scope Entra user to the values sync offers the app (the merge decides which it
+ * writes): the default mapping of the built-in fields (display name, given name, surname, email —
+ * mail, else userPrincipalName —, job title, department, office, employee id, hire date), each
+ * written as the policy's `fieldWrites` says, then the policy's custom mappings (a mapping to a
+ * built-in field replaces its default; one to a custom property is coerced to the property's type).
+ * A user the app cannot hold at all (no email, a text too long) is refused; a custom value that
+ * cannot be coerced is invalid for that field only, and the rest is mapped.
+ */
+export interface MappedUser {
+  readonly fields: readonly FieldInput[];
+  readonly invalid: readonly { readonly key: string; readonly reason: string }[];
 }
 
-export const PERSON_FIELD_NAMES = [
-  'displayName',
-  'givenName',
-  'surname',
-  'email',
-  'jobTitle',
-  'department',
-  'officeLocation',
-  'employeeId',
-  'hireDate',
-  'managerId',
-] as const satisfies readonly (keyof PersonFields)[];
+export type MappingResult =
+  { readonly ok: true; readonly mapped: MappedUser } | { readonly ok: false; readonly reason: string };
 
-/** Longest value the app accepts in a text field (an email address: RFC 5321's 254 characters). */
+/** Longest value the app accepts in a built-in text field (an email: RFC 5321's 254 characters). */
 export const MAX_TEXT_LENGTH = 256;
 export const MAX_EMAIL_LENGTH = 254;
 
-export type MappingResult =
-  { readonly ok: true; readonly fields: PersonFields } | { readonly ok: false; readonly reason: string };
+const DEFAULT_SOURCES: Readonly<Record<PersonField, string>> = {
+  displayName: 'displayName',
+  givenName: 'givenName',
+  surname: 'surname',
+  email: 'mail',
+  jobTitle: 'jobTitle',
+  department: 'department',
+  officeLocation: 'officeLocation',
+  employeeId: 'employeeId',
+  hireDate: 'employeeHireDate',
+};
 
-/**
- * Maps an in-scope Entra user to the app's person fields (the default mapping): display name, given
- * name, surname, email (mail, else userPrincipalName), job title, department, office, employee id,
- * hire date and manager. A user that cannot be represented is refused with the reason.
- */
-export function mapUserToPerson(tenantId: string, user: MirrorUser): MappingResult {
-  const facts: UserFacts | null = user.facts;
+export function mapUser(
+  user: MirrorUser,
+  policy: Policy,
+  customTypes: ReadonlyMap<string, CustomPropertyType>,
+): MappingResult {
+  const facts = user.facts;
   if (!facts) return { ok: false, reason: 'no properties were received for this user' };
   const email = normalizeEmail(facts.mail) ?? normalizeEmail(facts.userPrincipalName);
   if (!email) return { ok: false, reason: 'the user has neither mail nor userPrincipalName' };
   if (email.length > MAX_EMAIL_LENGTH) {
     return { ok: false, reason: `email is ${email.length} characters, longer than ${MAX_EMAIL_LENGTH}` };
   }
-  const displayName = clean(facts.displayName) ?? email;
-  const fields: PersonFields = {
-    displayName,
-    givenName: clean(facts.givenName),
-    surname: clean(facts.surname),
-    email,
-    jobTitle: clean(facts.jobTitle),
-    department: clean(facts.department),
-    officeLocation: clean(facts.officeLocation),
-    employeeId: clean(facts.employeeId),
-    hireDate: facts.employeeHireDate ? normalizeDate(facts.employeeHireDate) : null,
-    managerId: user.managerId ? personIdFor(tenantId, user.managerId) : null,
-  };
-  for (const name of PERSON_FIELD_NAMES) {
-    const value = fields[name];
-    if (typeof value === 'string' && value.length > MAX_TEXT_LENGTH) {
-      return { ok: false, reason: `${name} is ${value.length} characters, longer than ${MAX_TEXT_LENGTH}` };
-    }
+  const overridden = new Map<PersonField, (typeof policy.mappings)[number]>();
+  for (const mapping of policy.mappings) {
+    if ('field' in mapping.target) overridden.set(mapping.target.field, mapping);
   }
-  return { ok: true, fields };
+  const fields: FieldInput[] = [];
+  const invalid: { key: string; reason: string }[] = [];
+  for (const field of PERSON_FIELDS) {
+    const mapping = overridden.get(field);
+    let value: FieldValue;
+    if (mapping) {
+      const coerced = coerceValue(
+        readUserPath(user, mapping.source),
+        field === 'hireDate' ? 'date' : 'string',
+      );
+      if (!coerced.ok) {
+        invalid.push({ key: field, reason: `${mapping.source}: ${coerced.reason}` });
+        continue;
+      }
+      value =
+        field === 'email' && typeof coerced.value === 'string' ? coerced.value.toLowerCase() : coerced.value;
+    } else {
+      value = defaultValue(field, user, email);
+    }
+    if (typeof value === 'string' && value.length > MAX_TEXT_LENGTH) {
+      if (!mapping)
+        return {
+          ok: false,
+          reason: `${field} is ${value.length} characters, longer than ${MAX_TEXT_LENGTH}`,
+        };
+      invalid.push({ key: field, reason: `${value.length} characters, longer than ${MAX_TEXT_LENGTH}` });
+      continue;
+    }
+    if (field === 'displayName' && (value === null || value === '')) value = email;
+    fields.push({ key: field, entra: value, when: mapping?.when ?? policy.fieldWrites[field] ?? 'always' });
+  }
+  for (const mapping of policy.mappings) {
+    if (!('customProperty' in mapping.target)) continue;
+    const name = mapping.target.customProperty;
+    const key = `custom.${name}`;
+    const type = customTypes.get(name);
+    if (!type) {
+      invalid.push({ key, reason: `custom property ${name} is not defined` });
+      continue;
+    }
+    const coerced = coerceValue(readUserPath(user, mapping.source), type);
+    if (!coerced.ok) {
+      invalid.push({ key, reason: `${mapping.source}: ${coerced.reason}` });
+      continue;
+    }
+    fields.push({ key, entra: coerced.value, when: mapping.when });
+  }
+  return { ok: true, mapped: { fields, invalid } };
+}
+
+function defaultValue(field: PersonField, user: MirrorUser, email: string): FieldValue {
+  if (field === 'email') return email;
+  const raw = readUserPath(user, DEFAULT_SOURCES[field]);
+  if (typeof raw !== 'string') return null;
+  if (field === 'hireDate') return normalizeDate(raw);
+  return clean(raw);
 }
 
 function clean(value: string | null): string | null {

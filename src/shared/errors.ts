@@ -17,6 +17,11 @@ export const ERROR_CATEGORIES = [
   'invalid-data',
   'storage-limit',
   'transient',
+  /** skip-conflicts: the app and Entra both changed a field (both values in the message). */
+  'merge-conflict',
+  'manager-missing',
+  'manager-out-of-scope',
+  'manager-cycle',
 ] as const;
 export type ErrorCategory = (typeof ERROR_CATEGORIES)[number];
 

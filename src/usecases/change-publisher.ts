@@ -1,7 +1,7 @@
 import type { ChunkStore } from '../adapters/storage/chunk-store.js';
 import { MAX_INLINE_PAYLOAD_BYTES, type QueueGateway } from '../adapters/storage/queue-gateway.js';
 import { QUEUES } from '../adapters/storage/storage-names.js';
-import { bucketOf } from '../domain/bucket.js';
+import { userBucketOf } from '../domain/bucket.js';
 import type { DirectoryChange } from '../domain/directory.js';
 import type { DirectoryChunk, RunRef } from './messages.js';
 import { claimCheckPrefix } from './run-blobs.js';
@@ -25,6 +25,7 @@ export class ChangePublisher {
   readonly #buffer = new Map<string, DirectoryChange[]>();
 
   constructor(
+    private readonly tenantId: string,
     private readonly queues: QueueGateway,
     private readonly chunkStore: ChunkStore,
     private readonly buckets: number,
@@ -65,9 +66,11 @@ export class ChangePublisher {
   partitionOf(change: DirectoryChange): string {
     switch (change.kind) {
       case 'user':
-        return `users:${bucketOf(change.id, this.buckets)}`;
+        return `users:${userBucketOf(this.tenantId, change.id, this.buckets)}`;
       case 'edge':
-        return change.memberType === 'user' ? `users:${bucketOf(change.memberId, this.buckets)}` : 'groups';
+        return change.memberType === 'user'
+          ? `users:${userBucketOf(this.tenantId, change.memberId, this.buckets)}`
+          : 'groups';
       case 'group':
         return 'groups';
     }

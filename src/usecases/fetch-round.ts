@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { parseGroupItem, parseUserItem } from '../adapters/graph/delta-changes.js';
 import { mirrorGroupFromRow, mirrorUserFromRow, spreadColumns } from '../adapters/storage/directory-rows.js';
 import { newRunRef, type RunError } from '../adapters/storage/run-store.js';
+import { startReproject } from './reproject.js';
 import { QUEUES, TABLES } from '../adapters/storage/storage-names.js';
 import type { Cursor, Lease, LeaseKeeper, Round } from '../adapters/storage/sync-state-store.js';
 import { tenantPartitionRange } from '../domain/bucket.js';
@@ -46,6 +47,10 @@ export async function fetchRound(
     });
     return { kind: 'no-connection' };
   }
+  if (request.reproject) {
+    const run = await startReproject(deps, request, log);
+    return { kind: 'completed', run, chunks: deps.buckets + 1 };
+  }
   const lease = await acquireOrMarkDirty(deps, request);
   if (!lease) {
     log.info('a round is already running: request coalesced into the next one', {
@@ -86,7 +91,7 @@ async function acquireOrMarkDirty(deps: PipelineDeps, request: SyncRequest): Pro
 }
 
 class RoundRunner {
-  readonly #publisher: ChangePublisher;
+  #publisher!: ChangePublisher;
   readonly #errors: RunError[] = [];
   /** Keys seen by a full phase since the last flush, and before it (kept in blobs for a resume). */
   readonly #seen = new Set<string>();
@@ -102,19 +107,19 @@ class RoundRunner {
     /** Fencing: every side effect is preceded by a check that the lease is still ours. */
     private readonly keeper: LeaseKeeper,
     private readonly log: Logger,
-  ) {
-    this.#publisher = new ChangePublisher(
-      deps.queues,
-      deps.chunkStore,
-      deps.buckets,
-      deps.runs,
-      () => keeper.assertHeld(),
-      lease.epoch,
-    );
-  }
+  ) {}
 
   async run(request: SyncRequest): Promise<FetchResult> {
     const { tenantId } = request;
+    this.#publisher = new ChangePublisher(
+      tenantId,
+      this.deps.queues,
+      this.deps.chunkStore,
+      this.deps.buckets,
+      this.deps.runs,
+      () => this.keeper.assertHeld(),
+      this.lease.epoch,
+    );
     const { cursor } = await this.deps.syncState.readCursor(tenantId);
     const resuming = cursor.round !== null;
     const round = cursor.round ?? (await this.#startRound(cursor, request));

@@ -3,9 +3,13 @@ import { QUEUES } from '../adapters/storage/storage-names.js';
 import type { Row } from '../adapters/storage/table-gateway.js';
 import type { RunEvent, RunRef } from './messages.js';
 import type { PipelineDeps } from './pipeline-deps.js';
+import { passGate } from './pass-gate.js';
 import { runBlobPrefixes } from './run-blobs.js';
 
 export type FanIn = 'waiting' | 'completed' | 'not-running' | 'unknown-run';
+
+/** Outcomes that change the directory (and so may change whose manager is in it). */
+const CHANGING = ['created', 'updated', 'deactivated', 'removed', 'reactivated'] as const;
 
 /** Seconds between two checks of a run whose chunks are still being applied. */
 export const CHECK_DELAY_SECONDS = 1;
@@ -55,6 +59,13 @@ export async function completeIfAllReported(deps: PipelineDeps, ref: RunRef): Pr
     reports.filter((r) => r.chunkIndex < total && r.state === 'applied').map((r) => r.chunkIndex),
   );
   if (reported.size < total) return 'waiting';
+  // Every chunk is in: the run's change set is whole. The gate decides what of the held changes is
+  // applied, applies it, and links managers (pass-gate.ts); then the run completes.
+  const changed = reports.some((r) =>
+    CHANGING.some((outcome) => r.chunkIndex < total && (r.counts[outcome] ?? 0) > 0),
+  );
+  await passGate(deps, ref, changed);
+  const gate = await deps.runs.listGateParts(ref);
   const completed = await deps.runs.transition(ref, (current) => {
     if (current.state !== ('running' satisfies RunState)) return undefined;
     const row = { ...current };
@@ -63,6 +74,15 @@ export async function completeIfAllReported(deps: PipelineDeps, ref: RunRef): Pr
       addCounts(row, report.counts);
       addWrites(row, report.writes);
       row.errors = Number(row.errors) + report.errors;
+    }
+    for (const part of gate) {
+      addCounts(row, part.counts);
+      row.errors = Number(row.errors) + part.errors;
+      if (part.part === 'decision') row.gate = String(part.row.decision ?? '');
+      if (part.part === 'managers') {
+        row.managerLinks = Number(part.row.managerLinks ?? 0);
+        row.warnings = Number(part.row.warnings ?? 0);
+      }
     }
     row.chunksDone = reported.size;
     // A round that failed after publishing ends `failed` once what it published is accounted for.

@@ -17,7 +17,7 @@ export const syncRequestSchema = z.object({
   /** A full reconciliation: re-read everything and find what vanished. */
   full: z.boolean().default(false),
   /** Re-project everyone from the mirror under the current settings: no Graph request at all. */
-  reproject: z.boolean().default(false),
+  reproject: z.boolean().optional(),
   requestedAt: z.string(),
 });
 export type SyncRequest = z.infer<typeof syncRequestSchema>;
@@ -109,7 +109,7 @@ export const directoryChunkSchema = runRefSchema.extend({
   /** Claim check: the changes are in these blobs (in order). */
   blobNames: z.array(z.string()).optional(),
   /** Re-plan the whole partition from the mirror (a settings change), with the chunk's changes if any. */
-  replan: z.boolean().default(false),
+  replan: z.boolean().optional(),
 });
 export type DirectoryChunk = z.infer<typeof directoryChunkSchema>;
 

@@ -1,12 +1,7 @@
-import { odata, type TransactionAction } from '@azure/data-tables';
+import type { TransactionAction } from '@azure/data-tables';
 
-import {
-  mirrorUserFromRow,
-  mirrorUserToRow,
-  personFromRow,
-  personToRow,
-  type StoredPerson,
-} from '../adapters/storage/directory-rows.js';
+import { mirrorUserFromRow, mirrorUserToRow } from '../adapters/storage/directory-rows.js';
+import type { TenantGroups } from '../adapters/storage/group-graph-store.js';
 import { type PartitionLease, withPartitionLock } from '../adapters/storage/partition-lock.js';
 import type { RunError } from '../adapters/storage/run-store.js';
 import { TABLES } from '../adapters/storage/storage-names.js';
@@ -23,35 +18,52 @@ import {
   type UserChange,
   withoutSettledRemovals,
 } from '../domain/directory.js';
-import { personIdFor, teamIdFor } from '../domain/person-id.js';
-import { type Outcome, type Person, planPerson } from '../domain/person-plan.js';
-import { isOutOfDirectory } from '../domain/person-status.js';
-import { teamGroupsOf } from '../domain/team-membership.js';
+import type { Policy } from '../domain/policy.js';
 import { byVersion, isSettled } from '../domain/version.js';
 import { TransientError } from '../shared/errors.js';
 import type { OutcomeCounts } from './messages.js';
+import { type ChangeEntry, linkedPersonId, loadPlanContext, projectBucket } from './project-people.js';
 
 export interface ChunkOutcome {
   readonly counts: OutcomeCounts;
   readonly errors: RunError[];
-  /** Passes over the tenant's mirror (a group deletion's team refresh reads every bucket once). */
+  /** Passes over the tenant's mirror (a group change's re-plan reads every bucket once). */
   readonly mirrorPasses?: number;
+  /** What the planner decided, person by person (the chunk's part of the run's change set). */
+  readonly entries?: readonly ChangeEntry[];
+  /** Users whose destructive change waits for the gate. */
+  readonly held?: readonly string[];
 }
 
-export function emptyOutcome(): { counts: Record<string, number>; errors: RunError[]; mirrorPasses: number } {
-  return { counts: {}, errors: [], mirrorPasses: 0 };
+export function emptyOutcome(): {
+  counts: Record<string, number>;
+  errors: RunError[];
+  mirrorPasses: number;
+  entries: ChangeEntry[];
+  held: string[];
+} {
+  return { counts: {}, errors: [], mirrorPasses: 0, entries: [], held: [] };
 }
 
 /**
  * Called once a chunk's outcome is decided, before anything is written: the caller records it (the
- * chunk's report, its errors) and answers the outcome to report, which is the one decided the first
- * time the chunk was applied when this is a redelivery (so counts never depend on a retry).
+ * chunk's report, its errors, its change set) and answers the outcome to report, which is the one
+ * decided the first time the chunk was applied when this is a redelivery (so counts never depend on
+ * a retry).
  */
 export type DecidedHook = (outcome: ChunkOutcome) => Promise<void>;
 
+/** What planning reads besides the bucket: read under the bucket's lock. */
+export interface PlanSources {
+  readonly policy: Policy;
+  readonly groups: TenantGroups;
+}
+
 export interface BucketWork {
   readonly tenantId: string;
+  readonly runId: string;
   readonly bucket: number;
+  readonly buckets: number;
   readonly changes: readonly DirectoryChange[];
   readonly now: string;
   readonly source: string;
@@ -59,17 +71,26 @@ export interface BucketWork {
   readonly fresh: boolean;
   /** Changes of rounds up to this one are duplicates; removals of those rounds are forgotten. */
   readonly settledRound: number;
+  /**
+   * Re-plan these users from the mirror as it is ('all': every user of the bucket): a settings
+   * change, a group change that moves scope or teams, the gate applying what it held.
+   */
+  readonly replan?: 'all' | readonly string[];
+  /** Apply decisions that take a person out of the directory (the gate's pass), instead of holding them. */
+  readonly allowDestructive?: boolean;
+  readonly sources: () => Promise<PlanSources>;
 }
 
 /** Most optimistic-concurrency retries before the message goes back to the queue. */
 const MAX_ATTEMPTS = 6;
 
 /**
- * Applies one bucket's user and membership changes: the mirror (a row per user: facts, manager,
- * memberships, each with the version that set it) and the projection (a row per person: fields,
- * status, teams), each as batch transactions of that one partition written with ETag conditions,
- * under the bucket's lock so chunks of one bucket apply one at a time. Idempotent: a change no newer
- * than what the mirror holds is ignored, and the mirror is written last, so a crash re-applies the rest.
+ * Applies one bucket's user and membership changes to the mirror (a row per user: facts, manager,
+ * memberships, each with the version that set it), then plans the people of the users that changed
+ * (project-people.ts) and applies the plan, each as batch transactions of that one partition written
+ * with ETag conditions, under the bucket's lock so chunks of one bucket apply one at a time.
+ * Idempotent: a change no newer than what the mirror holds is ignored, and the mirror is written
+ * last, so a crash re-applies the rest.
  *
  * `fresh`: the tenant has never been synced, so nothing is read; rows are created, and if one
  * already exists (a redelivered message) the chunk is applied again the ordinary way.
@@ -94,14 +115,6 @@ export async function applyUserBucket(
   });
 }
 
-/** The tenant's deleted groups, whose memberships never make team members. */
-export async function deletedGroupsOf(tables: TableGateway, tenantId: string): Promise<Set<string>> {
-  const rows = await tables.query(TABLES.dirGroups, odata`PartitionKey eq ${tenantId} and deleted ne ''`, [
-    'RowKey',
-  ]);
-  return new Set(rows.map((row) => row.rowKey));
-}
-
 async function applyOnce(
   tables: TableGateway,
   work: BucketWork,
@@ -112,95 +125,65 @@ async function applyOnce(
   const { tenantId, bucket, now, source, settledRound } = work;
   const pk = bucketPartition(tenantId, bucket);
   const outcome = emptyOutcome();
-  const count = (name: Outcome): void => {
-    outcome.counts[name] = (outcome.counts[name] ?? 0) + 1;
-  };
   const live = work.changes.filter((c) => !isSettled(c.version, settledRound));
   const userChanges = live.filter((c): c is UserChange => c.kind === 'user').sort(byVersion);
   const edgeChanges = live
     .filter((c): c is EdgeChange => c.kind === 'edge' && c.memberType === 'user')
     .sort(byVersion);
   const ids = new Set([...userChanges.map((c) => c.id), ...edgeChanges.map((c) => c.memberId)]);
-  const personIds = new Map([...ids].map((id) => [id, personIdFor(tenantId, id)]));
 
-  // 1. Read the bucket's rows for these users (nothing when the tenant has never been synced).
-  const mirrorRows = assumeEmpty ? new Map<string, Row>() : await tables.readRows(TABLES.dirUsers, pk, ids);
-  const personRows = assumeEmpty
-    ? new Map<string, Row>()
-    : await tables.readRows(TABLES.people, pk, personIds.values());
-  const deletedGroups =
-    assumeEmpty || ids.size === 0 ? new Set<string>() : await deletedGroupsOf(tables, tenantId);
+  // 1. Read the bucket's rows for these users (nothing when the tenant has never been synced; the
+  //    whole bucket when everyone is re-planned).
+  let mirrorRows: Map<string, Row>;
+  let personRows: Map<string, Row> | undefined;
+  if (work.replan === 'all') {
+    mirrorRows = new Map((await tables.listPartition(TABLES.dirUsers, pk)).map((r) => [r.rowKey, r]));
+    personRows = new Map((await tables.listPartition(TABLES.people, pk)).map((r) => [r.rowKey, r]));
+    for (const id of mirrorRows.keys()) ids.add(id);
+  } else {
+    for (const id of work.replan ?? []) ids.add(id);
+    mirrorRows = assumeEmpty ? new Map<string, Row>() : await tables.readRows(TABLES.dirUsers, pk, ids);
+  }
   const stored = new Map<string, MirrorUser>();
   for (const id of ids) {
     const row = mirrorRows.get(id);
     if (row) stored.set(id, mirrorUserFromRow(row));
   }
-  const storedPeople = new Map<string, StoredPerson>();
-  for (const [id, personId] of personIds) {
-    const row = personRows.get(personId);
-    if (row) storedPeople.set(id, personFromRow(row));
-  }
+  const personIds = new Map([...ids].map((id) => [id, linkedPersonId(tenantId, id, mirrorRows.get(id))]));
+  personRows ??= assumeEmpty
+    ? new Map<string, Row>()
+    : await tables.readRows(TABLES.people, pk, personIds.values());
 
   // 2. Apply the changes to the mirror in version order, fact by fact, keeping what is newer.
   const mirror = new Map(stored);
-  const profileChanged = new Set<string>();
-  const replayed = new Set<string>();
-  for (const change of userChanges) {
-    const before = mirror.get(change.id);
-    const after = applyUserChange(before, change);
-    if (after === before) {
-      replayed.add(change.id);
-      continue;
-    }
-    mirror.set(change.id, after);
-    profileChanged.add(change.id);
-  }
+  for (const change of userChanges) mirror.set(change.id, applyUserChange(mirror.get(change.id), change));
   for (const change of edgeChanges) {
     const before = mirror.get(change.memberId) ?? unknownUser(change.memberId);
     mirror.set(change.memberId, applyMembershipChange(before, change));
   }
+  const replanned = new Set(work.replan === 'all' ? ids : (work.replan ?? []));
+  const toPlan = [...ids].filter((id) => mirror.get(id) !== stored.get(id) || replanned.has(id));
+  const replayed = [...ids].filter((id) => !toPlan.includes(id) && userChanges.some((c) => c.id === id));
 
-  // 3. Project: plan each person whose user changed; recompute every touched person's teams.
-  const personActions: TransactionAction[] = [];
-  const refused = new Set<string>();
-  for (const id of ids) {
-    const user = mirror.get(id)!;
-    const existing = storedPeople.get(id);
-    let person: Person | undefined = existing?.person;
-    let write = false;
-    let decision: Outcome | undefined;
-    if (profileChanged.has(id)) {
-      const plan = planPerson(tenantId, user, person, now);
-      decision = plan.outcome;
-      if (plan.outcome === 'failed') {
-        outcome.errors.push({ category: 'invalid-data', objectId: id, message: plan.reason, source });
-      } else if (plan.outcome !== 'unchanged' && plan.outcome !== 'skipped') {
-        person = plan.person;
-        write = true;
-      }
-    }
-    if (person) {
-      const teams = teamGroupsOf(user.memberships, !isOutOfDirectory(person.status), (groupId) =>
-        deletedGroups.has(groupId),
-      ).map((groupId) => teamIdFor(tenantId, groupId));
-      const teamsChanged = !sameTeams(teams, existing?.teams ?? []);
-      if (write || teamsChanged) {
-        const row = personToRow(pk, write ? person : { ...person, updatedAt: now }, teams);
-        if (!fits(TABLES.people, row, id, outcome, source)) {
-          refused.add(id);
-          decision = 'failed';
-        } else {
-          personActions.push(
-            existing?.etag ? ['update', row, 'Replace', { etag: existing.etag }] : ['create', row],
-          );
-          // A person whose only change is its teams was updated too.
-          if (decision === undefined || decision === 'unchanged') decision = 'updated';
-        }
-      }
-    }
-    if (decision === undefined && replayed.has(id)) decision = 'unchanged';
-    if (decision !== undefined) count(decision);
-  }
+  // 3. Plan and project the users whose mirror changed (or that are re-planned).
+  const sources = await work.sources();
+  const ctx = await loadPlanContext(tables, sources, tenantId, work.runId, now);
+  const projection = await projectBucket(tables, {
+    ctx,
+    bucket,
+    buckets: work.buckets,
+    source,
+    users: toPlan.map((id) => mirror.get(id)!).filter((user) => user !== undefined),
+    personIds,
+    personRows,
+    assumeEmpty,
+    allowDestructive: work.allowDestructive === true,
+  });
+  Object.assign(outcome.counts, projection.counts);
+  if (replayed.length > 0) outcome.counts.unchanged = (outcome.counts.unchanged ?? 0) + replayed.length;
+  outcome.errors.push(...projection.errors);
+  outcome.entries.push(...projection.entries);
+  outcome.held.push(...projection.held);
 
   // 4. Decided: the caller records the outcome before anything is written.
   await decided(outcome);
@@ -208,17 +191,36 @@ async function applyOnce(
   // 5. Write: the projection first, the mirror last (its versions mark the changes as applied).
   const mirrorActions: TransactionAction[] = [];
   for (const [id, user] of mirror) {
-    if (user === stored.get(id) || refused.has(id)) continue;
-    const row = mirrorUserToRow(pk, {
-      ...user,
-      memberships: withoutSettledRemovals(user.memberships, settledRound),
-    });
-    if (!fits(TABLES.dirUsers, row, id, outcome, source)) continue;
-    const etag = mirrorRows.get(id)?.etag;
-    mirrorActions.push(etag ? ['update', row, 'Replace', { etag }] : ['create', row]);
+    const row = mirrorRows.get(id);
+    const link = projection.links.get(id);
+    if (projection.refused.has(id)) continue;
+    if (user === stored.get(id)) {
+      if (link && row?.etag && row.personId !== link) {
+        mirrorActions.push([
+          'update',
+          { partitionKey: pk, rowKey: id, personId: link },
+          'Merge',
+          { etag: row.etag },
+        ]);
+      }
+      continue;
+    }
+    const next = {
+      ...mirrorUserToRow(pk, {
+        ...user,
+        memberships: withoutSettledRemovals(user.memberships, settledRound),
+      }),
+      ...((link ?? row?.personId) ? { personId: link ?? row!.personId } : {}),
+    };
+    if (!fits(TABLES.dirUsers, next, id, outcome, source)) continue;
+    mirrorActions.push(row?.etag ? ['update', next, 'Replace', { etag: row.etag }] : ['create', next]);
   }
   lease.assertHeld();
-  await tables.transact(TABLES.people, personActions);
+  await tables.transact(TABLES.people, projection.actions);
+  for (const write of projection.sideWrites) {
+    lease.assertHeld();
+    await write();
+  }
   lease.assertHeld();
   await tables.transact(TABLES.dirUsers, mirrorActions);
   return outcome;
@@ -240,8 +242,4 @@ function fits(
     outcome.errors.push({ category: 'storage-limit', objectId, message: error.message, source });
     return false;
   }
-}
-
-function sameTeams(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((team, i) => team === b[i]);
 }

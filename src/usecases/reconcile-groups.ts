@@ -4,8 +4,6 @@ import {
   mirrorGroupFromRow,
   mirrorGroupToRow,
   mirrorUserFromRow,
-  personFromRow,
-  personToRow,
   spreadColumns,
 } from '../adapters/storage/directory-rows.js';
 import { withPartitionLock } from '../adapters/storage/partition-lock.js';
@@ -18,11 +16,18 @@ import {
   type MirrorGroup,
   withoutSettledRemovals,
 } from '../domain/directory.js';
-import { personIdFor, teamIdFor } from '../domain/person-id.js';
-import { isOutOfDirectory } from '../domain/person-status.js';
-import { teamGroupsOf } from '../domain/team-membership.js';
+import { descendantsOf } from '../domain/group-closure.js';
+import { teamIdFor } from '../domain/person-id.js';
+import type { Policy } from '../domain/policy.js';
+import { isSyncedGroup } from '../domain/team-membership.js';
 import { byVersion, isNewer, isSettled } from '../domain/version.js';
-import { type ChunkOutcome, type DecidedHook, deletedGroupsOf, emptyOutcome } from './reconcile-chunk.js';
+import {
+  applyUserBucket,
+  type ChunkOutcome,
+  type DecidedHook,
+  emptyOutcome,
+  type PlanSources,
+} from './reconcile-chunk.js';
 
 export interface GroupWork {
   readonly tenantId: string;
@@ -31,6 +36,14 @@ export interface GroupWork {
   readonly source: string;
   readonly buckets: number;
   readonly settledRound: number;
+  readonly runId: string;
+  /** The connection's policy, and the groups (read again after this chunk's writes). */
+  readonly policy: Policy;
+  readonly sources: () => Promise<PlanSources>;
+  /** Says the group graph changed, before anything is re-planned (group-graph-store.ts). */
+  readonly graphChanged: () => Promise<void>;
+  /** Re-plan every team row (a settings change); the buckets' own chunks re-plan the people. */
+  readonly replanAll?: boolean;
 }
 
 /** Records the outcome of one bucket's team refresh, once (the first decision wins on redelivery). */
@@ -53,6 +66,7 @@ export async function applyGroupChanges(
   const { tenantId, now, settledRound } = work;
   const outcome = emptyOutcome();
   const owedRefresh = new Set<string>();
+  const nestingChanged = new Set<string>();
   await withPartitionLock(tables, tenantId, 'groups', async (lease) => {
     const sorted = work.changes.filter((c) => !isSettled(c.version, settledRound)).sort(byVersion);
     const ids = new Set(sorted.map((c) => (c.kind === 'group' ? c.id : c.groupId)));
@@ -61,6 +75,12 @@ export async function applyGroupChanges(
     for (const [id, row] of stored) groups.set(id, mirrorGroupFromRow(row));
     const changed = new Map<string, MirrorGroup>();
     const propertiesChanged = new Set<string>();
+    if (work.replanAll) {
+      for (const row of await tables.listPartition(TABLES.dirGroups, tenantId)) {
+        groups.set(row.rowKey, mirrorGroupFromRow(row));
+        propertiesChanged.add(row.rowKey);
+      }
+    }
     for (const change of sorted) {
       const group =
         changed.get(change.kind === 'group' ? change.id : change.groupId) ??
@@ -68,7 +88,12 @@ export async function applyGroupChanges(
         unknownGroup(change.kind === 'group' ? change.id : change.groupId);
       if (change.kind === 'edge') {
         const current = group.groupMembers[change.memberId];
-        if (current && current.version >= change.version) continue;
+        if (current && current.version >= change.version) {
+          // Applied, maybe by this very chunk before a crash: its re-plan is still owed.
+          if (current.version === change.version) nestingChanged.add(change.groupId).add(change.memberId);
+          continue;
+        }
+        nestingChanged.add(change.groupId).add(change.memberId);
         changed.set(change.groupId, {
           ...group,
           groupMembers: {
@@ -102,7 +127,15 @@ export async function applyGroupChanges(
     const teamActions: TransactionAction[] = [];
     for (const id of propertiesChanged) {
       const teamId = teamIds.get(id)!;
-      const desired = teamRow(tenantId, teamId, changed.get(id)!, teams.get(teamId), now);
+      const group = changed.get(id) ?? groups.get(id)!;
+      const desired = teamRow(
+        tenantId,
+        teamId,
+        group,
+        isSyncedGroup(work.policy.teams, id),
+        teams.get(teamId),
+        now,
+      );
       if (desired) teamActions.push(['upsert', desired, 'Replace']);
     }
     await decided(outcome);
@@ -120,8 +153,16 @@ export async function applyGroupChanges(
     await tables.transact(TABLES.dirGroups, groupActions);
   });
 
-  if (owedRefresh.size > 0) {
-    await refreshTeams(tables, work, owedRefresh, refreshDecided);
+  // Nesting matters to people only when scope or teams follow it transitively.
+  const { scope, teams } = work.policy;
+  const nestingMatters =
+    scope.groups.length > 0 ||
+    teams.groupSync.members === 'transitive' ||
+    teams.mappings.some((m) => m.members === 'transitive');
+  const affected = new Set([...owedRefresh, ...(nestingMatters ? nestingChanged : [])]);
+  if (affected.size > 0) {
+    await work.graphChanged();
+    await replanMembers(tables, work, affected, refreshDecided);
     outcome.mirrorPasses += 1;
   }
   return outcome;
@@ -135,12 +176,15 @@ function teamRow(
   tenantId: string,
   teamId: string,
   group: MirrorGroup,
+  synced: boolean,
   existing: Row | undefined,
   now: string,
 ): Row | undefined {
   const name = group.facts?.displayName ?? group.facts?.mailNickname ?? group.id;
   const description = group.facts?.description ?? '';
-  const status = group.deleted ? 'archived' : 'active';
+  // A team whose group is deleted, or no longer synced, is archived: it keeps its history, gets no members.
+  const status = group.deleted || !synced ? 'archived' : 'active';
+  if (!existing && !synced) return undefined;
   if (
     existing &&
     existing.name === name &&
@@ -152,6 +196,7 @@ function teamRow(
   return {
     partitionKey: tenantId,
     rowKey: teamId,
+    origin: 'entra',
     name,
     description,
     status,
@@ -162,54 +207,67 @@ function teamRow(
 }
 
 /**
- * Recomputes the teams of every person who is a member of one of `groupIds`: one pass over the
- * tenant's mirror, each bucket read and written under its lock (so a membership applied concurrently
- * is either seen here or applied after the group's new state is readable).
+ * Re-plans every user who is a member of a group at or below one of `groupIds` (any edge, deleted
+ * groups included, so a path that a deletion cut is found too), or everyone (`'all'`): one pass over
+ * the tenant's mirror, bucket by bucket, each re-planned under its lock by the ordinary bucket
+ * projection. The graph's version was moved first, so a chunk applied concurrently either planned
+ * with the new graph or is re-planned here after it.
  */
-async function refreshTeams(
+async function replanMembers(
   tables: TableGateway,
   work: GroupWork,
-  groupIds: ReadonlySet<string>,
+  groupIds: ReadonlySet<string> | 'all',
   refreshDecided: RefreshDecidedHook,
 ): Promise<void> {
   const { tenantId, now } = work;
-  const columns = ['RowKey', ...spreadColumns('memberships')];
-  const refreshed = [...groupIds];
-  // The groups' new state was written before this pass began: one read serves every bucket.
-  const deletedGroups = await deletedGroupsOf(tables, tenantId);
-  for (let bucket = 0; bucket < work.buckets; bucket += 1) {
-    await withPartitionLock(tables, tenantId, `users:${bucket}`, async (lease) => {
-      const pk = bucketPartition(tenantId, bucket);
-      const members = (await tables.listPartition(TABLES.dirUsers, pk, { select: columns }))
-        .map((row) => mirrorUserFromRow({ ...row, partitionKey: pk }))
-        .filter((user) => refreshed.some((groupId) => user.memberships[groupId]?.present));
-      if (members.length === 0) return;
-      const personRows = await tables.readRows(
-        TABLES.people,
-        pk,
-        members.map((user) => personIdFor(tenantId, user.id)),
+  let below: Set<string> | undefined;
+  if (groupIds !== 'all') {
+    const children = new Map<string, string[]>();
+    for (const row of await tables.listPartition(TABLES.dirGroups, tenantId, {
+      select: ['RowKey', ...spreadColumns('groupMembers')],
+    })) {
+      const group = mirrorGroupFromRow({ ...row, partitionKey: tenantId });
+      children.set(
+        group.id,
+        Object.entries(group.groupMembers)
+          .filter(([, m]) => m.present)
+          .map(([id]) => id),
       );
-      const outcome = emptyOutcome();
-      const actions: TransactionAction[] = [];
-      for (const user of members) {
-        const row = personRows.get(personIdFor(tenantId, user.id));
-        if (!row) continue;
-        const stored = personFromRow(row);
-        const teams = teamGroupsOf(user.memberships, !isOutOfDirectory(stored.person.status), (groupId) =>
-          deletedGroups.has(groupId),
-        ).map((groupId) => teamIdFor(tenantId, groupId));
-        if (teams.length === stored.teams.length && teams.every((t, i) => t === stored.teams[i])) continue;
-        actions.push([
-          'update',
-          personToRow(pk, { ...stored.person, updatedAt: now }, teams),
-          'Replace',
-          { etag: stored.etag! },
-        ]);
-        outcome.counts.updated = (outcome.counts.updated ?? 0) + 1;
-      }
-      await refreshDecided(bucket, outcome);
-      lease.assertHeld();
-      await tables.transact(TABLES.people, actions);
-    });
+    }
+    below = descendantsOf({ children }, groupIds);
+  }
+  const columns = ['RowKey', ...spreadColumns('memberships')];
+  for (let bucket = 0; bucket < work.buckets; bucket += 1) {
+    let replan: 'all' | string[] = 'all';
+    if (below) {
+      const pk = bucketPartition(tenantId, bucket);
+      replan = (await tables.listPartition(TABLES.dirUsers, pk, { select: columns }))
+        .map((row) => mirrorUserFromRow({ ...row, partitionKey: pk }))
+        .filter((user) => Object.keys(user.memberships).some((groupId) => below.has(groupId)))
+        .map((user) => user.id);
+      if (replan.length === 0) continue;
+    }
+    let recorded = false;
+    await applyUserBucket(
+      tables,
+      {
+        tenantId,
+        runId: work.runId,
+        bucket,
+        buckets: work.buckets,
+        changes: [],
+        now,
+        source: work.source,
+        fresh: false,
+        settledRound: work.settledRound,
+        replan,
+        sources: work.sources,
+      },
+      async (outcome) => {
+        if (recorded) return;
+        recorded = true;
+        await refreshDecided(bucket, outcome);
+      },
+    );
   }
 }

@@ -1,10 +1,12 @@
 import { z } from 'zod';
 
 import type { DirectoryChange, EdgeChange, GroupChange, UserChange } from '../domain/directory.js';
+import { DEFAULT_POLICY } from '../domain/policy.js';
 import { PermanentError } from '../shared/errors.js';
 import { type ChunkReport, directoryChangeSchema, type DirectoryChunk, type RunRef } from './messages.js';
 import type { PipelineDeps } from './pipeline-deps.js';
-import { applyUserBucket, type ChunkOutcome } from './reconcile-chunk.js';
+import { applyUserBucket, type ChunkOutcome, type PlanSources } from './reconcile-chunk.js';
+import { changeSetBlob, heldBlob } from './run-blobs.js';
 import { applyGroupChanges } from './reconcile-groups.js';
 
 /** The changes a chunk carries, inline or behind its claim check (blobs, in order). */
@@ -68,6 +70,7 @@ async function reconcileOnce(
   let decided: ChunkReport | undefined = previous;
   const onDecided = async (outcome: ChunkOutcome): Promise<void> => {
     if (decided) return;
+    await recordChangeSet(deps, ref, String(chunk.chunkIndex), outcome);
     await deps.runs.recordErrors(ref, outcome.errors, now);
     decided = {
       chunkIndex: chunk.chunkIndex,
@@ -77,31 +80,49 @@ async function reconcileOnce(
     };
     await deps.runs.recordChunk(ref, decided, 'decided');
   };
+  const connection = await deps.connections.get(chunk.tenantId);
+  const policy = connection?.settings.policy ?? DEFAULT_POLICY;
+  const sources = async (): Promise<PlanSources> => ({
+    policy,
+    groups: await deps.groupGraph.load(chunk.tenantId),
+  });
   if (chunk.partition === 'groups') {
     await applyGroupChanges(
       deps.tables,
       {
         tenantId: chunk.tenantId,
+        runId: chunk.runId,
         changes: changes.filter((c): c is GroupChange | EdgeChange => c.kind !== 'user'),
         now,
         source,
         buckets: deps.buckets,
         settledRound,
+        policy,
+        sources,
+        graphChanged: () => deps.groupGraph.bump(chunk.tenantId),
+        replanAll: chunk.replan,
       },
       onDecided,
-      (bucket, outcome) => deps.runs.recordChunkPart(ref, chunk.chunkIndex, `b${bucket}`, outcome.counts),
+      async (bucket, outcome) => {
+        await recordChangeSet(deps, ref, `${chunk.chunkIndex}.b${bucket}`, outcome);
+        await deps.runs.recordChunkPart(ref, chunk.chunkIndex, `b${bucket}`, outcome.counts);
+      },
     );
   } else {
     await applyUserBucket(
       deps.tables,
       {
         tenantId: chunk.tenantId,
+        runId: chunk.runId,
         bucket: Number(chunk.partition.slice('users:'.length)),
+        buckets: deps.buckets,
         changes: changes.filter((c): c is UserChange | EdgeChange => c.kind !== 'group'),
         now,
         source,
         fresh: chunk.fresh,
         settledRound,
+        ...(chunk.replan ? { replan: 'all' as const } : {}),
+        sources,
       },
       onDecided,
     );
@@ -123,3 +144,21 @@ async function reconcileOnce(
 }
 
 const zeroWrites = { directoryWrites: 0, bookkeepingWrites: 0, transactions: 0 };
+
+/**
+ * The chunk's part of the run's change set (what the planner decided, person by person, with the
+ * rule), and apart from it what it held for the gate; written before anything of the chunk is, once.
+ */
+async function recordChangeSet(
+  deps: PipelineDeps,
+  ref: RunRef,
+  part: string,
+  outcome: ChunkOutcome,
+): Promise<void> {
+  if (outcome.entries && outcome.entries.length > 0) {
+    await deps.changeSets.put(changeSetBlob(ref, part), outcome.entries);
+  }
+  if (outcome.held && outcome.held.length > 0) {
+    await deps.changeSets.put(heldBlob(ref, part), outcome.held);
+  }
+}

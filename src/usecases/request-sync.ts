@@ -16,7 +16,6 @@ export async function requestSync(
     tenantId,
     trigger,
     full,
-    reproject: false,
     requestedAt: deps.now().toISOString(),
   };
   await deps.queues.send(QUEUES.syncRequests, request);

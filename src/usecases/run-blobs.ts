@@ -31,3 +31,24 @@ export function seenPrefix(round: { readonly tenantId: string; readonly seq: num
 export function runBlobPrefixes(run: RunKey): string[] {
   return [stagedPrefix(run), claimCheckPrefix(run), heldPrefix(run)];
 }
+
+/**
+ * The change-sets container (kept after the run: the run's change set, for its explanation):
+ * `<tenant>/<run>/changes/<part>` what the planner decided, `<tenant>/<run>/gate/<part>` the users
+ * whose destructive change waits for the gate.
+ */
+export function changeSetPrefix(run: RunKey): string {
+  return `${run.tenantId}/${run.runId}/changes/`;
+}
+
+export function changeSetBlob(run: RunKey, part: string): string {
+  return `${changeSetPrefix(run)}${part}.json`;
+}
+
+export function heldChangesPrefix(run: RunKey): string {
+  return `${run.tenantId}/${run.runId}/gate/`;
+}
+
+export function heldBlob(run: RunKey, part: string): string {
+  return `${heldChangesPrefix(run)}${part}.json`;
+}

@@ -98,6 +98,27 @@ export function expectedDirectory(rounds: readonly TenantSnapshot[]): ExpectedDi
     for (const [id, person] of people) if (!seen.has(id)) person.status = 'removed'; // hard-deleted
   }
 
+  // A manager is linked only while both the person and the manager's person are in the directory.
+  for (const person of people.values()) {
+    const manager = person.managerObjectId;
+    if (person.status !== 'created' || !manager || people.get(manager)?.status !== 'created') {
+      person.managerObjectId = null;
+    }
+  }
+  // …and never on a cycle of managers (A → B → A): those are left unlinked.
+  const managerOf = new Map([...people].map(([id, p]) => [id, p.managerObjectId]));
+  for (const [id, person] of people) {
+    const chain = new Set<string>([id]);
+    for (let at = managerOf.get(id); at; at = managerOf.get(at)) {
+      if (at === id) {
+        person.managerObjectId = null;
+        break;
+      }
+      if (chain.has(at)) break;
+      chain.add(at);
+    }
+  }
+
   const last = rounds[rounds.length - 1]!;
   const teams = new Map<string, { name: string; status: 'active' | 'archived' }>();
   for (const snapshot of rounds) {

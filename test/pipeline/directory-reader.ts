@@ -33,11 +33,14 @@ const orNull = (value: unknown): string | null => (typeof value === 'string' && 
 export async function readDirectory(connectionString: string, tenantId: string): Promise<ActualDirectory> {
   const range = odata`PartitionKey ge ${`${tenantId}|`} and PartitionKey lt ${`${tenantId}}`}`;
   const peopleRows = await rows(connectionString, 'people', range);
-  const objectOfPerson = new Map(peopleRows.map((r) => [String(r.rowKey), String(r.sourceObjectId)]));
+  // A person whose user was deleted for good is unlinked: its former user says whose it was.
+  const objectOf = (r: Record<string, unknown>): string =>
+    orNull(r.sourceObjectId) ?? String(r.formerObjectId ?? '');
+  const objectOfPerson = new Map(peopleRows.map((r) => [String(r.rowKey), objectOf(r)]));
   const people = new Map<string, ActualPerson>();
   const peopleRowsPerObject = new Map<string, number>();
   for (const r of peopleRows) {
-    const objectId = String(r.sourceObjectId);
+    const objectId = objectOf(r);
     peopleRowsPerObject.set(objectId, (peopleRowsPerObject.get(objectId) ?? 0) + 1);
     const managerId = orNull(r.managerId);
     people.set(objectId, {
@@ -69,7 +72,7 @@ export async function readDirectory(connectionString: string, tenantId: string):
     let teamsJson = typeof r.teams === 'string' ? r.teams : '[]';
     for (let i = 1; typeof r[`teams_${i}`] === 'string'; i += 1) teamsJson += r[`teams_${i}`] as string;
     for (const teamId of JSON.parse(teamsJson) as string[]) {
-      teamMembers.add(`${groupOfTeam.get(teamId) ?? `no-team:${teamId}`}|${String(r.sourceObjectId)}`);
+      teamMembers.add(`${groupOfTeam.get(teamId) ?? `no-team:${teamId}`}|${objectOf(r)}`);
     }
   }
   return { people, teams, teamMembers, peopleRowsPerObject };

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 
 import type { JsonValue, Membership, MirrorGroup, MirrorUser } from '../../domain/directory.js';
-import type { Person } from '../../domain/person-plan.js';
+import type { PersonRecord, PersonValues } from '../../domain/person.js';
+import { PERSON_FIELDS } from '../../domain/policy.js';
 import { PERSON_STATUSES } from '../../domain/person-status.js';
 import { groupFactsSchema, userFactsSchema } from '../../usecases/messages.js';
 import type { Row } from './table-gateway.js';
@@ -128,79 +129,96 @@ export function mirrorGroupFromRow(row: Row): MirrorGroup {
   };
 }
 
+const fieldValueSchema = z.union([z.string(), z.number(), z.boolean(), z.array(z.string()), z.null()]);
+const historySchema = z.array(
+  z.object({
+    at: z.string(),
+    runId: z.string(),
+    kind: z.string(),
+    rule: z.string(),
+    changes: z.array(z.object({ key: z.string(), from: fieldValueSchema, to: fieldValueSchema })).optional(),
+  }),
+);
+
 const personRowSchema = z.object({
   rowKey: z.string(),
-  sourceObjectId: z.string(),
+  origin: z.enum(['entra', 'app']).default('entra'),
+  sourceObjectId: z.string().default(''),
+  formerObjectId: z.string().default(''),
   status: z.enum(PERSON_STATUSES),
   previousStatus: z.union([z.enum(PERSON_STATUSES), z.literal('')]).default(''),
-  displayName: z.string(),
+  displayName: z.string().default(''),
   givenName: z.string().default(''),
   surname: z.string().default(''),
-  email: z.string(),
+  email: z.string().default(''),
   jobTitle: z.string().default(''),
   department: z.string().default(''),
   officeLocation: z.string().default(''),
   employeeId: z.string().default(''),
   hireDate: z.string().default(''),
   managerId: z.string().default(''),
+  entraManagerId: z.string().default(''),
+  managerProblem: z.string().default(''),
+  custom: z.string().default('{}'),
+  synced: z.string().default('{}'),
   createdAt: z.string(),
   updatedAt: z.string(),
   etag: z.string().optional(),
 });
 
-/** A person as stored: the projection, the app teams it belongs to, and the row's ETag. */
+/** A person as stored, with the row's ETag. */
 export interface StoredPerson {
-  readonly person: Person;
-  readonly teams: readonly string[];
+  readonly person: PersonRecord;
   readonly etag: string | undefined;
 }
 
-export function personToRow(partitionKey: string, person: Person, teams: readonly string[]): Row {
-  return {
+/** The columns of a people row that a person's fields occupy (built-in fields as their own columns). */
+export function personToRow(partitionKey: string, person: PersonRecord): Row {
+  const row: Row = {
     partitionKey,
     rowKey: person.personId,
-    sourceObjectId: person.sourceObjectId,
+    origin: person.origin,
+    sourceObjectId: person.sourceObjectId ?? '',
+    formerObjectId: person.formerObjectId ?? '',
     status: person.status,
     previousStatus: person.previousStatus ?? '',
-    displayName: person.displayName,
-    givenName: person.givenName ?? '',
-    surname: person.surname ?? '',
-    email: person.email,
-    jobTitle: person.jobTitle ?? '',
-    department: person.department ?? '',
-    officeLocation: person.officeLocation ?? '',
-    employeeId: person.employeeId ?? '',
-    hireDate: person.hireDate ?? '',
     managerId: person.managerId ?? '',
-    ...spreadText('teams', JSON.stringify(teams)),
+    entraManagerId: person.entraManagerId ?? '',
+    managerProblem: person.managerProblem ?? '',
+    custom: JSON.stringify(person.custom),
+    synced: JSON.stringify(person.synced),
+    ...spreadText('teams', JSON.stringify(person.teams)),
+    ...spreadText('history', JSON.stringify(person.history)),
     createdAt: person.createdAt,
     updatedAt: person.updatedAt,
   };
+  for (const field of PERSON_FIELDS) row[field] = person[field] ?? '';
+  return row;
 }
 
 export function personFromRow(row: Row): StoredPerson {
   const r = personRowSchema.parse(row);
   const orNull = (value: string): string | null => (value === '' ? null : value);
+  const values = Object.fromEntries(PERSON_FIELDS.map((field) => [field, orNull(r[field])])) as PersonValues;
   return {
     person: {
+      ...values,
       personId: r.rowKey,
-      sourceObjectId: r.sourceObjectId,
+      origin: r.origin,
+      sourceObjectId: orNull(r.sourceObjectId),
+      formerObjectId: orNull(r.formerObjectId),
       status: r.status,
       previousStatus: r.previousStatus === '' ? null : r.previousStatus,
-      displayName: r.displayName,
-      givenName: orNull(r.givenName),
-      surname: orNull(r.surname),
-      email: r.email,
-      jobTitle: orNull(r.jobTitle),
-      department: orNull(r.department),
-      officeLocation: orNull(r.officeLocation),
-      employeeId: orNull(r.employeeId),
-      hireDate: orNull(r.hireDate),
       managerId: orNull(r.managerId),
+      entraManagerId: orNull(r.entraManagerId),
+      managerProblem: orNull(r.managerProblem),
+      custom: z.record(z.string(), fieldValueSchema).parse(JSON.parse(r.custom)),
+      synced: z.record(z.string(), fieldValueSchema).parse(JSON.parse(r.synced)),
+      teams: z.array(z.string()).parse(JSON.parse(gatherText(row, 'teams') || '[]')),
+      history: historySchema.parse(JSON.parse(gatherText(row, 'history') || '[]')),
       createdAt: r.createdAt,
       updatedAt: r.updatedAt,
     },
-    teams: z.array(z.string()).parse(JSON.parse(gatherText(row, 'teams') || '[]')),
     etag: r.etag,
   };
 }

@@ -168,6 +168,39 @@ export class RunStore {
   }
 
   /**
+   * What a step of the run's gate decided (`decision`, then one row per bucket whose held changes it
+   * applied, and `managers`): in `<tenant>|<run>|gate`, the first decision stays (a redone gate after a
+   * crash reports the same counts).
+   */
+  async recordGatePart(
+    ref: Pick<RunRef, 'tenantId' | 'runId'>,
+    part: string,
+    counts: OutcomeCounts,
+    errors: number,
+    extra: Record<string, string | number> = {},
+  ): Promise<void> {
+    await this.tables.createIfAbsent(TABLES.runChunks, {
+      partitionKey: `${ref.tenantId}|${ref.runId}|gate`,
+      rowKey: part,
+      counts: JSON.stringify(counts),
+      errors,
+      ...extra,
+    });
+  }
+
+  async listGateParts(
+    ref: Pick<RunRef, 'tenantId' | 'runId'>,
+  ): Promise<{ part: string; counts: OutcomeCounts; errors: number; row: Row }[]> {
+    const rows = await this.tables.listPartition(TABLES.runChunks, `${ref.tenantId}|${ref.runId}|gate`);
+    return rows.map((row) => ({
+      part: row.rowKey,
+      counts: outcomeCountsSchema.parse(JSON.parse(String(row.counts ?? '{}'))),
+      errors: Number(row.errors ?? 0),
+      row,
+    }));
+  }
+
+  /**
    * Records chunk messages before they are sent (`<tenant>|<run>|published`, one row each, the body
    * spread over pieces), so that a chunk lost with a dead host can be published again.
    */

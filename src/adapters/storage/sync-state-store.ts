@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import { z } from 'zod';
 
+import { TRIGGERS } from '../../usecases/messages.js';
 import { TABLES } from './storage-names.js';
 import { isWriteConflict, type Row, statusOf, type TableGateway } from './table-gateway.js';
 
@@ -14,7 +15,7 @@ const roundSchema = z.object({
   runId: z.string(),
   runKey: z.string(),
   seq: z.number().int(),
-  trigger: z.enum(['initial', 'schedule', 'notification', 'manual']),
+  trigger: z.enum(TRIGGERS),
   full: z.boolean(),
   /** Which phases read the whole tenant (and so may find what vanished). */
   fullUsers: z.boolean(),

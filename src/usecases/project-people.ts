@@ -1,0 +1,479 @@
+import { odata, type TransactionAction } from '@azure/data-tables';
+
+import { personFromRow, personToRow } from '../adapters/storage/directory-rows.js';
+import type { TenantGroups } from '../adapters/storage/group-graph-store.js';
+import type { RunError } from '../adapters/storage/run-store.js';
+import { TABLES } from '../adapters/storage/storage-names.js';
+import { type Row, type TableGateway } from '../adapters/storage/table-gateway.js';
+import { checkEntity, TableLimitError } from '../adapters/storage/table-limits.js';
+import { bucketPartition, personBucketOf } from '../domain/bucket.js';
+import { CUSTOM_PROPERTY_TYPES, type CustomPropertyType } from '../domain/coerce.js';
+import type { MirrorUser } from '../domain/directory.js';
+import { descendantsOf } from '../domain/group-closure.js';
+import { assignMatches, type MatchDecision, matchKeysOf } from '../domain/matching.js';
+import { HISTORY_ON_ROW, type PersonRecord } from '../domain/person.js';
+import { personIdFor, teamIdFor } from '../domain/person-id.js';
+import { type Outcome, type PersonDecision, type PlanContext, planPerson } from '../domain/person-plan.js';
+import type { Policy } from '../domain/policy.js';
+import { parseUserFilter } from '../domain/user-filter.js';
+
+/**
+ * Plan → apply for the people of one bucket: the planner (person-plan.ts, pure) decides each user's
+ * person from the mirror, the policy and the app's current directory; matching links a new user to
+ * a person the app made (or a rehire candidate) by email, or opens a dispute; the decisions become
+ * ETag'd writes. A decision that takes a person out of the directory is held (not written) unless
+ * `allowDestructive`: the gate applies it once the run's whole change set is known.
+ */
+export interface ChangeEntry {
+  readonly userId: string;
+  readonly personId: string | undefined;
+  readonly outcome: Outcome;
+  readonly rule: string;
+  readonly held?: true;
+  readonly fields?: readonly string[];
+}
+
+export interface BucketProjection {
+  /** Writes of the bucket's own people partition (batch transactions). */
+  readonly actions: TransactionAction[];
+  /** Writes elsewhere (a matched person's row in its own partition, the email index, disputes). */
+  readonly sideWrites: (() => Promise<void>)[];
+  /** The mirror link (user → person) to store on the user's mirror row, when it changes. */
+  readonly links: Map<string, string>;
+  readonly entries: ChangeEntry[];
+  readonly held: string[];
+  readonly counts: Record<string, number>;
+  readonly errors: RunError[];
+  /** Users whose person could not be written (a row over Table Storage's limits). */
+  readonly refused: Set<string>;
+}
+
+/** Reads the policy, the custom property types and the groups, and compiles them for the planner. */
+export async function loadPlanContext(
+  tables: TableGateway,
+  sources: { policy: Policy; groups: TenantGroups },
+  tenantId: string,
+  runId: string,
+  now: string,
+): Promise<PlanContext> {
+  const { policy, groups } = sources;
+  const parsed = policy.scope.filter ? parseUserFilter(policy.scope.filter) : undefined;
+  const customTypes = new Map<string, CustomPropertyType>();
+  if (policy.mappings.some((m) => 'customProperty' in m.target)) {
+    const rows = await tables.listPartition(TABLES.customProperties, tenantId);
+    for (const row of rows) {
+      const type = String(row.type);
+      if ((CUSTOM_PROPERTY_TYPES as readonly string[]).includes(type)) {
+        customTypes.set(row.rowKey, type as CustomPropertyType);
+      }
+    }
+  }
+  return {
+    tenantId,
+    runId,
+    now,
+    policy,
+    customTypes,
+    scope: {
+      policy,
+      deletedGroups: groups.deleted,
+      scopeGroups:
+        policy.scope.groups.length > 0 ? descendantsOf(groups.children, policy.scope.groups) : null,
+      // A filter that no longer parses (saved before a stricter release) keeps everyone out: safer
+      // than letting everyone in. Saving refuses it.
+      filter: parsed ? (parsed.ok ? parsed.filter : NOTHING) : null,
+    },
+    teams: {
+      teams: policy.teams,
+      deletedGroups: groups.deleted,
+      parents: groups.parents,
+      teamIdForGroup: (groupId) => teamIdFor(tenantId, groupId),
+    },
+  };
+}
+
+const NOTHING = (() => {
+  const parsed = parseUserFilter(
+    "id eq '00000000-0000-0000-0000-000000000000' and id ne '00000000-0000-0000-0000-000000000000'",
+  );
+  if (!parsed.ok) throw new Error(parsed.reason);
+  return parsed.filter;
+})();
+
+/** The person a user is linked to: the mirror's link, else the one derived from its object id. */
+export function linkedPersonId(tenantId: string, userId: string, mirrorRow: Row | undefined): string {
+  const link = mirrorRow?.personId;
+  return typeof link === 'string' && link !== '' ? link : personIdFor(tenantId, userId);
+}
+
+export interface ProjectInput {
+  readonly ctx: PlanContext;
+  readonly bucket: number;
+  /** SYNC_BUCKETS: a person's partition is the bucket of its id. */
+  readonly buckets: number;
+  readonly source: string;
+  readonly users: readonly MirrorUser[];
+  /** user id → linked person id. */
+  readonly personIds: ReadonlyMap<string, string>;
+  /** The people rows already read (by person id); others are read here when needed. */
+  readonly personRows: ReadonlyMap<string, Row>;
+  /** Nothing exists yet (a tenant's first round): no reads. */
+  readonly assumeEmpty: boolean;
+  readonly allowDestructive: boolean;
+}
+
+export async function projectBucket(tables: TableGateway, input: ProjectInput): Promise<BucketProjection> {
+  const { ctx, bucket, source } = input;
+  const tenantId = ctx.tenantId;
+  const pk = bucketPartition(tenantId, bucket);
+  const out: BucketProjection = {
+    actions: [],
+    sideWrites: [],
+    links: new Map(),
+    entries: [],
+    held: [],
+    counts: {},
+    errors: [],
+    refused: new Set(),
+  };
+  const count = (outcome: Outcome): void => {
+    out.counts[outcome] = (out.counts[outcome] ?? 0) + 1;
+  };
+
+  // 1. Each user's person as stored (a person of another partition is read on its own).
+  const existing = new Map<string, { person: PersonRecord; etag: string | undefined; pk: string }>();
+  for (const user of input.users) {
+    const personId = input.personIds.get(user.id)!;
+    const personPk = bucketPartition(tenantId, personBucketOf(personId, input.buckets));
+    let row = input.personRows.get(personId);
+    if (!row && !input.assumeEmpty && personPk !== pk)
+      row = await tables.get(TABLES.people, personPk, personId);
+    if (row) {
+      const stored = personFromRow(row);
+      if (stored.person.sourceObjectId === user.id) existing.set(user.id, { ...stored, pk: personPk });
+    }
+  }
+
+  // 2. Matching: a new user in scope may be a person the app made, or a rehire.
+  const unmatched = input.users.filter((u) => !existing.has(u.id) && u.facts && !u.deleted);
+  const matches =
+    unmatched.length > 0 ? await matchUsers(tables, tenantId, unmatched, input.buckets) : new Map();
+
+  // 3. Plan, then turn each decision into writes.
+  for (const user of input.users) {
+    const match: Match | undefined = matches.get(user.id);
+    let decision: PersonDecision;
+    let current = existing.get(user.id);
+    if (match?.kind === 'dispute') {
+      decision = {
+        outcome: 'disputed',
+        person: undefined,
+        rule: `matching: ${match.candidates.length} people could be this user (${match.candidates.join(', ')}): an admin decides`,
+        destructive: false,
+        errors: [],
+        conflicts: [],
+      };
+      out.sideWrites.push(() => openDispute(tables, ctx, user, match.candidates));
+    } else if (match?.kind === 'link') {
+      current = match.person;
+      decision = planPerson(ctx, user, match.person.person, { rule: match.rule });
+      if (decision.outcome === 'skipped' || decision.outcome === 'failed') current = undefined;
+    } else {
+      decision = planPerson(ctx, user, current?.person);
+    }
+    if (decision.outcome === 'skipped') {
+      // Nothing to do for someone out of scope with no person: not even worth a line in the change set.
+      continue;
+    }
+    for (const error of decision.errors) {
+      out.errors.push({
+        category: error.category,
+        objectId: user.id,
+        message: error.message,
+        source,
+      });
+    }
+    const person = decision.person;
+    if (decision.destructive && !input.allowDestructive) {
+      out.held.push(user.id);
+      out.entries.push({
+        userId: user.id,
+        personId: person?.personId,
+        outcome: decision.outcome,
+        rule: decision.rule,
+        held: true,
+      });
+      continue;
+    }
+    const writes = person !== undefined && person !== current?.person;
+    if (writes) {
+      const row = rowOf(person, current?.pk ?? pkOf(tenantId, person.personId, input), out, user.id, source);
+      if (!row) {
+        out.refused.add(user.id);
+        count('failed');
+        continue;
+      }
+      const personPk = row.partitionKey;
+      const action: TransactionAction = current?.etag
+        ? ['update', row, 'Replace', { etag: current.etag }]
+        : ['create', row];
+      if (personPk === pk) out.actions.push(action);
+      else out.sideWrites.push(() => tables.transact(TABLES.people, [action]));
+      if (person.personId !== personIdFor(tenantId, user.id) || match?.kind === 'link') {
+        out.links.set(user.id, person.personId);
+      }
+      if (match?.kind === 'link')
+        out.sideWrites.push(() => forgetCandidate(tables, tenantId, match.key, person.personId));
+      if (person.sourceObjectId === null && current?.person.sourceObjectId) {
+        // Unlinked (its user is gone for good): the person is a rehire candidate by its email.
+        if (person.email)
+          out.sideWrites.push(() => addCandidate(tables, tenantId, person.email!, person.personId));
+      }
+      spillHistory(tables, tenantId, person, out);
+    }
+    count(decision.outcome);
+    if (decision.outcome !== 'unchanged') {
+      out.entries.push({
+        userId: user.id,
+        personId: person?.personId,
+        outcome: decision.outcome,
+        rule: decision.rule,
+        ...(person?.history.at(-1)?.changes
+          ? { fields: person.history.at(-1)!.changes!.map((c) => c.key) }
+          : {}),
+      });
+    }
+  }
+  return out;
+}
+
+function pkOf(tenantId: string, personId: string, input: ProjectInput): string {
+  return bucketPartition(tenantId, personBucketOf(personId, input.buckets));
+}
+
+/** A person's row, or undefined (recorded as the person's failure) when Table Storage would refuse it. */
+function rowOf(
+  person: PersonRecord,
+  pk: string,
+  out: BucketProjection,
+  objectId: string,
+  source: string,
+): Row | undefined {
+  const trimmed =
+    person.history.length > HISTORY_ON_ROW
+      ? { ...person, history: person.history.slice(-HISTORY_ON_ROW) }
+      : person;
+  const row = personToRow(pk, trimmed);
+  try {
+    checkEntity(TABLES.people, row);
+    return row;
+  } catch (error) {
+    if (!(error instanceof TableLimitError)) throw error;
+    out.errors.push({ category: 'storage-limit', objectId, message: error.message, source });
+    return undefined;
+  }
+}
+
+/** History beyond what the row keeps moves to the personHistory table (PartitionKey tenant|person). */
+function spillHistory(
+  tables: TableGateway,
+  tenantId: string,
+  person: PersonRecord,
+  out: BucketProjection,
+): void {
+  const extra = person.history.length - HISTORY_ON_ROW;
+  if (extra <= 0) return;
+  const older = person.history.slice(0, extra);
+  out.sideWrites.push(async () => {
+    await tables.transact(
+      TABLES.personHistory,
+      older.map((entry, i) => [
+        'upsert',
+        {
+          partitionKey: `${tenantId}|${person.personId}`,
+          rowKey: historyKey(entry.at, i),
+          entry: JSON.stringify(entry),
+        },
+        'Replace',
+      ]),
+    );
+  });
+}
+
+/** Newest first: the inverted time, then the entry's place. */
+export function historyKey(at: string, index: number): string {
+  const inverted = 9_999_999_999_999 - Date.parse(at);
+  return `${String(inverted).padStart(13, '0')}-${String(999 - index).padStart(3, '0')}`;
+}
+
+type Match =
+  | {
+      kind: 'link';
+      key: string;
+      rule: string;
+      person: { person: PersonRecord; etag: string | undefined; pk: string };
+    }
+  | { kind: 'dispute'; candidates: string[] };
+
+/**
+ * The email index (`peopleByEmail`: PartitionKey tenant, RowKey the encoded normalized email,
+ * `personIds`) holds the people no Entra user is linked to: made by the app, or whose user was
+ * deleted for good. Nothing is read when it is empty (a tenant whose people all come from Entra).
+ * A resolved dispute decides for its user: link that person, or create a new one.
+ */
+async function matchUsers(
+  tables: TableGateway,
+  tenantId: string,
+  users: readonly MirrorUser[],
+  buckets: number,
+): Promise<Map<string, Match>> {
+  const any = await tables.query(
+    TABLES.peopleByEmail,
+    odata`PartitionKey eq ${tenantId} and personIds ne '[]'`,
+    ['RowKey'],
+    1,
+  );
+  const result = new Map<string, Match>();
+  if (any.length === 0) return result;
+  const requests = users.map((u) => ({ userId: u.id, keys: matchKeysOf(u.facts!) }));
+  const keys = [...new Set(requests.flatMap((r) => r.keys))];
+  const indexRows = await tables.readRows(TABLES.peopleByEmail, tenantId, keys.map(encodeEmail));
+  const candidates = new Map<string, string[]>();
+  for (const key of keys) {
+    const row = indexRows.get(encodeEmail(key));
+    const ids = row ? parseIds(row.personIds) : [];
+    if (ids.length > 0) candidates.set(key, ids);
+  }
+  const withCandidates = requests.filter((r) => r.keys.some((k) => candidates.has(k)));
+  if (withCandidates.length === 0) return result;
+  const disputes = await tables.readRows(
+    TABLES.disputes,
+    tenantId,
+    withCandidates.map((r) => r.userId),
+  );
+  const decisions: Map<string, MatchDecision> = assignMatches(withCandidates, candidates);
+  for (const [userId, decided] of decisions) {
+    let decision = decided;
+    const dispute = disputes.get(userId);
+    if (dispute?.state === 'resolved') {
+      const resolution = String(dispute.resolution ?? '');
+      if (resolution === 'create') continue;
+      if (resolution.startsWith('link:')) {
+        decision = { kind: 'link', personId: resolution.slice('link:'.length), key: '' };
+      }
+    }
+    if (decision.kind === 'create') continue;
+    if (decision.kind === 'dispute') {
+      result.set(userId, { kind: 'dispute', candidates: decision.candidates });
+      continue;
+    }
+    const personPk = bucketPartition(tenantId, personBucketOf(decision.personId, buckets));
+    const row = await tables.get(TABLES.people, personPk, decision.personId);
+    if (!row) continue;
+    const stored = personFromRow(row);
+    if (stored.person.sourceObjectId !== null) continue; // linked meanwhile
+    result.set(userId, {
+      kind: 'link',
+      key: decision.key,
+      rule: decision.key
+        ? `matching: linked by email ${decision.key}`
+        : 'matching: linked by an admin (dispute resolved)',
+      person: { ...stored, pk: personPk },
+    });
+  }
+  return result;
+}
+
+function parseIds(value: unknown): string[] {
+  try {
+    const parsed: unknown = JSON.parse(String(value ?? '[]'));
+    return Array.isArray(parsed) ? parsed.filter((v): v is string => typeof v === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+export function encodeEmail(email: string): string {
+  return encodeURIComponent(email.trim().toLowerCase());
+}
+
+async function forgetCandidate(
+  tables: TableGateway,
+  tenantId: string,
+  key: string,
+  personId: string,
+): Promise<void> {
+  await editIndex(tables, tenantId, key, (ids) => ids.filter((id) => id !== personId));
+}
+
+async function addCandidate(
+  tables: TableGateway,
+  tenantId: string,
+  email: string,
+  personId: string,
+): Promise<void> {
+  await editIndex(tables, tenantId, email, (ids) => (ids.includes(personId) ? ids : [...ids, personId]));
+}
+
+/** Read-modify-write of one email's candidates under the row's ETag (an empty list removes the row). */
+async function editIndex(
+  tables: TableGateway,
+  tenantId: string,
+  email: string,
+  edit: (ids: string[]) => string[],
+): Promise<void> {
+  if (email === '') return;
+  const rowKey = encodeEmail(email);
+  for (let attempt = 0; attempt < 10; attempt += 1) {
+    const row = await tables.get(TABLES.peopleByEmail, tenantId, rowKey);
+    const before = row ? parseIds(row.personIds) : [];
+    const after = edit(before);
+    if (after.length === before.length && after.every((id, i) => id === before[i])) return;
+    try {
+      // An emptied entry stays, empty, under its ETag (a delete in Table Storage cannot be conditional
+      // in a batch, and a candidate added meanwhile must not be lost).
+      if (row) {
+        await tables.replaceIfMatch(
+          TABLES.peopleByEmail,
+          { ...row, personIds: JSON.stringify(after) },
+          row.etag!,
+        );
+      } else if (
+        !(await tables.createIfAbsent(TABLES.peopleByEmail, {
+          partitionKey: tenantId,
+          rowKey,
+          personIds: JSON.stringify(after),
+        }))
+      ) {
+        continue;
+      }
+      return;
+    } catch (error) {
+      if (
+        (error as { statusCode?: number }).statusCode === 412 ||
+        (error as { statusCode?: number }).statusCode === 404
+      )
+        continue;
+      throw error;
+    }
+  }
+}
+
+async function openDispute(
+  tables: TableGateway,
+  ctx: PlanContext,
+  user: MirrorUser,
+  candidates: readonly string[],
+): Promise<void> {
+  await tables.createIfAbsent(TABLES.disputes, {
+    partitionKey: ctx.tenantId,
+    rowKey: user.id,
+    candidates: JSON.stringify(candidates),
+    emails: JSON.stringify(user.facts ? matchKeysOf(user.facts) : []),
+    displayName: user.facts?.displayName ?? '',
+    createdAt: ctx.now,
+    runId: ctx.runId,
+    state: 'open',
+    resolution: '',
+  });
+}
