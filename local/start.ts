@@ -6,9 +6,14 @@
  * first complete run (exit 0 if it completed, 1 if it failed). When local.settings.json names a tenant
  * (SYNC_TENANT_ID, …), that tenant is synced into Azurite instead of the simulated one.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { odata } from '@azure/data-tables';
 import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
 
+import { TABLES } from '../src/adapters/storage/storage-names.js';
+import { SubscriptionStore } from '../src/adapters/storage/subscription-store.js';
 import type { Row } from '../src/adapters/storage/table-gateway.js';
 import type { AppServices } from '../src/app-services.js';
 import { RUN_OUTCOMES } from '../src/domain/person-plan.js';
@@ -19,6 +24,7 @@ import { positiveInt } from './cli-numbers.js';
 import { projectRoot, startLocalEnvironment } from './environment/local-environment.js';
 import { waitForRun } from './environment/run-watcher.js';
 import { readTenantValues, startTenantEnvironment } from './environment/tenant-environment.js';
+import type { StandinControl } from './standin/index.js';
 
 const program = new Command()
   .name('npm start --')
@@ -27,8 +33,19 @@ const program = new Command()
   .option('--users <n>', 'users in the simulated tenant', positiveInt, 500)
   .option('--seed <n>', 'seed of the simulated tenant', positiveInt, 7)
   .option('--interval <minutes>', 'minutes between scheduled rounds', positiveInt, 5)
+  .option(
+    '--demo-changes',
+    'change the simulated tenant every few seconds (watch notifications apply it)',
+    false,
+  )
   .parse();
-const options = program.opts<{ once: boolean; users: number; seed: number; interval: number }>();
+const options = program.opts<{
+  once: boolean;
+  users: number;
+  seed: number;
+  interval: number;
+  demoChanges: boolean;
+}>();
 
 const interactive = process.stdout.isTTY === true;
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -39,6 +56,8 @@ interface Session {
   readonly users: number;
   /** Where to change the tenant, shown once the first run is done. */
   readonly changeHint: string;
+  /** The simulated tenant's control (undefined for your own tenant). */
+  readonly control?: StandinControl;
   stop(): Promise<void>;
 }
 
@@ -61,6 +80,7 @@ async function startSession(): Promise<Session> {
   const env = await startLocalEnvironment({
     standin: { users: options.users, seed: options.seed },
     schedule,
+    notifications: true,
   });
   const host = env.host();
   say(`Functions host: ${host.httpBaseUrl}/api (${host.functions.length} functions)`);
@@ -72,6 +92,7 @@ async function startSession(): Promise<Session> {
     tenantId: env.tenantId,
     users: options.users,
     changeHint: env.standin.controlUrl,
+    control: env.standin.control,
     stop: () => env.stop(),
   };
 }
@@ -95,8 +116,14 @@ async function main(): Promise<number> {
     await stop();
     return first.state === 'failed' ? 1 : 0;
   }
+  const control = env.control;
+  if (control) {
+    await showSubscriptions(env.services, env.tenantId);
+    await showLiveChange(env.services, env.tenantId, control, 0);
+    if (options.demoChanges) void demoChanges(env.services, env.tenantId, control, () => stopping);
+  }
   say(
-    `Running. Scheduled rounds every ${options.interval} minute(s); change the tenant through ${env.changeHint}. Ctrl+C stops.`,
+    `Running. Scheduled rounds every ${options.interval} minute(s), and a round within about a second of each change notification; change the tenant through ${env.changeHint}${options.demoChanges ? ' (or watch --demo-changes do it)' : ''}. Ctrl+C stops.`,
   );
   let lastKey = (await env.services.deps().runs.list(env.tenantId, 1))[0]?.rowKey;
   while (!stopping) {
@@ -146,6 +173,66 @@ async function watch(
   });
   bar?.stop();
   return summary;
+}
+
+/** Waits for the renewal timer's subscriptions on /users and /groups and says so. */
+async function showSubscriptions(services: AppServices, tenantId: string): Promise<void> {
+  const store = new SubscriptionStore(services.deps().tables);
+  const deadline = Date.now() + 30_000;
+  let rows = await store.list();
+  while (rows.filter((row) => row.tenantId === tenantId).length < 2 && Date.now() < deadline) {
+    await sleep(250);
+    rows = await store.list();
+  }
+  for (const row of rows.filter((r) => r.tenantId === tenantId)) {
+    say(
+      `Subscribed to change notifications on /${row.resource} (subscription ${row.subscriptionId}, expires ${row.expiresAt.toISOString()}; its clientState is in Key Vault)`,
+    );
+  }
+}
+
+/** Renames a user in the simulated tenant and reports when its people row shows it. */
+async function showLiveChange(
+  services: AppServices,
+  tenantId: string,
+  control: StandinControl,
+  i: number,
+): Promise<void> {
+  const users = control.snapshot().users.filter((u) => !u.softDeleted && u.userType === 'Member');
+  const user = users[(i * 7919) % users.length];
+  if (!user) return;
+  const name = `Live Change ${i + 1}`;
+  const started = performance.now();
+  control.rename(user.id, { displayName: name });
+  say(`Live change: ${user.id} renamed to "${name}" in the simulated tenant…`);
+  const people = services.deps().tables.client(TABLES.people);
+  const filter = odata`PartitionKey ge ${`${tenantId}|`} and PartitionKey lt ${`${tenantId}}`} and sourceObjectId eq ${user.id}`;
+  while (performance.now() - started < 30_000) {
+    for await (const row of people.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
+      if (row.displayName === name) {
+        say(
+          `  … in the people table ${((performance.now() - started) / 1000).toFixed(2)} s later (change notification → delta round)`,
+        );
+        return;
+      }
+    }
+    await sleep(100);
+  }
+  say('  … not in the people table after 30 s (the next scheduled round applies it)');
+}
+
+/** --demo-changes: a tenant change every 5 seconds, each timed to its people row. */
+async function demoChanges(
+  services: AppServices,
+  tenantId: string,
+  control: StandinControl,
+  stopped: () => boolean,
+): Promise<void> {
+  for (let i = 1; !stopped(); i += 1) {
+    await sleep(5_000);
+    if (stopped()) return;
+    await showLiveChange(services, tenantId, control, i).catch(() => undefined);
+  }
 }
 
 function printSummary(run: RunSummary): void {
