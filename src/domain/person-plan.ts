@@ -261,7 +261,7 @@ function withValues(person: PersonRecord, values: Readonly<Record<string, FieldV
     if (key.startsWith('custom.')) custom[key.slice('custom.'.length)] = value;
     else fields[key] = typeof value === 'string' || value === null ? value : String(value);
   }
-  return { ...person, ...fields, custom } as PersonRecord;
+  return { ...person, ...fields, custom };
 }
 
 function changedFields(

@@ -1,5 +1,5 @@
-import type { PersonField } from './policy.js';
 import type { PersonStatus } from './person-status.js';
+import type { PersonField } from './policy.js';
 
 /**
  * A person of the app's directory: made by sync from an Entra user (`origin: 'entra'`) or by the app

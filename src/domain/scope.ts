@@ -1,8 +1,8 @@
 import type { MirrorUser } from './directory.js';
 import { passesEmailRules } from './email-rules.js';
 import type { Policy } from './policy.js';
-import { readUserPath } from './user-paths.js';
 import { matchesUserFilter, type UserFilter } from './user-filter.js';
+import { readUserPath } from './user-paths.js';
 
 /**
  * Decides whether an Entra user belongs in the app's directory, and says why: a member (never a

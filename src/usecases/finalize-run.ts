@@ -2,8 +2,10 @@ import { addCounts, addWrites, type RunState } from '../adapters/storage/run-sto
 import { QUEUES } from '../adapters/storage/storage-names.js';
 import type { Row } from '../adapters/storage/table-gateway.js';
 import type { RunEvent, RunRef } from './messages.js';
-import type { PipelineDeps } from './pipeline-deps.js';
 import { passGate } from './pass-gate.js';
+import { requestPhotoPass } from './photo-pass.js';
+import type { PipelineDeps } from './pipeline-deps.js';
+import { requestSecurityAttributePass } from './read-security-attributes.js';
 import { runBlobPrefixes } from './run-blobs.js';
 
 export type FanIn = 'waiting' | 'completed' | 'not-running' | 'unknown-run';
@@ -78,7 +80,7 @@ export async function completeIfAllReported(deps: PipelineDeps, ref: RunRef): Pr
     for (const part of gate) {
       addCounts(row, part.counts);
       row.errors = Number(row.errors) + part.errors;
-      if (part.part === 'decision') row.gate = String(part.row.decision ?? '');
+      if (part.part === 'decision') row.gate = typeof part.row.decision === 'string' ? part.row.decision : '';
       if (part.part === 'managers') {
         row.managerLinks = Number(part.row.managerLinks ?? 0);
         row.warnings = Number(part.row.warnings ?? 0);
@@ -99,6 +101,12 @@ export async function completeIfAllReported(deps: PipelineDeps, ref: RunRef): Pr
   // Only the writer that won the transition does what completion triggers.
   if (!completed) return 'not-running';
   await settleRounds(deps, ref.tenantId);
+  // What delta does not track has its own passes, after each full reconciliation (each skips itself
+  // when the policy needs nothing of it).
+  if (completed.full === true) {
+    await requestPhotoPass(deps, ref.tenantId, 'full-run');
+    await requestSecurityAttributePass(deps, ref.tenantId, 'full-run');
+  }
   await removeRunBlobs(deps, ref);
   return 'completed';
 }

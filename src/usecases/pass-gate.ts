@@ -2,10 +2,10 @@ import { z } from 'zod';
 
 import { userBucketOf } from '../domain/bucket.js';
 import { DEFAULT_POLICY } from '../domain/policy.js';
+import { linkManagers } from './link-managers.js';
 import type { RunRef } from './messages.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 import { applyUserBucket } from './reconcile-chunk.js';
-import { linkManagers } from './link-managers.js';
 import { heldChangesPrefix } from './run-blobs.js';
 
 /**

@@ -1,7 +1,10 @@
 import { odata, type TransactionAction } from '@azure/data-tables';
 
 import { personFromRow, personToRow } from '../adapters/storage/directory-rows.js';
+import { type Dispute, DisputeStore } from '../adapters/storage/dispute-store.js';
+import { EmailIndexStore } from '../adapters/storage/email-index-store.js';
 import type { TenantGroups } from '../adapters/storage/group-graph-store.js';
+import { PersonHistoryStore, splitHistory } from '../adapters/storage/person-history-store.js';
 import type { RunError } from '../adapters/storage/run-store.js';
 import { TABLES } from '../adapters/storage/storage-names.js';
 import { type Row, type TableGateway } from '../adapters/storage/table-gateway.js';
@@ -11,7 +14,7 @@ import { CUSTOM_PROPERTY_TYPES, type CustomPropertyType } from '../domain/coerce
 import type { MirrorUser } from '../domain/directory.js';
 import { descendantsOf } from '../domain/group-closure.js';
 import { assignMatches, type MatchDecision, matchKeysOf } from '../domain/matching.js';
-import { HISTORY_ON_ROW, type PersonRecord } from '../domain/person.js';
+import type { PersonRecord } from '../domain/person.js';
 import { personIdFor, teamIdFor } from '../domain/person-id.js';
 import { type Outcome, type PersonDecision, type PlanContext, planPerson } from '../domain/person-plan.js';
 import type { Policy } from '../domain/policy.js';
@@ -156,8 +159,10 @@ export async function projectBucket(tables: TableGateway, input: ProjectInput): 
 
   // 2. Matching: a new user in scope may be a person the app made, or a rehire.
   const unmatched = input.users.filter((u) => !existing.has(u.id) && u.facts && !u.deleted);
-  const matches =
-    unmatched.length > 0 ? await matchUsers(tables, tenantId, unmatched, input.buckets) : new Map();
+  const matches: Map<string, Match> =
+    unmatched.length > 0
+      ? await matchUsers(tables, tenantId, unmatched, input.buckets)
+      : new Map<string, Match>();
 
   // 3. Plan, then turn each decision into writes.
   for (const user of input.users) {
@@ -173,7 +178,7 @@ export async function projectBucket(tables: TableGateway, input: ProjectInput): 
         errors: [],
         conflicts: [],
       };
-      out.sideWrites.push(() => openDispute(tables, ctx, user, match.candidates));
+      if (!match.known) out.sideWrites.push(() => openDispute(tables, ctx, user, match.candidates));
     } else if (match?.kind === 'link') {
       current = match.person;
       decision = planPerson(ctx, user, match.person.person, { rule: match.rule });
@@ -223,11 +228,12 @@ export async function projectBucket(tables: TableGateway, input: ProjectInput): 
         out.links.set(user.id, person.personId);
       }
       if (match?.kind === 'link')
-        out.sideWrites.push(() => forgetCandidate(tables, tenantId, match.key, person.personId));
+        out.sideWrites.push(() => new EmailIndexStore(tables).remove(tenantId, match.key, person.personId));
       if (person.sourceObjectId === null && current?.person.sourceObjectId) {
         // Unlinked (its user is gone for good): the person is a rehire candidate by its email.
-        if (person.email)
-          out.sideWrites.push(() => addCandidate(tables, tenantId, person.email!, person.personId));
+        const email = person.email;
+        if (email)
+          out.sideWrites.push(() => new EmailIndexStore(tables).add(tenantId, email, person.personId));
       }
       spillHistory(tables, tenantId, person, out);
     }
@@ -259,10 +265,7 @@ function rowOf(
   objectId: string,
   source: string,
 ): Row | undefined {
-  const trimmed =
-    person.history.length > HISTORY_ON_ROW
-      ? { ...person, history: person.history.slice(-HISTORY_ON_ROW) }
-      : person;
+  const trimmed = { ...person, history: splitHistory(person.history).onRow };
   const row = personToRow(pk, trimmed);
   try {
     checkEntity(TABLES.people, row);
@@ -274,36 +277,16 @@ function rowOf(
   }
 }
 
-/** History beyond what the row keeps moves to the personHistory table (PartitionKey tenant|person). */
+/** History beyond what the row keeps moves to the personHistory table (person-history-store.ts). */
 function spillHistory(
   tables: TableGateway,
   tenantId: string,
   person: PersonRecord,
   out: BucketProjection,
 ): void {
-  const extra = person.history.length - HISTORY_ON_ROW;
-  if (extra <= 0) return;
-  const older = person.history.slice(0, extra);
-  out.sideWrites.push(async () => {
-    await tables.transact(
-      TABLES.personHistory,
-      older.map((entry, i) => [
-        'upsert',
-        {
-          partitionKey: `${tenantId}|${person.personId}`,
-          rowKey: historyKey(entry.at, i),
-          entry: JSON.stringify(entry),
-        },
-        'Replace',
-      ]),
-    );
-  });
-}
-
-/** Newest first: the inverted time, then the entry's place. */
-export function historyKey(at: string, index: number): string {
-  const inverted = 9_999_999_999_999 - Date.parse(at);
-  return `${String(inverted).padStart(13, '0')}-${String(999 - index).padStart(3, '0')}`;
+  const { moved } = splitHistory(person.history);
+  if (moved.length === 0) return;
+  out.sideWrites.push(() => new PersonHistoryStore(tables).append(tenantId, person.personId, moved));
 }
 
 type Match =
@@ -313,7 +296,7 @@ type Match =
       rule: string;
       person: { person: PersonRecord; etag: string | undefined; pk: string };
     }
-  | { kind: 'dispute'; candidates: string[] };
+  | { kind: 'dispute'; candidates: string[]; known?: boolean };
 
 /**
  * The email index (`peopleByEmail`: PartitionKey tenant, RowKey the encoded normalized email,
@@ -337,30 +320,30 @@ async function matchUsers(
   if (any.length === 0) return result;
   const requests = users.map((u) => ({ userId: u.id, keys: matchKeysOf(u.facts!) }));
   const keys = [...new Set(requests.flatMap((r) => r.keys))];
-  const indexRows = await tables.readRows(TABLES.peopleByEmail, tenantId, keys.map(encodeEmail));
+  const index = new EmailIndexStore(tables);
   const candidates = new Map<string, string[]>();
   for (const key of keys) {
-    const row = indexRows.get(encodeEmail(key));
-    const ids = row ? parseIds(row.personIds) : [];
+    const ids = await index.personIds(tenantId, key);
     if (ids.length > 0) candidates.set(key, ids);
   }
   const withCandidates = requests.filter((r) => r.keys.some((k) => candidates.has(k)));
   if (withCandidates.length === 0) return result;
-  const disputes = await tables.readRows(
-    TABLES.disputes,
-    tenantId,
-    withCandidates.map((r) => r.userId),
-  );
+  const disputeStore = new DisputeStore(tables);
+  const disputes = new Map<string, Dispute>();
+  for (const request of withCandidates) {
+    const stored = await disputeStore.get(tenantId, request.userId);
+    if (stored) disputes.set(request.userId, stored.dispute);
+  }
   const decisions: Map<string, MatchDecision> = assignMatches(withCandidates, candidates);
   for (const [userId, decided] of decisions) {
     let decision = decided;
-    const dispute = disputes.get(userId);
-    if (dispute?.state === 'resolved') {
-      const resolution = String(dispute.resolution ?? '');
-      if (resolution === 'create') continue;
-      if (resolution.startsWith('link:')) {
-        decision = { kind: 'link', personId: resolution.slice('link:'.length), key: '' };
-      }
+    const resolution = disputes.get(userId)?.resolution;
+    if (resolution?.action === 'create') continue;
+    if (resolution?.action === 'link') decision = { kind: 'link', personId: resolution.personId, key: '' };
+    if (decision.kind === 'dispute' && disputes.get(userId)?.state === 'open') {
+      // Still waiting for an admin: nothing new to record.
+      result.set(userId, { kind: 'dispute', candidates: decision.candidates, known: true });
+      continue;
     }
     if (decision.kind === 'create') continue;
     if (decision.kind === 'dispute') {
@@ -384,96 +367,19 @@ async function matchUsers(
   return result;
 }
 
-function parseIds(value: unknown): string[] {
-  try {
-    const parsed: unknown = JSON.parse(String(value ?? '[]'));
-    return Array.isArray(parsed) ? parsed.filter((v): v is string => typeof v === 'string') : [];
-  } catch {
-    return [];
-  }
-}
-
-export function encodeEmail(email: string): string {
-  return encodeURIComponent(email.trim().toLowerCase());
-}
-
-async function forgetCandidate(
-  tables: TableGateway,
-  tenantId: string,
-  key: string,
-  personId: string,
-): Promise<void> {
-  await editIndex(tables, tenantId, key, (ids) => ids.filter((id) => id !== personId));
-}
-
-async function addCandidate(
-  tables: TableGateway,
-  tenantId: string,
-  email: string,
-  personId: string,
-): Promise<void> {
-  await editIndex(tables, tenantId, email, (ids) => (ids.includes(personId) ? ids : [...ids, personId]));
-}
-
-/** Read-modify-write of one email's candidates under the row's ETag (an empty list removes the row). */
-async function editIndex(
-  tables: TableGateway,
-  tenantId: string,
-  email: string,
-  edit: (ids: string[]) => string[],
-): Promise<void> {
-  if (email === '') return;
-  const rowKey = encodeEmail(email);
-  for (let attempt = 0; attempt < 10; attempt += 1) {
-    const row = await tables.get(TABLES.peopleByEmail, tenantId, rowKey);
-    const before = row ? parseIds(row.personIds) : [];
-    const after = edit(before);
-    if (after.length === before.length && after.every((id, i) => id === before[i])) return;
-    try {
-      // An emptied entry stays, empty, under its ETag (a delete in Table Storage cannot be conditional
-      // in a batch, and a candidate added meanwhile must not be lost).
-      if (row) {
-        await tables.replaceIfMatch(
-          TABLES.peopleByEmail,
-          { ...row, personIds: JSON.stringify(after) },
-          row.etag!,
-        );
-      } else if (
-        !(await tables.createIfAbsent(TABLES.peopleByEmail, {
-          partitionKey: tenantId,
-          rowKey,
-          personIds: JSON.stringify(after),
-        }))
-      ) {
-        continue;
-      }
-      return;
-    } catch (error) {
-      if (
-        (error as { statusCode?: number }).statusCode === 412 ||
-        (error as { statusCode?: number }).statusCode === 404
-      )
-        continue;
-      throw error;
-    }
-  }
-}
-
 async function openDispute(
   tables: TableGateway,
   ctx: PlanContext,
   user: MirrorUser,
   candidates: readonly string[],
 ): Promise<void> {
-  await tables.createIfAbsent(TABLES.disputes, {
-    partitionKey: ctx.tenantId,
-    rowKey: user.id,
-    candidates: JSON.stringify(candidates),
-    emails: JSON.stringify(user.facts ? matchKeysOf(user.facts) : []),
-    displayName: user.facts?.displayName ?? '',
+  await new DisputeStore(tables).save(ctx.tenantId, {
+    id: user.id,
+    candidates,
+    emails: user.facts ? matchKeysOf(user.facts) : [],
     createdAt: ctx.now,
     runId: ctx.runId,
     state: 'open',
-    resolution: '',
+    resolution: null,
   });
 }

@@ -16,6 +16,7 @@ import { forEachConcurrently } from '../shared/concurrency.js';
 import { SyncError } from '../shared/errors.js';
 import type { SecurityAttributePassRequest } from './messages.js';
 import type { Logger, PipelineDeps } from './pipeline-deps.js';
+import { requestReproject } from './request-sync.js';
 
 export type SecurityAttributePassResult =
   | { readonly kind: 'skipped'; readonly reason: 'no-connection' | 'not-mapped' | 'not-granted' }
@@ -104,6 +105,8 @@ export async function readSecurityAttributes(
   });
   await deps.passState.markSecurityPassCompleted(tenantId, startedAt);
   log.info('custom security attributes read', { tenantId, users, changed: changed.length });
+  // Mappings may read them: the people are planned again from the mirror (no Graph request).
+  if (changed.length > 0) await requestReproject(deps, tenantId);
   return { kind: 'completed', users, changed, graphRequests: source.requestCount };
 }
 

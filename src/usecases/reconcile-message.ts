@@ -6,8 +6,8 @@ import { PermanentError } from '../shared/errors.js';
 import { type ChunkReport, directoryChangeSchema, type DirectoryChunk, type RunRef } from './messages.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 import { applyUserBucket, type ChunkOutcome, type PlanSources } from './reconcile-chunk.js';
-import { changeSetBlob, heldBlob } from './run-blobs.js';
 import { applyGroupChanges } from './reconcile-groups.js';
+import { changeSetBlob, heldBlob } from './run-blobs.js';
 
 /** The changes a chunk carries, inline or behind its claim check (blobs, in order). */
 export async function loadChunkChanges(
