@@ -160,8 +160,9 @@ export async function applyGroupChanges(
     teams.groupSync.members === 'transitive' ||
     teams.mappings.some((m) => m.members === 'transitive');
   const affected = new Set([...owedRefresh, ...(nestingMatters ? nestingChanged : [])]);
+  // Any change of the graph moves its version (planners cache it), whether or not it matters now.
+  if (owedRefresh.size > 0 || nestingChanged.size > 0) await work.graphChanged();
   if (affected.size > 0) {
-    await work.graphChanged();
     await replanMembers(tables, work, affected, refreshDecided);
     outcome.mirrorPasses += 1;
   }

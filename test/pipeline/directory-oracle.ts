@@ -1,13 +1,13 @@
 /**
  * The test oracle: the directory the pipeline should produce, computed by a deliberately simple
  * function of the stand-in's tenant snapshots (one per completed round), sharing no code with the
- * pipeline. Statuses assume the app never changed a status itself (so 'created', or 'removed' after
- * leaving scope); a person keeps following its user's profile after leaving scope.
+ * pipeline, of the admin's rules at each round (OracleRules, the default policy when absent) and of
+ * the app's edits. A person keeps following its user's profile after leaving scope.
  */
 import type { SnapshotUser, TenantSnapshot } from '../../local/standin/index.js';
 
 export interface ExpectedPerson {
-  status: 'created' | 'removed';
+  status: 'created' | 'invited' | 'active' | 'deactivated' | 'removed';
   displayName: string;
   givenName: string | null;
   surname: string | null;
@@ -19,6 +19,60 @@ export interface ExpectedPerson {
   hireDate: string | null;
   /** The manager's Entra object id, as Entra says (the reader maps the app's link back to it). */
   managerObjectId: string | null;
+  /** Custom property values (compared only when the rules map some). */
+  custom?: Record<string, unknown>;
+}
+
+/**
+ * The admin's rules as the oracle understands them, written plainly (no pipeline code): the test
+ * gives the `$filter` it saved as a predicate of its own.
+ */
+export interface OracleRules {
+  /** Members of any of these groups, directly or through groups nested in them. */
+  readonly scopeGroups?: readonly string[];
+  readonly filter?: (user: SnapshotUser) => boolean;
+  readonly emailInclude?: readonly string[];
+  readonly emailExclude?: readonly string[];
+  /** app-wins: a field the app edited keeps the app's value (objectId → field → value). */
+  readonly appEdits?: ReadonlyMap<string, Readonly<Record<string, string>>>;
+  /** The status the app gave a person (objectId → 'invited' | 'active'). */
+  readonly appStatus?: ReadonlyMap<string, 'invited' | 'active'>;
+  /** Custom property → its value for a user (already of the property's type). */
+  readonly custom?: Readonly<Record<string, (user: SnapshotUser) => unknown>>;
+  /** Every Entra group a team (default), or none. */
+  readonly groupSync?: 'all' | 'none';
+  /** Entra groups filling app teams (by the app team's name). */
+  readonly teamMappings?: readonly { groupId: string; team: string; members: 'direct' | 'transitive' }[];
+}
+
+/** The groups at or below `roots` in a snapshot (nested groups are group ids among memberIds). */
+function below(snapshot: TenantSnapshot, roots: readonly string[]): Set<string> {
+  const byId = new Map(snapshot.groups.map((g) => [g.id, g]));
+  const found = new Set<string>();
+  const todo = [...roots];
+  while (todo.length > 0) {
+    const id = todo.pop()!;
+    if (found.has(id) || !byId.has(id)) continue;
+    found.add(id);
+    for (const member of byId.get(id)!.memberIds) if (byId.has(member)) todo.push(member);
+  }
+  return found;
+}
+
+function memberOfAny(snapshot: TenantSnapshot, groups: ReadonlySet<string>, userId: string): boolean {
+  return snapshot.groups.some((g) => groups.has(g.id) && g.memberIds.includes(userId));
+}
+
+function passesRules(snapshot: TenantSnapshot, user: SnapshotUser, rules: OracleRules): boolean {
+  if (rules.scopeGroups && rules.scopeGroups.length > 0) {
+    if (!memberOfAny(snapshot, below(snapshot, rules.scopeGroups), user.id)) return false;
+  }
+  if (rules.filter && !rules.filter(user)) return false;
+  const texts = [str(user.mail) ?? '', str(user.userPrincipalName) ?? ''].map((t) => t.toLowerCase());
+  const hits = (rule: string): boolean => texts.some((t) => t.includes(rule.toLowerCase()));
+  if ((rules.emailExclude ?? []).some(hits)) return false;
+  if ((rules.emailInclude ?? []).length > 0 && !(rules.emailInclude ?? []).some(hits)) return false;
+  return true;
 }
 
 export interface ExpectedDirectory {
@@ -77,31 +131,65 @@ function profile(user: SnapshotUser): Omit<ExpectedPerson, 'status'> {
   };
 }
 
-/** `rounds`: the tenant as it was when each completed round read it, oldest first. */
-export function expectedDirectory(rounds: readonly TenantSnapshot[]): ExpectedDirectory {
+function profileUnder(user: SnapshotUser, rules: OracleRules): Omit<ExpectedPerson, 'status'> {
+  const base = profile(user);
+  const edits = rules.appEdits?.get(user.id) ?? {};
+  const custom = rules.custom
+    ? Object.fromEntries(Object.entries(rules.custom).map(([name, of]) => [name, of(user) ?? null]))
+    : undefined;
+  const fields = Object.fromEntries(Object.entries(edits).filter(([key]) => !key.startsWith('custom.')));
+  return { ...base, ...fields, ...(custom ? { custom: { ...custom, ...customEdits(edits) } } : {}) };
+}
+
+/** App edits of custom properties are written `custom.<name>`. */
+function customEdits(edits: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(edits)
+      .filter(([key]) => key.startsWith('custom.'))
+      .map(([key, value]) => [key.slice('custom.'.length), value]),
+  );
+}
+
+/**
+ * `rounds`: the tenant as it was when each completed round read it, oldest first; `rulesOf`: the
+ * rules each round ran under (a settings change is a round of its own over the same snapshot).
+ */
+export function expectedDirectory(
+  rounds: readonly TenantSnapshot[],
+  rulesOf: readonly OracleRules[] = [],
+): ExpectedDirectory {
   const people = new Map<string, ExpectedPerson>();
-  for (const snapshot of rounds) {
+  const rulesAt = (i: number): OracleRules => rulesOf[i] ?? rulesOf[rulesOf.length - 1] ?? {};
+  rounds.forEach((snapshot, round) => {
+    const rules = rulesAt(round);
     const seen = new Set<string>();
     for (const user of snapshot.users) {
       seen.add(user.id);
       const known = people.get(user.id);
-      if (inScope(user)) {
+      const status = rules.appStatus?.get(user.id) ?? 'created';
+      if (inScope(user) && passesRules(snapshot, user, rules)) {
         if (!valid(user)) continue; // refused as invalid data: nothing applied for this user
-        people.set(user.id, { status: 'created', ...profile(user) });
+        people.set(user.id, { ...profileUnder(user, rules), status });
       } else if (known) {
         // A leaver's profile follows Entra while Entra still describes it (a soft-deleted user is
         // only `@removed` in delta: it keeps its last profile; one that cannot be mapped keeps its own).
-        if (!user.softDeleted && valid(user)) Object.assign(known, profile(user));
-        known.status = 'removed';
+        if (!user.softDeleted && valid(user)) Object.assign(known, profileUnder(user, rules));
+        known.status = status === 'active' ? 'deactivated' : 'removed';
       }
     }
-    for (const [id, person] of people) if (!seen.has(id)) person.status = 'removed'; // hard-deleted
-  }
+    for (const [id, person] of people) {
+      if (seen.has(id)) continue;
+      const status = rules.appStatus?.get(id) ?? 'created';
+      person.status = status === 'active' ? 'deactivated' : 'removed'; // hard-deleted
+    }
+  });
 
   // A manager is linked only while both the person and the manager's person are in the directory.
   for (const person of people.values()) {
     const manager = person.managerObjectId;
-    if (person.status !== 'created' || !manager || people.get(manager)?.status !== 'created') {
+    const inDirectory = (p: ExpectedPerson | undefined): boolean =>
+      p !== undefined && p.status !== 'removed' && p.status !== 'deactivated';
+    if (!inDirectory(person) || !manager || !inDirectory(people.get(manager))) {
       person.managerObjectId = null;
     }
   }
@@ -120,24 +208,43 @@ export function expectedDirectory(rounds: readonly TenantSnapshot[]): ExpectedDi
   }
 
   const last = rounds[rounds.length - 1]!;
+  const lastRules = rulesAt(rounds.length - 1);
   const teams = new Map<string, { name: string; status: 'active' | 'archived' }>();
-  for (const snapshot of rounds) {
+  rounds.forEach((snapshot, round) => {
+    const synced = (rulesAt(round).groupSync ?? 'all') === 'all';
     const present = new Set(snapshot.groups.map((g) => g.id));
-    for (const [id, team] of teams) if (!present.has(id)) team.status = 'archived';
+    for (const [id, team] of teams) if (!present.has(id) || !synced) team.status = 'archived';
+    if (!synced) return;
     for (const group of snapshot.groups) {
       teams.set(group.id, {
         name: str(group.displayName) ?? str(group.mailNickname) ?? group.id,
         status: 'active',
       });
     }
+  });
+  for (const mapping of lastRules.teamMappings ?? []) {
+    teams.set(`app:${mapping.team}`, { name: mapping.team, status: 'active' });
   }
-  const activeUsers = new Set(
-    last.users.filter((u) => inScope(u) && people.get(u.id)?.status === 'created').map((u) => u.id),
+  const inDirectory = new Set(
+    last.users
+      .filter((u) => {
+        const status = people.get(u.id)?.status;
+        return status !== undefined && status !== 'removed' && status !== 'deactivated';
+      })
+      .map((u) => u.id),
   );
   const teamMembers = new Set<string>();
-  for (const group of last.groups) {
-    for (const memberId of group.memberIds)
-      if (activeUsers.has(memberId)) teamMembers.add(`${group.id}|${memberId}`);
+  if ((lastRules.groupSync ?? 'all') === 'all') {
+    for (const group of last.groups) {
+      for (const memberId of group.memberIds)
+        if (inDirectory.has(memberId)) teamMembers.add(`${group.id}|${memberId}`);
+    }
+  }
+  for (const mapping of lastRules.teamMappings ?? []) {
+    const groups =
+      mapping.members === 'transitive' ? below(last, [mapping.groupId]) : new Set([mapping.groupId]);
+    for (const id of inDirectory)
+      if (memberOfAny(last, groups, id)) teamMembers.add(`app:${mapping.team}|${id}`);
   }
   return { people, teams, teamMembers };
 }

@@ -58,14 +58,21 @@ export async function readDirectory(connectionString: string, tenantId: string):
       hireDate: orNull(r.hireDate),
       managerObjectId:
         managerId === null ? null : (objectOfPerson.get(managerId) ?? `no-person:${managerId}`),
+      custom: JSON.parse(typeof r.custom === 'string' && r.custom !== '' ? r.custom : '{}') as Record<
+        string,
+        unknown
+      >,
     });
   }
   const teamRows = await rows(connectionString, 'teams', odata`PartitionKey eq ${tenantId}`);
-  const teams = new Map(
-    teamRows.map((r) => [String(r.sourceGroupId), { name: String(r.name), status: String(r.status) }]),
-  );
+  // Teams synced from Entra by their group id; the app's own teams as `app:<name>`.
+  const keyOf = (r: Record<string, unknown>): string =>
+    r.origin === 'app' || orNull(r.sourceGroupId) === null
+      ? `app:${String(r.name)}`
+      : String(r.sourceGroupId);
+  const teams = new Map(teamRows.map((r) => [keyOf(r), { name: String(r.name), status: String(r.status) }]));
   // Team membership is kept on the person row (`teams`: app team ids).
-  const groupOfTeam = new Map(teamRows.map((r) => [String(r.rowKey), String(r.sourceGroupId)]));
+  const groupOfTeam = new Map(teamRows.map((r) => [String(r.rowKey), keyOf(r)]));
   const teamMembers = new Set<string>();
   for (const r of peopleRows) {
     // A long list is spread over `teams`, `teams_1`, … (a string property holds 32K characters).
@@ -96,6 +103,10 @@ export async function storedMemberships(
   };
 }
 
+function sorted(value: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)));
+}
+
 /**
  * Differences between what the pipeline wrote and the oracle, as readable lines (empty = equal).
  * A manager link is compared by the manager's object id; a link to a manager who has no person in the
@@ -110,6 +121,14 @@ export function differences(actual: ActualDirectory, expected: ExpectedDirectory
       continue;
     }
     for (const key of Object.keys(want) as (keyof ExpectedPerson)[]) {
+      if (key === 'custom') {
+        if (JSON.stringify(sorted(got.custom ?? {})) !== JSON.stringify(sorted(want.custom ?? {}))) {
+          lines.push(
+            `person ${id} custom: got ${JSON.stringify(got.custom)}, expected ${JSON.stringify(want.custom)}`,
+          );
+        }
+        continue;
+      }
       let gotValue = got[key];
       const wantValue = want[key];
       if (key === 'managerObjectId' && wantValue !== null && !expected.people.has(wantValue)) {

@@ -8,7 +8,7 @@ import { waitForRun } from '../../local/environment/run-watcher.js';
 import type { TenantSnapshot } from '../../local/standin/index.js';
 import type { RunSummary } from '../../src/usecases/describe-runs.js';
 import { requestSync } from '../../src/usecases/request-sync.js';
-import { expectedDirectory } from './directory-oracle.js';
+import { expectedDirectory, type OracleRules } from './directory-oracle.js';
 import { differences, readDirectory } from './directory-reader.js';
 
 /** Settings that make the pipeline quick to observe in tests (small flushes, fast retries). */
@@ -21,6 +21,10 @@ export const TEST_SETTINGS: Record<string, string> = {
 export class PipelineUnderTest {
   /** The tenant as each completed round read it: the oracle's input. */
   readonly rounds: TenantSnapshot[] = [];
+  /** The admin's rules (and the app's edits) each of those rounds ran under, for the oracle. */
+  readonly rulesOfRounds: OracleRules[] = [];
+  /** The rules the next round runs under (the test keeps them equal to the settings it saved). */
+  rules: OracleRules = {};
 
   private constructor(readonly env: LocalEnvironment) {}
 
@@ -47,9 +51,15 @@ export class PipelineUnderTest {
   /** Requests a round and waits for it to finish; records the tenant as the round read it. */
   async sync(trigger: 'initial' | 'manual' = 'manual', full = false): Promise<RunSummary> {
     const afterRunKey = await this.latestRunKey();
-    this.rounds.push(this.control.snapshot());
+    this.recordRound(this.control.snapshot());
     await requestSync(this.deps(), this.env.tenantId, trigger, full);
     return this.waitForNextRun(afterRunKey);
+  }
+
+  /** A round reads the tenant as it is now, under the current rules. */
+  recordRound(snapshot: TenantSnapshot): void {
+    this.rounds.push(snapshot);
+    this.rulesOfRounds[this.rounds.length - 1] = this.rules;
   }
 
   async waitForNextRun(afterRunKey: string | undefined): Promise<RunSummary> {
@@ -62,7 +72,7 @@ export class PipelineUnderTest {
   /** Differences between the tables and the oracle (empty when equal). */
   async differences(): Promise<string[]> {
     const actual = await readDirectory(this.env.azurite.connectionString, this.env.tenantId);
-    return differences(actual, expectedDirectory(this.rounds));
+    return differences(actual, expectedDirectory(this.rounds, this.rulesOfRounds));
   }
 
   async directory() {
