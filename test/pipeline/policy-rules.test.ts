@@ -68,7 +68,9 @@ describe('the pipeline under non-default rules', () => {
     // Rules on real groups of the tenant: the scope is one department's group with another
     // department's group nested in it (nested after the first sync: the next round brings it).
     const snapshot = pipeline.control.snapshot();
-    const [scope, nested, mapped] = snapshot.groups.filter((g) => String(g.displayName).startsWith('sg-'));
+    const [scope, nested, mapped] = snapshot.groups.filter(
+      (g) => typeof g.displayName === 'string' && g.displayName.startsWith('sg-'),
+    );
     pipeline.control.nestGroup(scope!.id, nested!.id);
     expect((await pipeline.sync()).state).toBe('completed');
 
@@ -88,7 +90,7 @@ describe('the pipeline under non-default rules', () => {
     const { settings } = (
       await api<{ settings: ConnectionSettings }>('GET', `connections/${tenantId}/settings`)
     ).body;
-    const localPart = String(excluded.mail).split('@')[0]!;
+    const localPart = (excluded.mail as string).split('@')[0]!;
     const policy = {
       ...settings.policy,
       scope: {
@@ -116,9 +118,7 @@ describe('the pipeline under non-default rules', () => {
     rules = {
       scopeGroups: [scope!.id],
       filter: (u) =>
-        !String(u.jobTitle ?? '')
-          .toLowerCase()
-          .startsWith('vice president'),
+        !(typeof u.jobTitle === 'string' && u.jobTitle.toLowerCase().startsWith('vice president')),
       emailExclude: [`${localPart}@`],
       custom: {
         company: (u) => text(u.companyName),
