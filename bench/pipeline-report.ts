@@ -53,6 +53,8 @@ export interface BenchResults {
   storageBaselineAfterSync?: BaselineFigures;
   incremental?: RoundFigures & { readonly changes: number; readonly mix: Record<ChangeKind, number> };
   noop?: RoundFigures;
+  /** Everyone planned again from the mirror after a settings change: no Graph request. */
+  reproject?: RoundFigures;
   processes?: {
     readonly hostPeakRssMb: number;
     readonly azuritePeakRssMb: number | null;
@@ -124,6 +126,11 @@ export function printReport(results: BenchResults, say: Say): void {
     add('incremental: Graph requests / entity writes', `${inc.graphRequests} / ${inc.tableEntityWrites}`);
     add('incremental: counts', countsText(inc.counts));
   }
+  if (results.reproject) {
+    const r = results.reproject;
+    add('re-projection: state / seconds', `${r.state} / ${r.seconds}`);
+    add('re-projection: Graph requests / entity writes', `${r.graphRequests} / ${r.tableEntityWrites}`);
+  }
   if (noop) {
     add('no-op: state / seconds', `${noop.state} / ${noop.seconds}`);
     add('no-op: Graph requests / entity writes', `${noop.graphRequests} / ${noop.tableEntityWrites}`);
@@ -134,6 +141,7 @@ export function printReport(results: BenchResults, say: Say): void {
   if (full) printWhereTimeWent('full sync', full, say);
   if (inc) printWhereTimeWent('incremental', inc, say);
   if (noop) printWhereTimeWent('no-op', noop, say);
+  if (results.reproject) printWhereTimeWent('re-projection', results.reproject, say);
   if (results.skipped.length > 0) say(`skipped: ${results.skipped.join(', ')}`);
   if (results.error) say(`error: ${results.error}`);
 }

@@ -62,6 +62,8 @@ export async function measureRound(
   probes: RoundProbes,
   name: string,
   trigger: Trigger,
+  /** What starts the round (a sync request of `trigger` by default; a settings save for a re-projection). */
+  start?: () => Promise<void>,
 ): Promise<RoundFigures> {
   const { env } = probes;
   const runs = env.services.deps().runs;
@@ -72,7 +74,8 @@ export async function measureRound(
   probes.timeline.beginPhase(startedAt);
   probes.memory.beginPhase();
   probes.cpu.begin();
-  await requestSync(env.services.deps(), env.tenantId, trigger);
+  if (start) await start();
+  else await requestSync(env.services.deps(), env.tenantId, trigger);
   let lastProgress = startedAt;
   let summary: RunSummary | undefined;
   try {
