@@ -139,10 +139,11 @@ export function planPerson(
   if (mapped?.ok) {
     errors.push(...fieldErrors(mapped.mapped.invalid));
     const keys = mapped.mapped.fields.map((field) => field.key);
+    // A person the app made, linked now: its own values count as the app's edits.
+    const creating = linking !== undefined && linked.origin === 'app';
     const merged = mergeFields({
       strategy: ctx.policy.mergeStrategy,
-      // A person the app made, linked now: its own values count as the app's edits.
-      creating: linking !== undefined && linked.origin === 'app',
+      creating,
       current: Object.fromEntries(keys.map((key) => [key, valueOf(linked, key)])),
       base: linked.synced,
       fields: mapped.mapped.fields,
@@ -156,6 +157,15 @@ export function planPerson(
           field: conflict.key,
           message: `${conflict.key}: the app has ${show(conflict.app)}, Entra has ${show(conflict.entra)} (sync last wrote ${show(conflict.base)})`,
         });
+      }
+      // Linked now with nothing written: record that sync wrote nothing yet (a null base), so the app's
+      // values stay the app's edits on the next runs instead of being overwritten without a conflict.
+      if (creating) {
+        const unwritten = keys.filter((key) => !Object.prototype.hasOwnProperty.call(linked.synced, key));
+        next = {
+          ...next,
+          synced: { ...linked.synced, ...Object.fromEntries(unwritten.map((key) => [key, null])) },
+        };
       }
     } else {
       next = { ...withValues(next, merged.values), synced: { ...linked.synced, ...merged.base } };
