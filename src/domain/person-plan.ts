@@ -76,7 +76,10 @@ export function planPerson(
   linking?: { readonly rule: string },
 ): PersonDecision {
   const scope = decideScope(user, ctx.scope);
-  const linked = existing && (existing.sourceObjectId === user.id || linking) ? existing : undefined;
+  // A candidate is linked only to a user in scope: an account out of scope (a guest, a disabled account
+  // sharing its email) never claims a person, nor takes it out of the directory.
+  const linked =
+    existing && (existing.sourceObjectId === user.id || (linking && scope.inScope)) ? existing : undefined;
   const none = (outcome: Outcome, rule: string, errors: PlanError[] = []): PersonDecision => ({
     outcome,
     person: linked,
