@@ -1,10 +1,11 @@
 import type { SavedSettings } from '../adapters/storage/settings-history-store.js';
 import type { ConnectionSettings } from '../domain/connection-settings.js';
+import { directoryExtensionsOf } from '../domain/mirrored-properties.js';
 import { nextDueAfter } from '../domain/schedule.js';
 import { parseUserFilter } from '../domain/user-filter.js';
 import type { ApiDeps } from './api-deps.js';
 import { type ApiIssue, type ApiResult, ok, refuse } from './api-result.js';
-import { requestReproject } from './request-sync.js';
+import { requestReproject, requestSync } from './request-sync.js';
 
 /**
  * A connection's settings through the admin API: read, saved as a new version (optimistic
@@ -185,7 +186,14 @@ async function commit(
     if (!(await connections.replace(connection, next, nextDueAt))) continue;
     const saved: SavedSettings = { version: next.version, savedAt: now.toISOString(), settings: next };
     await deps.settingsHistory.record(saved);
-    await requestReproject(deps.pipeline, tenantId);
+    // A delta link keeps the $select it was made with: a directory extension the mirror does not
+    // hold yet needs a full round (which re-plans everyone); anything else re-projects from the mirror.
+    const before = new Set(directoryExtensionsOf(connection.settings.policy));
+    if (directoryExtensionsOf(next.policy).some((name) => !before.has(name))) {
+      await requestSync(deps.pipeline, tenantId, 'settings', true);
+    } else {
+      await requestReproject(deps.pipeline, tenantId);
+    }
     return ok({ settings: next, version: next.version });
   }
   return refuse(412, 'the settings kept changing while they were saved; read them again');
