@@ -12,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { TABLES } from '../../src/adapters/storage/storage-names.js';
 import type { StoredSubscription } from '../../src/adapters/storage/subscription-store.js';
+import { personIdFor } from '../../src/domain/person-id.js';
+import { apiClient } from '../api/api-client.js';
 import {
   changeNotification,
   clientStateOf,
@@ -125,6 +127,36 @@ describe('change notifications on a 200-user tenant', () => {
     );
     pipeline.rounds.push(pipeline.control.snapshot());
     expect(await pipeline.differences()).toEqual([]);
+  });
+
+  it('a user disabled in the stand-in leaves the directory through a notification round, with no scheduled round: removed while created, deactivated when active', async () => {
+    const api = apiClient(() => pipeline.env.host().httpBaseUrl, pipeline.env.functionKey);
+    const [created, active] = pipeline.control
+      .snapshot()
+      .users.filter((u) => !u.softDeleted && u.userType === 'Member' && u.accountEnabled === true)
+      .slice(-2)
+      .map((u) => u.id);
+    expect((await person(created!))?.status).toBe('created');
+    const activated = await api('PATCH', `people/${personIdFor(pipeline.env.tenantId, active!)}`, {
+      status: 'active',
+    });
+    expect(activated.status, JSON.stringify(activated.body)).toBe(200);
+    const before = await pipeline.latestRunKey();
+    pipeline.control.disable(created!);
+    pipeline.control.disable(active!);
+    await waitFor(
+      'both leavers applied',
+      async () =>
+        (await person(created!))?.status === 'removed' && (await person(active!))?.status === 'deactivated',
+      20_000,
+    );
+    await waitFor('the runs completed', async () =>
+      (await runsAfter(pipeline, before)).every((r) => r.state !== 'running'),
+    );
+    const runs = await runsAfter(pipeline, before);
+    expect(runs.length).toBeGreaterThanOrEqual(1);
+    expect(runs.every((run) => run.trigger === 'notification')).toBe(true);
+    expect(runs.every((run) => run.state === 'completed')).toBe(true);
   });
 
   it('a forged clientState, another tenant, an unknown subscription, a malformed notification, an oversized and a malformed body: nothing enqueued, no row changed, each counted', async () => {
