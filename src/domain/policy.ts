@@ -114,6 +114,27 @@ export const policySchema = z
       })
       .strict()
       .default({ groupSync: { mode: 'all', groups: [], members: 'direct' }, mappings: [] }),
+    /**
+     * The gate (guard.ts): a run that would take more people out of the directory than `maxDeletions`,
+     * or than `maxShare` of it (from `minChangesForShare` such changes up), is held for an admin's
+     * approval; `review` holds every change of every run. Held changes wait `heldLifetimeDays`.
+     */
+    gate: z
+      .object({
+        maxDeletions: z.number().int().min(0).default(500),
+        maxShare: z.number().min(0).max(1).default(0.2),
+        minChangesForShare: z.number().int().min(0).default(10),
+        review: z.boolean().default(false),
+        heldLifetimeDays: z.number().int().min(1).max(90).default(7),
+      })
+      .strict()
+      .default({
+        maxDeletions: 500,
+        maxShare: 0.2,
+        minChangesForShare: 10,
+        review: false,
+        heldLifetimeDays: 7,
+      }),
     photos: z
       .object({
         enabled: z.boolean().default(true),

@@ -18,6 +18,21 @@ export interface RunSummary {
   readonly recoveries: number;
   readonly lastRecovery: string | null;
   readonly errors: { category: string; objectId: string | null; message: string }[];
+  /** Problems that are not failures of the sync (a manager out of the directory), also in `errors`. */
+  readonly warnings: number;
+  /**
+   * The gate: `passed`, or `held` with what waits (counts per change kind) and the threshold that held
+   * it; who approved or rejected, and when.
+   */
+  readonly gate: {
+    readonly decision: string | null;
+    readonly heldCounts: Record<string, number>;
+    readonly threshold: string | null;
+    readonly approvedBy: string | null;
+    readonly approvedAt: string | null;
+    readonly rejectedBy: string | null;
+    readonly rejectedAt: string | null;
+  };
 }
 
 /** Every run explained: its trigger, times, counts and errors, newest first. */
@@ -44,10 +59,24 @@ export function summarize(row: Row, errors: readonly Row[]): RunSummary {
     failure: typeof row.failure === 'string' && row.failure !== '' ? row.failure : null,
     recoveries: Number(row.recoveries ?? 0),
     lastRecovery: typeof row.lastRecovery === 'string' && row.lastRecovery !== '' ? row.lastRecovery : null,
+    warnings: Number(row.warnings ?? 0),
+    gate: {
+      decision: text(row.gate),
+      heldCounts: JSON.parse(text(row.heldCounts) ?? '{}') as Record<string, number>,
+      threshold: text(row.gateThreshold),
+      approvedBy: text(row.approvedBy),
+      approvedAt: text(row.approvedAt),
+      rejectedBy: text(row.rejectedBy),
+      rejectedAt: text(row.rejectedAt),
+    },
     errors: errors.map((e) => ({
       category: String(e.category),
       objectId: typeof e.objectId === 'string' && e.objectId !== '' ? e.objectId : null,
       message: String(e.message),
     })),
   };
+}
+
+function text(value: unknown): string | null {
+  return typeof value === 'string' && value !== '' ? value : null;
 }

@@ -66,7 +66,7 @@ export async function completeIfAllReported(deps: PipelineDeps, ref: RunRef): Pr
   const changed = reports.some((r) =>
     CHANGING.some((outcome) => r.chunkIndex < total && (r.counts[outcome] ?? 0) > 0),
   );
-  await passGate(deps, ref, changed);
+  const gated = await passGate(deps, ref, changed);
   const gate = await deps.runs.listGateParts(ref);
   const completed = await deps.runs.transition(ref, (current) => {
     if (current.state !== ('running' satisfies RunState)) return undefined;
@@ -80,7 +80,11 @@ export async function completeIfAllReported(deps: PipelineDeps, ref: RunRef): Pr
     for (const part of gate) {
       addCounts(row, part.counts);
       row.errors = Number(row.errors) + part.errors;
-      if (part.part === 'decision') row.gate = typeof part.row.decision === 'string' ? part.row.decision : '';
+      if (part.part === 'decision') {
+        row.gate = typeof part.row.decision === 'string' ? part.row.decision : '';
+        row.heldCounts = typeof part.row.heldCounts === 'string' ? part.row.heldCounts : '{}';
+        row.gateThreshold = typeof part.row.threshold === 'string' ? part.row.threshold : '';
+      }
       if (part.part === 'managers') {
         row.managerLinks = Number(part.row.managerLinks ?? 0);
         row.warnings = Number(part.row.warnings ?? 0);
@@ -88,12 +92,15 @@ export async function completeIfAllReported(deps: PipelineDeps, ref: RunRef): Pr
     }
     row.chunksDone = reported.size;
     // A round that failed after publishing ends `failed` once what it published is accounted for.
+    // A run whose changes the gate holds waits for an admin (approve-held.ts).
     row.state = (
       typeof row.failure === 'string' && row.failure !== ''
         ? 'failed'
-        : Number(row.errors) > 0
-          ? 'completed-with-errors'
-          : 'completed'
+        : gated.kind === 'held'
+          ? 'held'
+          : Number(row.errors) > 0
+            ? 'completed-with-errors'
+            : 'completed'
     ) satisfies RunState;
     row.endedAt = deps.now().toISOString();
     return row;

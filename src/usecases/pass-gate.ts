@@ -1,75 +1,201 @@
 import { z } from 'zod';
 
-import { userBucketOf } from '../domain/bucket.js';
-import { DEFAULT_POLICY } from '../domain/policy.js';
+import { TABLES } from '../adapters/storage/storage-names.js';
+import { tenantPartitionRange, userBucketOf } from '../domain/bucket.js';
+import { type ChangeCounts, decideGate, type GateDecision } from '../domain/guard.js';
+import { RUN_OUTCOMES } from '../domain/person-plan.js';
+import { isOutOfDirectory, PERSON_STATUSES, type PersonStatus } from '../domain/person-status.js';
+import { DEFAULT_POLICY, type Policy } from '../domain/policy.js';
 import { linkManagers } from './link-managers.js';
 import type { RunRef } from './messages.js';
 import type { PipelineDeps } from './pipeline-deps.js';
+import type { HeldChange } from './project-people.js';
 import { applyUserBucket } from './reconcile-chunk.js';
 import { heldChangesPrefix } from './run-blobs.js';
 
-/**
- * The gate, once every chunk of the run is applied (so the run's whole change set is known): it
- * decides over the change set what may be applied of what the planner held (the changes that take
- * people out of the directory). Today it lets everything through; the decision is recorded on the
- * run. Then it applies what it let through (each held user re-planned from the mirror as it is now,
- * destructive changes allowed, bucket by bucket under each lock), and the managers rule links every
- * person's manager over the whole directory. Idempotent: a gate redone after a crash re-plans what
- * is still to do and reports the counts decided the first time.
- */
-export async function passGate(deps: PipelineDeps, ref: RunRef, changed: boolean): Promise<void> {
-  const held = new Map<number, Set<string>>();
-  let total = 0;
+const heldSchema = z.array(
+  z.object({
+    userId: z.string(),
+    personId: z.string().optional(),
+    outcome: z.enum(RUN_OUTCOMES),
+    rule: z.string(),
+  }),
+);
+
+/** The changes a run's chunks held for the gate, one per user (the latest decision wins). */
+export async function heldChangesOf(deps: PipelineDeps, ref: RunRef): Promise<HeldChange[]> {
+  const byUser = new Map<string, HeldChange>();
   for (const name of await deps.changeSets.list(heldChangesPrefix(ref))) {
-    const ids = z.array(z.string()).parse(await deps.changeSets.get(name));
-    for (const id of ids) {
-      const bucket = userBucketOf(ref.tenantId, id, deps.buckets);
-      const set = held.get(bucket) ?? new Set<string>();
-      if (!set.has(id)) total += 1;
-      held.set(bucket, set.add(id));
+    for (const change of heldSchema.parse(await deps.changeSets.get(name))) {
+      byUser.set(change.userId, { ...change, personId: change.personId });
     }
   }
+  return [...byUser.values()];
+}
+
+export type GateOutcome =
+  { readonly kind: 'passed' } | { readonly kind: 'held'; readonly decision: GateDecision };
+
+/**
+ * The gate, once every chunk of the run is applied (so the run's whole change set is known): the
+ * deletion guard and review mode (guard.ts) decide over the change set whether what the planner held
+ * (the changes that take people out of the directory; every change in review mode) is applied now
+ * or waits for an admin's approval (approve-held.ts). The decision is recorded on the run. What it
+ * lets through is applied by re-planning each held user from the mirror as it is now, destructive
+ * changes allowed, bucket by bucket under each lock; users another run holds for approval are left
+ * to it. Then the managers rule links every person's manager over the whole directory. Idempotent:
+ * a gate redone after a crash decides the same and reports the counts decided the first time.
+ */
+export async function passGate(deps: PipelineDeps, ref: RunRef, changed: boolean): Promise<GateOutcome> {
   const parts = new Map((await deps.runs.listGateParts(ref)).map((p) => [p.part, p]));
-  if (!parts.has('decision')) {
-    await deps.runs.recordGatePart(ref, 'decision', {}, 0, { decision: 'passed', held: total });
-  }
-  if (total > 0) {
-    const connection = await deps.connections.get(ref.tenantId);
-    const policy = connection?.settings.policy ?? DEFAULT_POLICY;
-    for (const [bucket, ids] of held) {
-      const part = `b${String(bucket).padStart(2, '0')}`;
-      await applyUserBucket(
-        deps.tables,
-        {
-          tenantId: ref.tenantId,
-          runId: ref.runId,
-          bucket,
-          buckets: deps.buckets,
-          changes: [],
-          now: deps.now().toISOString(),
-          source: 'gate',
-          fresh: false,
-          settledRound: await deps.settled.get(ref.tenantId),
-          replan: [...ids],
-          allowDestructive: true,
-          sources: async () => ({ policy, groups: await deps.groupGraph.load(ref.tenantId) }),
-        },
-        async (outcome) => {
-          if (parts.has(part)) return;
-          await deps.runs.recordErrors(ref, outcome.errors, deps.now().toISOString());
-          await deps.runs.recordGatePart(ref, part, outcome.counts, outcome.errors.length);
-        },
-      );
-    }
-  }
-  if ((changed || total > 0) && !parts.has('managers')) {
-    const { updated, errors } = await linkManagers(deps, ref);
-    await deps.runs.recordErrors(ref, errors, deps.now().toISOString());
-    // Links corrected here are not counted as people updated (the person's change of this run is), and
-    // a manager out of the directory is a warning on the run, with its line in the run's log, not an error.
-    await deps.runs.recordGatePart(ref, 'managers', {}, 0, {
-      managerLinks: updated,
-      warnings: errors.length,
+  const held = await heldChangesOf(deps, ref);
+  const connection = await deps.connections.get(ref.tenantId);
+  const policy = connection?.settings.policy ?? DEFAULT_POLICY;
+
+  let decided = parts.get('decision');
+  if (!decided) {
+    const counts = await countsOf(deps, ref, held);
+    const decision = decideGate(counts, policy.gate);
+    await deps.runs.recordGatePart(ref, 'decision', {}, 0, {
+      decision: decision.kind === 'pass' ? 'passed' : 'held',
+      scope: decision.kind === 'hold' ? decision.scope : '',
+      threshold: decision.kind === 'hold' ? decision.threshold : '',
+      held: held.length,
+      heldCounts: JSON.stringify(countByOutcome(held)),
+      destructive: counts.destructive,
+      directorySize: counts.directorySize,
     });
+    decided = (await deps.runs.listGateParts(ref)).find((p) => p.part === 'decision')!;
   }
+  if (decided.row.decision === 'held') {
+    const decision: GateDecision = {
+      kind: 'hold',
+      scope: decided.row.scope === 'review' ? 'review' : 'guard',
+      threshold: typeof decided.row.threshold === 'string' ? decided.row.threshold : '',
+    };
+    // What the run did apply (review mode: nothing) still gets its managers.
+    if (changed && !parts.has('managers')) await runManagers(deps, ref);
+    return { kind: 'held', decision };
+  }
+
+  const waiting = await heldByOthers(deps, ref);
+  await applyHeld(
+    deps,
+    ref,
+    held.map((h) => h.userId).filter((id) => !waiting.has(id)),
+    policy,
+    'b',
+    parts,
+  );
+  if ((changed || held.length > 0) && !parts.has('managers')) await runManagers(deps, ref);
+  return { kind: 'passed' };
+}
+
+/**
+ * Applies the gate's let-through (or an admin's approval) for these users: each re-planned from the
+ * mirror as it is now, destructive changes allowed; counts recorded once per bucket as `<prefix>NN`.
+ */
+export async function applyHeld(
+  deps: PipelineDeps,
+  ref: RunRef,
+  userIds: readonly string[],
+  policy: Policy,
+  prefix: string,
+  parts: ReadonlyMap<string, unknown>,
+): Promise<Record<string, number>> {
+  const byBucket = new Map<number, Set<string>>();
+  for (const id of userIds) {
+    const bucket = userBucketOf(ref.tenantId, id, deps.buckets);
+    byBucket.set(bucket, (byBucket.get(bucket) ?? new Set<string>()).add(id));
+  }
+  const total: Record<string, number> = {};
+  const settledRound = await deps.settled.get(ref.tenantId);
+  for (const [bucket, ids] of byBucket) {
+    const part = `${prefix}${String(bucket).padStart(2, '0')}`;
+    const outcome = await applyUserBucket(
+      deps.tables,
+      {
+        tenantId: ref.tenantId,
+        runId: ref.runId,
+        bucket,
+        buckets: deps.buckets,
+        changes: [],
+        now: deps.now().toISOString(),
+        source: 'gate',
+        fresh: false,
+        settledRound,
+        replan: [...ids],
+        allowDestructive: true,
+        sources: async () => ({ policy, groups: await deps.groupGraph.load(ref.tenantId) }),
+      },
+      async (decided) => {
+        if (parts.has(part)) return;
+        await deps.runs.recordErrors(ref, decided.errors, deps.now().toISOString());
+        await deps.runs.recordGatePart(ref, part, decided.counts, decided.errors.length);
+      },
+    );
+    for (const [name, n] of Object.entries(outcome.counts)) total[name] = (total[name] ?? 0) + (n ?? 0);
+  }
+  return total;
+}
+
+export async function runManagers(deps: PipelineDeps, ref: RunRef): Promise<void> {
+  const { updated, errors } = await linkManagers(deps, ref);
+  await deps.runs.recordErrors(ref, errors, deps.now().toISOString());
+  // Links corrected here are not counted as people updated (the person's change of this run is), and
+  // a manager out of the directory is a warning on the run, with its line in the run's log, not an error.
+  await deps.runs.recordGatePart(ref, 'managers', {}, 0, { managerLinks: updated, warnings: errors.length });
+}
+
+function countByOutcome(held: readonly HeldChange[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const change of held) counts[change.outcome] = (counts[change.outcome] ?? 0) + 1;
+  return counts;
+}
+
+const DESTRUCTIVE = new Set(['deactivated', 'removed']);
+
+/** What the guard weighs: the held destructive changes against the directory as it is before them. */
+async function countsOf(deps: PipelineDeps, ref: RunRef, held: readonly HeldChange[]): Promise<ChangeCounts> {
+  const destructive = held.filter((h) => DESTRUCTIVE.has(h.outcome)).length;
+  const other = held.length - destructive;
+  if (destructive === 0) return { destructive, other, directorySize: 0 };
+  const range = tenantPartitionRange(ref.tenantId);
+  const rows = await deps.tables.listPartitionRange(TABLES.people, range.from, range.to, ['status']);
+  const directorySize = rows.filter((row) => {
+    const status = String(row.status);
+    return (
+      (PERSON_STATUSES as readonly string[]).includes(status) && !isOutOfDirectory(status as PersonStatus)
+    );
+  }).length;
+  return { destructive, other, directorySize };
+}
+
+/**
+ * Users whose changes an earlier run holds for approval: a later run leaves them to that run (an
+ * approval or a rejection decides them), so a held change is never applied behind the admin's back.
+ */
+async function heldByOthers(deps: PipelineDeps, ref: RunRef): Promise<Set<string>> {
+  const waiting = new Set<string>();
+  for (const run of await deps.runs.list(ref.tenantId, 50)) {
+    if (run.state !== 'held' || run.runId === ref.runId) continue;
+    const other: RunRef = { tenantId: ref.tenantId, runId: String(run.runId), runKey: run.rowKey };
+    const approved = await approvedOf(deps, other);
+    for (const change of await heldChangesOf(deps, other))
+      if (!approved.has(change.userId)) waiting.add(change.userId);
+  }
+  return waiting;
+}
+
+/** The users an admin approved in a held run so far. */
+export async function approvedOf(deps: PipelineDeps, ref: RunRef): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for (const part of await deps.runs.listGateParts(ref)) {
+    if (!part.part.startsWith('approval-')) continue;
+    for (const id of z
+      .array(z.string())
+      .parse(JSON.parse(typeof part.row.users === 'string' ? part.row.users : '[]')))
+      ids.add(id);
+  }
+  return ids;
 }

@@ -36,6 +36,14 @@ export interface ChangeEntry {
   readonly fields?: readonly string[];
 }
 
+/** A change the planner decided and the gate holds (a user's, by the outcome it would have had). */
+export interface HeldChange {
+  readonly userId: string;
+  readonly personId: string | undefined;
+  readonly outcome: Outcome;
+  readonly rule: string;
+}
+
 export interface BucketProjection {
   /** Writes of the bucket's own people partition (batch transactions). */
   readonly actions: TransactionAction[];
@@ -44,7 +52,7 @@ export interface BucketProjection {
   /** The mirror link (user → person) to store on the user's mirror row, when it changes. */
   readonly links: Map<string, string>;
   readonly entries: ChangeEntry[];
-  readonly held: string[];
+  readonly held: HeldChange[];
   readonly counts: Record<string, number>;
   readonly errors: RunError[];
   /** Users whose person could not be written (a row over Table Storage's limits). */
@@ -123,6 +131,8 @@ export interface ProjectInput {
   /** Nothing exists yet (a tenant's first round): no reads. */
   readonly assumeEmpty: boolean;
   readonly allowDestructive: boolean;
+  /** Review mode: every change is held for the gate (nothing is written but the mirror). */
+  readonly holdAll?: boolean;
 }
 
 export async function projectBucket(tables: TableGateway, input: ProjectInput): Promise<BucketProjection> {
@@ -199,8 +209,14 @@ export async function projectBucket(tables: TableGateway, input: ProjectInput): 
       });
     }
     const person = decision.person;
-    if (decision.destructive && !input.allowDestructive) {
-      out.held.push(user.id);
+    const changes = !['unchanged', 'failed', 'disputed'].includes(decision.outcome);
+    if ((decision.destructive && !input.allowDestructive) || (input.holdAll === true && changes)) {
+      out.held.push({
+        userId: user.id,
+        personId: person?.personId,
+        outcome: decision.outcome,
+        rule: decision.rule,
+      });
       out.entries.push({
         userId: user.id,
         personId: person?.personId,

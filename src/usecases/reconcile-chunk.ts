@@ -22,7 +22,13 @@ import type { Policy } from '../domain/policy.js';
 import { byVersion, isSettled } from '../domain/version.js';
 import { TransientError } from '../shared/errors.js';
 import type { OutcomeCounts } from './messages.js';
-import { type ChangeEntry, linkedPersonId, loadPlanContext, projectBucket } from './project-people.js';
+import {
+  type ChangeEntry,
+  type HeldChange,
+  linkedPersonId,
+  loadPlanContext,
+  projectBucket,
+} from './project-people.js';
 
 export interface ChunkOutcome {
   readonly counts: OutcomeCounts;
@@ -31,8 +37,8 @@ export interface ChunkOutcome {
   readonly mirrorPasses?: number;
   /** What the planner decided, person by person (the chunk's part of the run's change set). */
   readonly entries?: readonly ChangeEntry[];
-  /** Users whose destructive change waits for the gate. */
-  readonly held?: readonly string[];
+  /** Changes that wait for the gate (destructive ones; every one in review mode). */
+  readonly held?: readonly HeldChange[];
 }
 
 export function emptyOutcome(): {
@@ -40,7 +46,7 @@ export function emptyOutcome(): {
   errors: RunError[];
   mirrorPasses: number;
   entries: ChangeEntry[];
-  held: string[];
+  held: HeldChange[];
 } {
   return { counts: {}, errors: [], mirrorPasses: 0, entries: [], held: [] };
 }
@@ -178,6 +184,8 @@ async function applyOnce(
     personRows,
     assumeEmpty,
     allowDestructive: work.allowDestructive === true,
+    // Review mode holds every change of a run for the admin; the gate's own pass applies what it lets through.
+    holdAll: sources.policy.gate.review && work.allowDestructive !== true,
   });
   Object.assign(outcome.counts, projection.counts);
   if (replayed.length > 0) outcome.counts.unchanged = (outcome.counts.unchanged ?? 0) + replayed.length;

@@ -1,6 +1,7 @@
 import { QUEUES } from '../adapters/storage/storage-names.js';
 import type { Released } from '../adapters/storage/sync-state-store.js';
 import { nextDueAfter } from '../domain/schedule.js';
+import { expireHeldRuns } from './approve-held.js';
 import type { SyncRequest, Trigger } from './messages.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 
@@ -64,6 +65,11 @@ export async function requestDueRounds(deps: PipelineDeps): Promise<{ due: strin
   for (const connection of await deps.connections.list()) {
     const { tenantId, schedule, enabled } = connection.settings;
     if (!enabled) continue;
+    // Held changes never expire silently: past their lifetime the run says `expired`, and everyone is
+    // planned again from the mirror.
+    if ((await expireHeldRuns(deps, tenantId, connection.settings.policy.gate.heldLifetimeDays)) > 0) {
+      await requestReproject(deps, tenantId);
+    }
     const dueAt = connection.nextDueAt === '' ? null : new Date(connection.nextDueAt);
     if (dueAt === null) {
       const next = nextDueAfter(schedule, now);

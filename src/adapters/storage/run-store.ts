@@ -18,7 +18,19 @@ import { gatherText, spreadText } from './directory-rows.js';
 import { TABLES } from './storage-names.js';
 import { isWriteConflict, type Row, type TableGateway } from './table-gateway.js';
 
-export const RUN_STATES = ['running', 'completed', 'completed-with-errors', 'failed'] as const;
+/**
+ * `held`: the gate holds some of the run's changes for an admin (approve or reject them); `rejected`:
+ * an admin dropped them; `expired`: nobody decided within the policy's lifetime (the next run re-plans).
+ */
+export const RUN_STATES = [
+  'running',
+  'completed',
+  'completed-with-errors',
+  'failed',
+  'held',
+  'rejected',
+  'expired',
+] as const;
 export type RunState = (typeof RUN_STATES)[number];
 
 export interface RunError {
@@ -194,7 +206,7 @@ export class RunStore {
     const rows = await this.tables.listPartition(TABLES.runChunks, `${ref.tenantId}|${ref.runId}|gate`);
     return rows.map((row) => ({
       part: row.rowKey,
-      counts: outcomeCountsSchema.parse(JSON.parse(String(row.counts ?? '{}'))),
+      counts: outcomeCountsSchema.parse(JSON.parse(typeof row.counts === 'string' ? row.counts : '{}')),
       errors: Number(row.errors ?? 0),
       row,
     }));

@@ -127,6 +127,8 @@ describe("the project's function app, loaded through the host's loader", () => {
       'custom-properties': 'httpTrigger function GET,PUT custom-properties',
       disputes: 'httpTrigger function GET connections/{tenantId}/disputes',
       'dispute-resolve': 'httpTrigger function POST connections/{tenantId}/disputes/{id}',
+      'approve-held-run': 'httpTrigger function POST connections/{tenantId}/runs/{runId}/approve',
+      'reject-held-run': 'httpTrigger function POST connections/{tenantId}/runs/{runId}/reject',
     });
     for (const fn of app.functions.filter((f) => f.triggerType === 'queueTrigger')) {
       expect(fn.bindings[fn.triggerName]!.connection, fn.name).toBe('AzureWebJobsStorage');
