@@ -3,7 +3,7 @@ import type { Row } from '../adapters/storage/table-gateway.js';
 import { approvedSet } from '../domain/guard.js';
 import { personIdFor } from '../domain/person-id.js';
 import { DEFAULT_POLICY } from '../domain/policy.js';
-import { type ApiResult,ok, refuse } from './api-result.js';
+import { type ApiResult, ok, refuse } from './api-result.js';
 import type { RunRef } from './messages.js';
 import { applyHeld, approvedOf, heldChangesOf, runManagers } from './pass-gate.js';
 import type { PipelineDeps } from './pipeline-deps.js';
