@@ -54,7 +54,7 @@ export async function passGate(deps: PipelineDeps, ref: RunRef, changed: boolean
 
   let decided = parts.get('decision');
   if (!decided) {
-    const counts = await countsOf(deps, ref, held);
+    const counts = await countsOf(deps, ref, held, policy.gate);
     const decision = decideGate(counts, policy.gate);
     await deps.runs.recordGatePart(ref, 'decision', {}, 0, {
       decision: decision.kind === 'pass' ? 'passed' : 'held',
@@ -156,10 +156,18 @@ function countByOutcome(held: readonly HeldChange[]): Record<string, number> {
 const DESTRUCTIVE = new Set(['deactivated', 'removed']);
 
 /** What the guard weighs: the held destructive changes against the directory as it is before them. */
-async function countsOf(deps: PipelineDeps, ref: RunRef, held: readonly HeldChange[]): Promise<ChangeCounts> {
+async function countsOf(
+  deps: PipelineDeps,
+  ref: RunRef,
+  held: readonly HeldChange[],
+  gate: Policy['gate'],
+): Promise<ChangeCounts> {
   const destructive = held.filter((h) => DESTRUCTIVE.has(h.outcome)).length;
   const other = held.length - destructive;
-  if (destructive === 0) return { destructive, other, directorySize: 0 };
+  // The directory's size matters only to the share rule, and only between its two bounds.
+  if (destructive < gate.minChangesForShare || destructive > gate.maxDeletions || destructive === 0) {
+    return { destructive, other, directorySize: 0 };
+  }
   const range = tenantPartitionRange(ref.tenantId);
   const rows = await deps.tables.listPartitionRange(TABLES.people, range.from, range.to, ['status']);
   const directorySize = rows.filter((row) => {

@@ -18,6 +18,7 @@ import type { PersonRecord } from '../domain/person.js';
 import { personIdFor, teamIdFor } from '../domain/person-id.js';
 import { type Outcome, type PersonDecision, type PlanContext, planPerson } from '../domain/person-plan.js';
 import type { Policy } from '../domain/policy.js';
+import { decideScope } from '../domain/scope.js';
 import { parseUserFilter } from '../domain/user-filter.js';
 
 /**
@@ -168,7 +169,9 @@ export async function projectBucket(tables: TableGateway, input: ProjectInput): 
   }
 
   // 2. Matching: a new user in scope may be a person the app made, or a rehire.
-  const unmatched = input.users.filter((u) => !existing.has(u.id) && u.facts && !u.deleted);
+  const unmatched = input.users.filter(
+    (u) => !existing.has(u.id) && u.facts && !u.deleted && decideScope(u, ctx.scope).inScope,
+  );
   const matches: Map<string, Match> =
     unmatched.length > 0
       ? await matchUsers(tables, tenantId, unmatched, input.buckets)
