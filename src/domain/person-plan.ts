@@ -201,11 +201,14 @@ export function planPerson(
     next.sourceObjectId === linked.sourceObjectId &&
     next.managerId === linked.managerId &&
     next.entraManagerId === linked.entraManagerId &&
-    sameList(next.teams, linked.teams) &&
-    JSON.stringify(next.synced) === JSON.stringify(linked.synced);
+    sameList(next.teams, linked.teams);
   if (same) {
-    if (skippedForConflicts) return { ...none('conflicted', 'merge: skip-conflicts', errors), conflicts };
-    return { ...none('unchanged', scope.rule, errors), conflicts };
+    // Only the merge base moved (a new mapping's first value equal to the person's own, an app edit
+    // Entra caught up with): written, with no history entry, and nothing the app sees changed.
+    const quiet = JSON.stringify(next.synced) === JSON.stringify(linked.synced) ? {} : { person: next };
+    if (skippedForConflicts)
+      return { ...none('conflicted', 'merge: skip-conflicts', errors), conflicts, ...quiet };
+    return { ...none('unchanged', scope.rule, errors), conflicts, ...quiet };
   }
 
   let outcome: Outcome;

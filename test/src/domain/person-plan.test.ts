@@ -338,6 +338,31 @@ describe('planPerson under the default policy', () => {
     expect(decision.person!.custom).toEqual({ remote: true });
     expect(decision.person!.jobTitle).toBe('Retail Manager');
   });
+
+  it('a new mapping whose value the person already has moves only the merge base: unchanged, written without a history entry', () => {
+    const person = created();
+    const ctx = planContextOf(
+      {
+        mappings: [
+          {
+            source: 'onPremisesExtensionAttributes.extensionAttribute1',
+            target: { customProperty: 'costCenter' },
+          },
+        ],
+      },
+      { now: T2, runId: 'run-2' },
+    );
+    const decision = planPerson(ctx, userOf(), person);
+    expect(decision.outcome).toBe('unchanged');
+    expect(decision.person).not.toBe(person);
+    expect(decision.person).toEqual({
+      ...person,
+      custom: { costCenter: null },
+      synced: { ...person.synced, 'custom.costCenter': null },
+    });
+    // Planned again with what was written: nothing to write at all.
+    expect(planPerson(ctx, userOf(), decision.person).person).toBe(decision.person);
+  });
 });
 
 // --- Properties ---------------------------------------------------------------------------------------
