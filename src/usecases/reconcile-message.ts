@@ -70,6 +70,10 @@ async function reconcileOnce(
   let decided: ChunkReport | undefined = previous;
   const onDecided = async (outcome: ChunkOutcome): Promise<void> => {
     if (decided) return;
+    // Called under the partition's lock: a copy of this message delivered meanwhile (a redelivery,
+    // the watchdog's) may have decided first, and its decision stays (counts, change set).
+    decided = await deps.runs.chunkReport(ref, chunk.chunkIndex);
+    if (decided) return;
     await recordChangeSet(deps, ref, String(chunk.chunkIndex), outcome);
     await deps.runs.recordErrors(ref, outcome.errors, now);
     decided = {
