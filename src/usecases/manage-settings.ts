@@ -42,14 +42,24 @@ export async function saveSettings(
   document: ConnectionSettings,
   ifMatch: string | undefined,
 ): Promise<ApiResult<SettingsView>> {
-  if (document.tenantId !== tenantId) {
-    return refuse(400, 'invalid settings', {
-      issues: [{ path: 'tenantId', message: `expected ${tenantId}, the connection of this route` }],
-    });
-  }
-  const issues = await checkReferences(deps, document);
+  const issues = await checkSettings(deps, tenantId, document);
   if (issues.length > 0) return refuse(400, 'invalid settings', { issues });
   return commit(deps, tenantId, document, ifMatch);
+}
+
+/**
+ * What a save checks in a parsed document before it saves it (a preview checks the same): it is the
+ * route's connection's, and what it names exists (checkReferences).
+ */
+export async function checkSettings(
+  deps: ApiDeps,
+  tenantId: string,
+  document: ConnectionSettings,
+): Promise<ApiIssue[]> {
+  if (document.tenantId !== tenantId) {
+    return [{ path: 'tenantId', message: `expected ${tenantId}, the connection of this route` }];
+  }
+  return checkReferences(deps, document);
 }
 
 /** Saves version `version`'s document as a new version (the same checks as a save). */
