@@ -3,6 +3,7 @@ import type { GraphLatencyModel } from '../local/standin/faults/fault-plan.js';
 import type { BaselineFigures } from './pipeline-baseline.js';
 import type { ChangeKind } from './pipeline-changes.js';
 import type { FunctionFigures } from './pipeline-host-log.js';
+import type { PreviewFigures } from './pipeline-preview.js';
 import type { RoundFigures } from './pipeline-round.js';
 import type { ChunkScanFigures } from './pipeline-scan-probe.js';
 
@@ -55,6 +56,8 @@ export interface BenchResults {
   noop?: RoundFigures;
   /** Everyone planned again from the mirror after a settings change: no Graph request. */
   reproject?: RoundFigures;
+  /** A settings preview through the HTTP route: seconds to the answer, Graph requests (0). */
+  preview?: PreviewFigures;
   processes?: {
     readonly hostPeakRssMb: number;
     readonly azuritePeakRssMb: number | null;
@@ -130,6 +133,12 @@ export function printReport(results: BenchResults, say: Say): void {
     const r = results.reproject;
     add('re-projection: state / seconds', `${r.state} / ${r.seconds}`);
     add('re-projection: Graph requests / entity writes', `${r.graphRequests} / ${r.tableEntityWrites}`);
+  }
+  if (results.preview) {
+    const p = results.preview;
+    add('preview: seconds / Graph requests', `${p.seconds} / ${p.graphRequests}`);
+    add('preview: users planned / gate', `${p.usersPlanned} / ${p.gate}`);
+    add('preview: counts', countsText(p.counts));
   }
   if (noop) {
     add('no-op: state / seconds', `${noop.state} / ${noop.seconds}`);

@@ -12,7 +12,9 @@
  *    this one run;
  * 3. incremental: K random tenant changes, then a manual round;
  * 4. no-op: one more round with nothing changed;
- * 5. re-projection: a settings change, everyone planned again from the mirror (no Graph request).
+ * 5. re-projection: a settings change, everyone planned again from the mirror (no Graph request);
+ * 6. preview: what a further settings change would do, answered by the HTTP route from the mirror alone
+ *    (`preview.seconds`, `preview.graphRequests`: 0).
  *
  * Where the time goes comes with it: per function invocations and durations from the host's log, a
  * once-a-second timeline of queue depths and CPU use (host, Azurite, this process, which runs the
@@ -48,6 +50,7 @@ import { readBaselineEntities, writeBaseline } from './pipeline-baseline.js';
 import { planChanges } from './pipeline-changes.js';
 import { HostLogStats } from './pipeline-host-log.js';
 import { benchNotifications } from './pipeline-notifications.js';
+import { measurePreview } from './pipeline-preview.js';
 import { CpuMeter, findChildProcess, MemorySampler, readMemory, round1 } from './pipeline-proc.js';
 import { type BenchResults, printReport } from './pipeline-report.js';
 import { measureRound, type RoundProbes } from './pipeline-round.js';
@@ -147,15 +150,13 @@ async function benchPipeline(users: number, out: string): Promise<number> {
   // The photo pass that follows a full run would download every photo while the incremental and no-op
   // rounds are measured: it is off here, so the figures stay the sync's (the photo tests cover it).
   const connection = (await env.services.deps().connections.get(env.tenantId))!;
-  await env.services
-    .deps()
-    .connections.save(
-      {
-        ...connection.settings,
-        policy: { ...connection.settings.policy, photos: { enabled: false, schedule: null } },
-      },
-      null,
-    );
+  await env.services.deps().connections.save(
+    {
+      ...connection.settings,
+      policy: { ...connection.settings.policy, photos: { enabled: false, schedule: null } },
+    },
+    null,
+  );
   const host = env.host();
   const pids = {
     host: host.pid,
@@ -283,6 +284,11 @@ async function benchPipeline(users: number, out: string): Promise<number> {
       });
     } else results.skipped.push('reproject');
 
+    if (results.reproject && results.reproject.state !== 'timed-out' && !outOfTime()) {
+      say('Preview of a settings change (three scope groups and a mapping), from the mirror alone…');
+      results.preview = await measurePreview(env);
+    } else results.skipped.push('preview');
+
     results.processes = {
       hostPeakRssMb: memory.read().peakRssMb,
       azuritePeakRssMb: pids.azurite === undefined ? null : round1(readMemory(pids.azurite)?.peakRssMb ?? 0),
@@ -292,6 +298,7 @@ async function benchPipeline(users: number, out: string): Promise<number> {
     if (rounds.some((round) => round && (round.state === 'failed' || round.state === 'timed-out')))
       exitCode = 1;
     if (results.skipped.length > 0) exitCode = 1;
+    if (results.preview && results.preview.graphRequests !== 0) exitCode = 1;
   } catch (error) {
     results.error = ensureError(error).message;
     say(`bench failed: ${ensureError(error).message}`);
