@@ -109,6 +109,7 @@ export async function applyHeld(
     byBucket.set(bucket, (byBucket.get(bucket) ?? new Set<string>()).add(id));
   }
   const total: Record<string, number> = {};
+  if (byBucket.size === 0) return total;
   const settledRound = await deps.settled.get(ref.tenantId);
   for (const [bucket, ids] of byBucket) {
     const part = `${prefix}${String(bucket).padStart(2, '0')}`;

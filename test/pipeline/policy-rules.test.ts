@@ -100,6 +100,8 @@ describe('the pipeline under non-default rules', () => {
         emailExclude: [`${localPart}@`],
       },
       mergeStrategy: 'app-wins',
+      // The scope removes most people: the deletion guard (tested in gate.test.ts) is opened wide here.
+      gate: { ...settings.policy.gate, maxDeletions: 1_000_000, maxShare: 1 },
       mappings: [
         { source: 'companyName', target: { customProperty: 'company' } },
         {

@@ -49,15 +49,41 @@ function inMemoryRun() {
     },
     list: () => Promise.resolve([{ ...row }]),
     listChunks: () => Promise.resolve([...chunks.values()].map((c) => ({ ...c, state: 'applied' }))),
+    // The gate's own records (what it decided, the managers pass): first write wins, as createIfAbsent.
+    recordGatePart: (
+      _ref: RunRef,
+      part: string,
+      counts: Record<string, number>,
+      errors: number,
+      extra: Record<string, unknown> = {},
+    ) => {
+      const row: Row = { partitionKey: REF.tenantId, rowKey: part, ...extra };
+      if (!gateParts.has(part)) gateParts.set(part, { part, counts, errors, row });
+      return Promise.resolve();
+    },
+    listGateParts: () => Promise.resolve([...gateParts.values()]),
+    recordErrors: () => Promise.resolve(),
   };
+  const gateParts = new Map<
+    string,
+    { part: string; counts: Record<string, number>; errors: number; row: Row }
+  >();
   const settled = { advance: () => Promise.resolve() };
   const queues = { send: (_queue: string, message: RunEvent) => Promise.resolve(void sent.push(message)) };
   const chunkStore = { deletePrefix: () => Promise.resolve() };
+  // Nothing held for the gate, no connection (the default policy), an empty directory for the managers.
+  const changeSets = { list: () => Promise.resolve([]) };
+  const connections = { get: () => Promise.resolve(undefined) };
+  const tables = { listPartitionRange: () => Promise.resolve([]) };
   const deps = {
     runs,
     settled,
     queues,
     chunkStore,
+    changeSets,
+    connections,
+    tables,
+    buckets: 64,
     now: () => new Date(ENDED_AT),
   } as unknown as PipelineDeps;
   const report = (chunkIndex: number, created = 1, errors = 0): void => {
