@@ -2,6 +2,7 @@ import { z } from 'zod';
 
 import { CLOUD_PRESETS, type CloudPreset } from './cloud.js';
 import { policySchema } from './policy.js';
+import { runNotificationsSchema } from './run-notifications.js';
 import { scheduleSchema } from './schedule-schema.js';
 
 export { scheduleSchema };
@@ -38,6 +39,8 @@ export const connectionSettingsSchema = z.object({
   schedule: scheduleSchema.default({ kind: 'daily', time: '02:00', timeZone: 'UTC' }),
   /** The admin's rules (scope, merge strategy, mappings, teams, photos): src/domain/policy.ts. */
   policy: policySchema.default(policySchema.parse({})),
+  /** Who is told when a run ends (completed, with errors, failed, held): src/domain/run-notifications.ts. */
+  notifications: runNotificationsSchema.optional(),
   /** The settings' version, set by the settings store on every save (history: settingsHistory). */
   version: z.number().int().min(0).default(0),
 });
