@@ -32,6 +32,8 @@ var queueNames = [
   'photo-requests-poison'
   'security-attribute-requests'
   'security-attribute-requests-poison'
+  'run-notifications'
+  'run-notifications-poison'
 ]
 
 // Tables of the mirror, the projection and the run records: exactly src/adapters/storage/storage-names.ts

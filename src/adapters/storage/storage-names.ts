@@ -44,6 +44,8 @@ export const QUEUES = {
   photoRequests: 'photo-requests',
   /** A custom-security-attribute pass of one tenant (delta does not track them). */
   securityAttributeRequests: 'security-attribute-requests',
+  /** A run's notification (mail, signed webhook) once it ended, off the pipeline's path. */
+  runNotifications: 'run-notifications',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
