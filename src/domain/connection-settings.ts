@@ -41,6 +41,26 @@ export const connectionSettingsSchema = z.object({
   policy: policySchema.default(policySchema.parse({})),
   /** Who is told when a run ends (completed, with errors, failed, held): src/domain/run-notifications.ts. */
   notifications: runNotificationsSchema.optional(),
+  /**
+   * The app's event webhook (src/usecases/deliver-events.ts): the feed's events POSTed to `url`,
+   * signed (Standard Webhooks) with the Key Vault secret named `secretName` (never the value here).
+   * `url` is https (http only to a loopback host, for local receivers).
+   */
+  appWebhook: z
+    .object({
+      url: z
+        .url({ protocol: /^https?$/ })
+        .refine(
+          (u) => u.startsWith('https:') || /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:|\/|$)/.test(u),
+          'expected an https URL (http only to localhost)',
+        ),
+      secretName,
+      enabled: z.boolean().default(true),
+      /** Failed attempts before an event goes to the dead-letter list. */
+      maxAttempts: z.number().int().min(1).max(20).default(8),
+    })
+    .strict()
+    .optional(),
   /** The settings' version, set by the settings store on every save (history: settingsHistory). */
   version: z.number().int().min(0).default(0),
 });
