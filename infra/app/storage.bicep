@@ -57,6 +57,7 @@ var tableNames = [
   'customProperties'
   'personPhotos'
   'personHistory'
+  'consentStates'
 ]
 
 // Claim-check payloads (change chunks over the queue message limit) and the deployment package.

@@ -24,6 +24,8 @@ export const TABLES = {
   personPhotos: 'personPhotos',
   /** Older entries of a person's history (the latest are kept on its people row). */
   personHistory: 'personHistory',
+  /** Used nonces of consent states (single use; only the nonce and its expiry). */
+  consentStates: 'consentStates',
 } as const;
 export type TableName = (typeof TABLES)[keyof typeof TABLES];
 
