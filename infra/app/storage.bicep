@@ -58,6 +58,8 @@ var tableNames = [
   'personPhotos'
   'personHistory'
   'consentStates'
+  'events'
+  'eventDeliveries'
 ]
 
 // Claim-check payloads (change chunks over the queue message limit) and the deployment package.

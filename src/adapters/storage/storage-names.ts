@@ -26,6 +26,10 @@ export const TABLES = {
   personHistory: 'personHistory',
   /** Used nonces of consent states (single use; only the nonce and its expiry). */
   consentStates: 'consentStates',
+  /** The app's ordered event feed (PartitionKey tenantId, RowKey `<time>_<subject>_<seq>`). */
+  events: 'events',
+  /** The app webhook's delivery state and dead letters, per tenant. */
+  eventDeliveries: 'eventDeliveries',
 } as const;
 export type TableName = (typeof TABLES)[keyof typeof TABLES];
 
