@@ -6,6 +6,7 @@ import { bucketPartition, tenantPartitionRange, userBucketOf } from '../domain/b
 import { type ManagerFacts, resolveManagers } from '../domain/managers.js';
 import { HISTORY_ON_ROW } from '../domain/person.js';
 import { isOutOfDirectory } from '../domain/person-status.js';
+import { flushEvents, personChange } from './event-outbox.js';
 import type { RunRef } from './messages.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 
@@ -103,8 +104,16 @@ export async function linkManagers(
           },
         ].slice(-HISTORY_ON_ROW),
       };
+      // The app's person.updated (managerId) rides on the row (event-outbox.ts).
+      const change = personChange(ref.runId, full, person, next, deps.now());
       try {
-        await deps.tables.replaceIfMatch(TABLES.people, personToRow(row.partitionKey, next), etag!);
+        await flushEvents(deps.tables, tenantId, change.carried);
+        await deps.tables.replaceIfMatch(
+          TABLES.people,
+          { ...personToRow(row.partitionKey, next), ...change.columns },
+          etag!,
+        );
+        await flushEvents(deps.tables, tenantId, change.events);
         updated += 1;
         break;
       } catch (error) {

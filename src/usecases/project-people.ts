@@ -16,10 +16,12 @@ import { descendantsOf } from '../domain/group-closure.js';
 import { assignMatches, type MatchDecision, matchKeysOf } from '../domain/matching.js';
 import type { PersonRecord } from '../domain/person.js';
 import { personIdFor, teamIdFor } from '../domain/person-id.js';
+import type { FeedEvent } from '../domain/person-events.js';
 import { type Outcome, type PersonDecision, type PlanContext, planPerson } from '../domain/person-plan.js';
 import type { Policy } from '../domain/policy.js';
 import { decideScope } from '../domain/scope.js';
 import { parseUserFilter } from '../domain/user-filter.js';
+import { personChange, replayedOutbox } from './event-outbox.js';
 
 /**
  * Plan → apply for the people of one bucket: the planner (person-plan.ts, pure) decides each user's
@@ -58,6 +60,10 @@ export interface BucketProjection {
   readonly errors: RunError[];
   /** Users whose person could not be written (a row over Table Storage's limits). */
   readonly refused: Set<string>;
+  /** The app's events of these writes (event-outbox.ts): into the feed after the people writes… */
+  readonly events: FeedEvent[];
+  /** …and those of the previous changes of the people written, into the feed again before them. */
+  readonly carriedEvents: FeedEvent[];
 }
 
 /** Reads the policy, the custom property types and the groups, and compiles them for the planner. */
@@ -149,13 +155,15 @@ export async function projectBucket(tables: TableGateway, input: ProjectInput): 
     counts: {},
     errors: [],
     refused: new Set(),
+    events: [],
+    carriedEvents: [],
   };
   const count = (outcome: Outcome): void => {
     out.counts[outcome] = (out.counts[outcome] ?? 0) + 1;
   };
 
   // 1. Each user's person as stored (a person of another partition is read on its own).
-  const existing = new Map<string, { person: PersonRecord; etag: string | undefined; pk: string }>();
+  const existing = new Map<string, { person: PersonRecord; etag: string | undefined; pk: string; row?: Row }>();
   for (const user of input.users) {
     const personId = input.personIds.get(user.id)!;
     const personPk = bucketPartition(tenantId, personBucketOf(personId, input.buckets));
@@ -164,7 +172,7 @@ export async function projectBucket(tables: TableGateway, input: ProjectInput): 
       row = await tables.get(TABLES.people, personPk, personId);
     if (row) {
       const stored = personFromRow(row);
-      if (stored.person.sourceObjectId === user.id) existing.set(user.id, { ...stored, pk: personPk });
+      if (stored.person.sourceObjectId === user.id) existing.set(user.id, { ...stored, pk: personPk, row });
     }
   }
 
@@ -230,13 +238,24 @@ export async function projectBucket(tables: TableGateway, input: ProjectInput): 
       continue;
     }
     const writes = person !== undefined && person !== current?.person;
+    if (!writes && current) out.events.push(...replayedOutbox(current.row, ctx.runId));
     if (writes) {
-      const row = rowOf(person, current?.pk ?? pkOf(tenantId, person.personId, input), out, user.id, source);
+      const change = personChange(ctx.runId, current?.row, current?.person, person);
+      const row = rowOf(
+        person,
+        current?.pk ?? pkOf(tenantId, person.personId, input),
+        out,
+        user.id,
+        source,
+        change.columns,
+      );
       if (!row) {
         out.refused.add(user.id);
         count('failed');
         continue;
       }
+      out.events.push(...change.events);
+      out.carriedEvents.push(...change.carried);
       const personPk = row.partitionKey;
       const action: TransactionAction = current?.etag
         ? ['update', row, 'Replace', { etag: current.etag }]
@@ -283,9 +302,10 @@ function rowOf(
   out: BucketProjection,
   objectId: string,
   source: string,
+  eventColumns: Record<string, string | number> = {},
 ): Row | undefined {
   const trimmed = { ...person, history: splitHistory(person.history).onRow };
-  const row = personToRow(pk, trimmed);
+  const row = { ...personToRow(pk, trimmed), ...eventColumns };
   try {
     checkEntity(TABLES.people, row);
     return row;
@@ -313,7 +333,7 @@ type Match =
       kind: 'link';
       key: string;
       rule: string;
-      person: { person: PersonRecord; etag: string | undefined; pk: string };
+      person: { person: PersonRecord; etag: string | undefined; pk: string; row?: Row };
     }
   | { kind: 'dispute'; candidates: string[]; known?: boolean };
 
@@ -380,7 +400,7 @@ async function matchUsers(
       rule: decision.key
         ? `matching: linked by email ${decision.key}`
         : 'matching: linked by an admin (dispute resolved)',
-      person: { ...stored, pk: personPk },
+      person: { ...stored, pk: personPk, row },
     });
   }
   return result;

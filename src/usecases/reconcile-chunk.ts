@@ -21,6 +21,7 @@ import {
 import type { Policy } from '../domain/policy.js';
 import { byVersion, isSettled } from '../domain/version.js';
 import { TransientError } from '../shared/errors.js';
+import { flushEvents } from './event-outbox.js';
 import type { OutcomeCounts } from './messages.js';
 import {
   type ChangeEntry,
@@ -224,11 +225,14 @@ async function applyOnce(
     mirrorActions.push(row?.etag ? ['update', next, 'Replace', { etag: row.etag }] : ['create', next]);
   }
   lease.assertHeld();
+  // The app's events (event-outbox.ts): they ride on the people rows; the feed gets them after.
+  await flushEvents(tables, tenantId, projection.carriedEvents);
   await tables.transact(TABLES.people, projection.actions);
   for (const write of projection.sideWrites) {
     lease.assertHeld();
     await write();
   }
+  await flushEvents(tables, tenantId, projection.events);
   lease.assertHeld();
   await tables.transact(TABLES.dirUsers, mirrorActions);
   return outcome;

@@ -20,7 +20,9 @@ import { descendantsOf } from '../domain/group-closure.js';
 import { teamIdFor } from '../domain/person-id.js';
 import type { Policy } from '../domain/policy.js';
 import { isSyncedGroup } from '../domain/team-membership.js';
+import type { FeedEvent } from '../domain/person-events.js';
 import { byVersion, isNewer, isSettled } from '../domain/version.js';
+import { flushEvents, replayedOutbox, teamChange } from './event-outbox.js';
 import {
   applyUserBucket,
   type ChunkOutcome,
@@ -125,6 +127,8 @@ export async function applyGroupChanges(
     const teamIds = new Map([...propertiesChanged].map((id) => [id, teamIdFor(tenantId, id)]));
     const teams = await tables.readRows(TABLES.teams, tenantId, teamIds.values());
     const teamActions: TransactionAction[] = [];
+    const teamEvents: FeedEvent[] = [];
+    const carriedEvents: FeedEvent[] = [];
     for (const id of propertiesChanged) {
       const teamId = teamIds.get(id)!;
       const group = changed.get(id) ?? groups.get(id)!;
@@ -136,7 +140,14 @@ export async function applyGroupChanges(
         teams.get(teamId),
         now,
       );
-      if (desired) teamActions.push(['upsert', desired, 'Replace']);
+      if (desired) {
+        // The app's team.* events ride on the team row (event-outbox.ts).
+        const change = teamChange(work.runId, teams.get(teamId), desired);
+        Object.assign(desired, change.columns);
+        teamEvents.push(...change.events);
+        carriedEvents.push(...change.carried);
+        teamActions.push(['upsert', desired, 'Replace']);
+      } else teamEvents.push(...replayedOutbox(teams.get(teamId), work.runId));
     }
     await decided(outcome);
     const groupActions: TransactionAction[] = [...changed.values()].map((group) => {
@@ -148,7 +159,9 @@ export async function applyGroupChanges(
       return etag ? ['update', row, 'Replace', { etag }] : ['create', row];
     });
     lease.assertHeld();
+    await flushEvents(tables, tenantId, carriedEvents);
     await tables.transact(TABLES.teams, teamActions);
+    await flushEvents(tables, tenantId, teamEvents);
     lease.assertHeld();
     await tables.transact(TABLES.dirGroups, groupActions);
   });

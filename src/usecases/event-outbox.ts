@@ -1,0 +1,119 @@
+import { EventStore, outboxColumns, outboxOf } from '../adapters/storage/event-store.js';
+import type { Row, TableGateway } from '../adapters/storage/table-gateway.js';
+import type { PersonRecord } from '../domain/person.js';
+import {
+  changeTime,
+  type FeedEvent,
+  feedEventsOf,
+  personEvents,
+  teamEvents,
+  type TeamView,
+} from '../domain/person-events.js';
+
+/**
+ * Exactly one event per applied change, through an outbox on the changed row itself:
+ *
+ * 1. A change's events (person-events.ts, from the row before and the record after) get the
+ *    subject's next sequence numbers and the change's time, and are written ON the subject's row
+ *    (`eventSeq`, `eventAt`, `outbox`) in the same ETag'd write as the change: the change and its
+ *    events are one atomic write, or neither is.
+ * 2. Right after the subject writes, the events are upserted into the feed under deterministic keys
+ *    (`<time>_<subject>_<seq>`), so writing them again writes the same rows.
+ * 3. A crash between 1 and 2 leaves the events on the row: the chunk is redelivered (it had not
+ *    marked itself applied), plans the same users, finds them already written (`unchanged`: no new
+ *    event) and writes the outbox of this run's changes into the feed again (`replayed`). And a later
+ *    change of the same subject first writes the previous change's outbox into the feed again
+ *    (`carried`, when it is younger than a day), so overwriting an outbox never loses its events.
+ *
+ * A redelivered or replayed change that is already applied plans `unchanged`: no new sequence, no
+ * event; the feed rows it may write again are the same rows.
+ */
+export interface SubjectChange {
+  /** Columns to add to the subject's new row (its event bookkeeping). */
+  readonly columns: Record<string, string | number>;
+  /** This change's events: into the feed after the subject's write. */
+  readonly events: FeedEvent[];
+  /** The previous change's events: into the feed again before the subject's write. */
+  readonly carried: FeedEvent[];
+}
+
+/** How long an outbox is written again by the subject's next change (redeliveries come in minutes). */
+export const CARRY_HORIZON_MS = 24 * 60 * 60 * 1000;
+
+function changeOf(
+  subject: 'person' | 'team',
+  subjectId: string,
+  beforeRow: Row | undefined,
+  bodies: Parameters<typeof feedEventsOf>[2],
+  runId: string,
+  now: Date,
+): SubjectChange {
+  const previous = outboxOf(beforeRow);
+  if (bodies.length === 0) {
+    // Nothing the app sees changed: the row keeps its bookkeeping as it was.
+    return {
+      columns:
+        previous.at === undefined
+          ? {}
+          : outboxColumns(previous.events, { seq: previous.seq, at: previous.at }, previous.runId ?? ''),
+      events: [],
+      // Written again only when this very run wrote them (a redo after a crash before the feed's write).
+      carried: previous.runId === runId ? previous.events : [],
+    };
+  }
+  const at = changeTime(now.toISOString(), previous.at);
+  const events = feedEventsOf(subject, subjectId, bodies, { previousSeq: previous.seq, at, runId });
+  const carried =
+    previous.at !== undefined && now.getTime() - Date.parse(previous.at) < CARRY_HORIZON_MS
+      ? previous.events
+      : [];
+  return {
+    columns: outboxColumns(events, { seq: events.at(-1)!.seq, at }, runId),
+    events,
+    carried,
+  };
+}
+
+/** A person's change: `before` as read (its row), `after` as it will be written. */
+export function personChange(
+  runId: string,
+  beforeRow: Row | undefined,
+  before: PersonRecord | undefined,
+  after: PersonRecord,
+  now: Date = new Date(),
+): SubjectChange {
+  return changeOf('person', after.personId, beforeRow, personEvents(before, after), runId, now);
+}
+
+function teamViewOf(row: Row): TeamView {
+  return {
+    teamId: row.rowKey,
+    name: typeof row.name === 'string' ? row.name : '',
+    description: typeof row.description === 'string' ? row.description : '',
+    status: row.status === 'archived' ? 'archived' : 'active',
+  };
+}
+
+/** A team's change: its row as read (none: a new team) and the row it will be written as. */
+export function teamChange(runId: string, beforeRow: Row | undefined, afterRow: Row, now: Date = new Date()): SubjectChange {
+  const bodies = teamEvents(beforeRow ? teamViewOf(beforeRow) : undefined, teamViewOf(afterRow));
+  return changeOf('team', afterRow.rowKey, beforeRow, bodies, runId, now);
+}
+
+/**
+ * The outbox of a subject found unchanged: written into the feed again when this very run wrote it
+ * (a redelivery after a crash between the subject's write and the feed's), else nothing.
+ */
+export function replayedOutbox(row: Row | undefined, runId: string): FeedEvent[] {
+  const outbox = outboxOf(row);
+  return outbox.runId === runId ? outbox.events : [];
+}
+
+/** Writes events into the tenant's feed (again: same keys, same rows). */
+export async function flushEvents(
+  tables: TableGateway,
+  tenantId: string,
+  events: readonly FeedEvent[],
+): Promise<void> {
+  if (events.length > 0) await new EventStore(tables).append(tenantId, events);
+}
