@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectionSettings } from '../../src/domain/connection-settings.js';
 import { personIdFor } from '../../src/domain/person-id.js';
 import type { RunSummary } from '../../src/usecases/describe-runs.js';
+import { expireHeldRuns } from '../../src/usecases/approve-held.js';
+import { requestDueRounds } from '../../src/usecases/request-sync.js';
 import { type ApiCall, apiClient } from '../api/api-client.js';
 import { PipelineUnderTest } from './pipeline-harness.js';
 
@@ -159,5 +161,22 @@ describe('the gate', () => {
     expect(after.people.get(renamedB!)?.displayName).toBe(before.people.get(renamedB!)?.displayName);
     expect(after.people.get(disabledB!)?.status).toBe('created');
     expect((await runOf(round.runId)).state).toBe('held');
+  });
+
+  it('held changes never expire silently: past the lifetime the run says expired, and the next scheduler tick re-projects', async () => {
+    const held = await save({
+      scope: { groups: [], filter: null, emailInclude: ['no-such-domain.example'], emailExclude: [] },
+      gate: { maxDeletions: 500, maxShare: 0.2, minChangesForShare: 10, review: false, heldLifetimeDays: 7 },
+    });
+    expect(held.state).toBe('held');
+    const deps = pipeline.deps();
+    const sixDaysLater = { ...deps, now: () => new Date(Date.now() + 6 * 86_400_000) };
+    expect(await expireHeldRuns(sixDaysLater, tenantId, 7)).toBe(0);
+    const afterRunKey = await pipeline.latestRunKey();
+    const eightDaysLater = { ...deps, now: () => new Date(Date.now() + 8 * 86_400_000) };
+    await requestDueRounds(eightDaysLater);
+    expect((await runOf(held.runId)).state).toBe('expired');
+    const replanned = await pipeline.waitForNextRun(afterRunKey);
+    expect(replanned.trigger).toBe('settings');
   });
 });
