@@ -40,7 +40,14 @@ export interface PersonView {
 }
 
 export type PersonEvent =
-  | { readonly type: 'person.created'; readonly personId: string; readonly status: PersonStatus; readonly values: Readonly<Record<string, FieldValue>> }
+  | {
+      readonly type: 'person.created';
+      readonly personId: string;
+      readonly status: PersonStatus;
+      readonly values: Readonly<Record<string, FieldValue>>;
+      /** Its teams when created (no team.member_added for them). */
+      readonly teams: readonly string[];
+    }
   | { readonly type: 'person.updated'; readonly personId: string; readonly changes: readonly FieldChange[] }
   | {
       readonly type: 'person.deactivated' | 'person.removed' | 'person.reactivated';
@@ -69,8 +76,8 @@ function same(a: FieldValue | undefined, b: FieldValue | undefined): boolean {
 }
 
 /**
- * The events of one applied change, in the order the app should apply them: created (or the field
- * changes), then the status move, then the memberships removed, then those added.
+ * The events of one applied change, in the order the app should apply them: created (with its
+ * teams), or the field changes, then the status move, then the memberships removed, then those added.
  */
 export function personEvents(before: PersonRecord | undefined, after: PersonRecord): PersonEvent[] {
   return viewEvents(before ? viewOf(before) : undefined, viewOf(after));
@@ -80,7 +87,7 @@ export function viewEvents(before: PersonView | undefined, after: PersonView): P
   const personId = after.personId;
   const events: PersonEvent[] = [];
   if (!before) {
-    events.push({ type: 'person.created', personId, status: after.status, values: after.values });
+    return [{ type: 'person.created', personId, status: after.status, values: after.values, teams: after.teams }];
   } else {
     const keys = [...new Set([...Object.keys(before.values), ...Object.keys(after.values)])].sort();
     const changes: FieldChange[] = keys
@@ -119,7 +126,12 @@ export function observe(view: PersonView | undefined, events: readonly PersonEve
   for (const event of events) {
     switch (event.type) {
       case 'person.created':
-        current = { personId: event.personId, status: event.status, values: { ...event.values }, teams: [] };
+        current = {
+          personId: event.personId,
+          status: event.status,
+          values: { ...event.values },
+          teams: [...event.teams].sort(),
+        };
         break;
       case 'person.updated': {
         if (!current) break;

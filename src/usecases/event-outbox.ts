@@ -113,7 +113,8 @@ export function replayedOutbox(row: Row | undefined, runId: string): FeedEvent[]
 export async function flushEvents(
   tables: TableGateway,
   tenantId: string,
+  buckets: number,
   events: readonly FeedEvent[],
 ): Promise<void> {
-  if (events.length > 0) await new EventStore(tables).append(tenantId, events);
+  if (events.length > 0) await new EventStore(tables, buckets).append(tenantId, events);
 }

@@ -107,13 +107,13 @@ export async function linkManagers(
       // The app's person.updated (managerId) rides on the row (event-outbox.ts).
       const change = personChange(ref.runId, full, person, next, deps.now());
       try {
-        await flushEvents(deps.tables, tenantId, change.carried);
+        await flushEvents(deps.tables, tenantId, deps.buckets, change.carried);
         await deps.tables.replaceIfMatch(
           TABLES.people,
           { ...personToRow(row.partitionKey, next), ...change.columns },
           etag!,
         );
-        await flushEvents(deps.tables, tenantId, change.events);
+        await flushEvents(deps.tables, tenantId, deps.buckets, change.events);
         updated += 1;
         break;
       } catch (error) {

@@ -226,13 +226,13 @@ async function applyOnce(
   }
   lease.assertHeld();
   // The app's events (event-outbox.ts): they ride on the people rows; the feed gets them after.
-  await flushEvents(tables, tenantId, projection.carriedEvents);
+  await flushEvents(tables, tenantId, work.buckets, projection.carriedEvents);
   await tables.transact(TABLES.people, projection.actions);
   for (const write of projection.sideWrites) {
     lease.assertHeld();
     await write();
   }
-  await flushEvents(tables, tenantId, projection.events);
+  await flushEvents(tables, tenantId, work.buckets, projection.events);
   lease.assertHeld();
   await tables.transact(TABLES.dirUsers, mirrorActions);
   return outcome;

@@ -159,9 +159,9 @@ export async function applyGroupChanges(
       return etag ? ['update', row, 'Replace', { etag }] : ['create', row];
     });
     lease.assertHeld();
-    await flushEvents(tables, tenantId, carriedEvents);
+    await flushEvents(tables, tenantId, work.buckets, carriedEvents);
     await tables.transact(TABLES.teams, teamActions);
-    await flushEvents(tables, tenantId, teamEvents);
+    await flushEvents(tables, tenantId, work.buckets, teamEvents);
     lease.assertHeld();
     await tables.transact(TABLES.dirGroups, groupActions);
   });

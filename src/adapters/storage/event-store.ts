@@ -1,6 +1,7 @@
 import { odata, type TransactionAction } from '@azure/data-tables';
 import { z } from 'zod';
 
+import { bucketOf, bucketPartition } from '../../domain/bucket.js';
 import { EVENT_TYPES, type FeedEvent } from '../../domain/person-events.js';
 import { gatherText, spreadColumns, spreadText } from './directory-rows.js';
 import { TABLES } from './storage-names.js';
@@ -9,9 +10,12 @@ import { isWriteConflict, type Row, type TableGateway } from './table-gateway.js
 /**
  * The app's event feed and its delivery bookkeeping, in Table Storage:
  *
- * - `events`: PartitionKey the tenant, RowKey the event's feed key (`<ISO time>_<subject id>_<seq>`,
- *   src/domain/person-events.ts feedKey), so a partition scan returns the tenant's events in order and
- *   the cursor is the RowKey. Rows are written with upsert: writing an event again writes the same row.
+ * - `events`: PartitionKey `tenantId|bucket` (the bucket of the subject's id, as the people table:
+ *   a chunk's events are one partition's batch, and no partition holds a whole tenant), RowKey the
+ *   event's feed key (`<ISO time>_<subject id>_<seq>`, src/domain/person-events.ts feedKey). A read
+ *   merges the tenant's partitions by RowKey, so the feed is in time order and the cursor is the
+ *   RowKey; a subject's events share a partition, in sequence order. Rows are written with upsert:
+ *   writing an event again writes the same row.
  * - the outbox on a subject's own row (people, teams): `eventSeq` (the subject's last sequence),
  *   `eventAt` (its last change's time), `outboxRun` and `outbox` (the events of its last change, as
  *   JSON spread over pieces like `teams`), written in the same ETag'd write as the change itself.
@@ -144,58 +148,69 @@ const deadSchema = z.object({
 const DEAD = 'dead_';
 
 export class EventStore {
-  constructor(private readonly tables: TableGateway) {}
+  constructor(
+    private readonly tables: TableGateway,
+    /** SYNC_BUCKETS: the feed's partitions per tenant. */
+    private readonly buckets: number,
+  ) {}
 
-  /** Writes events (again): upserts, so a redo writes the same rows. One partition: batches of 100. */
+  partitionOf(tenantId: string, subjectId: string): string {
+    return bucketPartition(tenantId, bucketOf(subjectId, this.buckets));
+  }
+
+  /** Writes events (again): upserts, so a redo writes the same rows; batches of one partition. */
   async append(tenantId: string, events: readonly FeedEvent[]): Promise<void> {
-    if (events.length === 0) return;
-    const unique = new Map(events.map((e) => [e.key, e]));
-    const actions: TransactionAction[] = [...unique.values()].map((e) => [
-      'upsert',
-      rowOf(tenantId, e),
-      'Replace',
-    ]);
-    await this.tables.transact(TABLES.events, actions);
+    const byPartition = new Map<string, Map<string, FeedEvent>>();
+    for (const event of events) {
+      const pk = this.partitionOf(tenantId, event.subjectId);
+      let partition = byPartition.get(pk);
+      if (!partition) byPartition.set(pk, (partition = new Map()));
+      partition.set(event.key, event);
+    }
+    for (const [pk, partition] of byPartition) {
+      const actions: TransactionAction[] = [...partition.values()].map((e) => ['upsert', rowOf(pk, e), 'Replace']);
+      await this.tables.transact(TABLES.events, actions);
+    }
   }
 
-  /** Events after `after` (exclusive) and before `until` (exclusive), in feed order, at most `limit`. */
+  /**
+   * Events after `after` (exclusive) and before `until` (exclusive), in feed order, at most `limit`:
+   * the first `limit` of each partition, merged by key.
+   */
   async read(tenantId: string, options: { after?: string; until?: string; limit: number }): Promise<FeedEvent[]> {
-    let filter = odata`PartitionKey eq ${tenantId}`;
-    if (options.after) filter += ` and ${odata`RowKey gt ${options.after}`}`;
-    if (options.until) filter += ` and ${odata`RowKey lt ${options.until}`}`;
-    const rows = await this.tables.query(TABLES.events, filter, undefined, options.limit);
-    return rows.map(eventOf);
+    const partitions = Array.from({ length: this.buckets }, (_, b) => bucketPartition(tenantId, b));
+    const pages = await Promise.all(
+      partitions.map((pk) => {
+        let filter = odata`PartitionKey eq ${pk}`;
+        if (options.after) filter += ` and ${odata`RowKey gt ${options.after}`}`;
+        if (options.until) filter += ` and ${odata`RowKey lt ${options.until}`}`;
+        return this.tables.query(TABLES.events, filter, undefined, options.limit);
+      }),
+    );
+    return pages
+      .flat()
+      .sort((a, b) => (a.rowKey < b.rowKey ? -1 : a.rowKey > b.rowKey ? 1 : 0))
+      .slice(0, options.limit)
+      .map(eventOf);
   }
 
-  /** Deletes the events older than `before` (an ISO time); answers how many. */
+  /** Deletes the tenant's events older than `before` (an ISO time); answers how many. */
   async prune(tenantId: string, before: string): Promise<number> {
-    const rows = await this.tables.query(
-      TABLES.events,
-      odata`PartitionKey eq ${tenantId} and RowKey lt ${before}`,
-      ['PartitionKey', 'RowKey'],
-    );
-    await this.tables.transact(
-      TABLES.events,
-      rows.map((r) => ['delete', { partitionKey: r.partitionKey, rowKey: r.rowKey }]),
-    );
-    return rows.length;
-  }
-
-  /** Tenants with events (for the retention timer). */
-  async tenants(): Promise<string[]> {
-    const tenants: string[] = [];
-    let from = '';
-    for (;;) {
+    let deleted = 0;
+    for (let b = 0; b < this.buckets; b += 1) {
+      const pk = bucketPartition(tenantId, b);
       const rows = await this.tables.query(
         TABLES.events,
-        from === '' ? odata`PartitionKey ge ''` : odata`PartitionKey gt ${from}`,
-        ['PartitionKey'],
-        1,
+        odata`PartitionKey eq ${pk} and RowKey lt ${before}`,
+        ['PartitionKey', 'RowKey'],
       );
-      if (rows.length === 0) return tenants;
-      from = rows[0]!.partitionKey;
-      tenants.push(from);
+      await this.tables.transact(
+        TABLES.events,
+        rows.map((r) => ['delete', { partitionKey: r.partitionKey, rowKey: r.rowKey }]),
+      );
+      deleted += rows.length;
     }
+    return deleted;
   }
 
   async deliveryState(tenantId: string): Promise<DeliveryState> {

@@ -129,6 +129,11 @@ describe("the project's function app, loaded through the host's loader", () => {
       'dispute-resolve': 'httpTrigger function POST connections/{tenantId}/disputes/{id}',
       'approve-held-run': 'httpTrigger function POST connections/{tenantId}/runs/{runId}/approve',
       'reject-held-run': 'httpTrigger function POST connections/{tenantId}/runs/{runId}/reject',
+      'events-read': 'httpTrigger function GET events',
+      'events-dead-letters': 'httpTrigger function GET events/dead-letters',
+      'events-replay': 'httpTrigger function POST events/replay',
+      'events-delivery': 'timerTrigger */2 * * * * *',
+      'events-retention': 'timerTrigger 0 17 * * * *',
     });
     for (const fn of app.functions.filter((f) => f.triggerType === 'queueTrigger')) {
       expect(fn.bindings[fn.triggerName]!.connection, fn.name).toBe('AzureWebJobsStorage');
