@@ -7,6 +7,7 @@ import { requestPhotoPass } from './photo-pass.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 import { requestSecurityAttributePass } from './read-security-attributes.js';
 import { runBlobPrefixes } from './run-blobs.js';
+import { requestRunNotification } from './run-notifications.js';
 
 export type FanIn = 'waiting' | 'completed' | 'not-running' | 'unknown-run';
 
@@ -107,6 +108,7 @@ export async function completeIfAllReported(deps: PipelineDeps, ref: RunRef): Pr
   });
   // Only the writer that won the transition does what completion triggers.
   if (!completed) return 'not-running';
+  await requestRunNotification(deps, ref, completed);
   await settleRounds(deps, ref.tenantId);
   // What delta does not track has its own passes, after each full reconciliation (each skips itself
   // when the policy needs nothing of it).

@@ -112,6 +112,7 @@ describe("the project's function app, loaded through the host's loader", () => {
       subscriptions: 'httpTrigger function GET,POST connections/{tenantId}/subscriptions',
       photos: 'queueTrigger photo-requests',
       'security-attributes': 'queueTrigger security-attribute-requests',
+      'run-notifications': 'queueTrigger run-notifications',
       'pass-scheduler': 'timerTrigger 30 * * * * *',
       'person-photo': 'httpTrigger function GET people/{personId}/photo',
       'settings-get': 'httpTrigger function GET connections/{tenantId}/settings',
