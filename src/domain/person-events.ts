@@ -55,7 +55,11 @@ export type PersonEvent =
       readonly status: PersonStatus;
       readonly previousStatus: PersonStatus;
     }
-  | { readonly type: 'team.member_added' | 'team.member_removed'; readonly personId: string; readonly teamId: string };
+  | {
+      readonly type: 'team.member_added' | 'team.member_removed';
+      readonly personId: string;
+      readonly teamId: string;
+    };
 
 export function viewOf(person: PersonRecord): PersonView {
   const values: Record<string, FieldValue> = {};
@@ -87,7 +91,9 @@ export function viewEvents(before: PersonView | undefined, after: PersonView): P
   const personId = after.personId;
   const events: PersonEvent[] = [];
   if (!before) {
-    return [{ type: 'person.created', personId, status: after.status, values: after.values, teams: after.teams }];
+    return [
+      { type: 'person.created', personId, status: after.status, values: after.values, teams: after.teams },
+    ];
   } else {
     const keys = [...new Set([...Object.keys(before.values), ...Object.keys(after.values)])].sort();
     const changes: FieldChange[] = keys
@@ -121,7 +127,10 @@ export function viewEvents(before: PersonView | undefined, after: PersonView): P
 }
 
 /** What the app sees after applying `events` to what it saw (undefined: the person did not exist). */
-export function observe(view: PersonView | undefined, events: readonly PersonEvent[]): PersonView | undefined {
+export function observe(
+  view: PersonView | undefined,
+  events: readonly PersonEvent[],
+): PersonView | undefined {
   let current = view;
   for (const event of events) {
     switch (event.type) {
@@ -170,13 +179,28 @@ export interface TeamView {
 }
 
 export type TeamEvent =
-  | { readonly type: 'team.created'; readonly teamId: string; readonly name: string; readonly description: string; readonly status: 'active' | 'archived' }
+  | {
+      readonly type: 'team.created';
+      readonly teamId: string;
+      readonly name: string;
+      readonly description: string;
+      readonly status: 'active' | 'archived';
+    }
   | { readonly type: 'team.updated'; readonly teamId: string; readonly changes: readonly FieldChange[] }
   | { readonly type: 'team.archived'; readonly teamId: string };
 
 export function teamEvents(before: TeamView | undefined, after: TeamView): TeamEvent[] {
   const { teamId } = after;
-  if (!before) return [{ type: 'team.created', teamId, name: after.name, description: after.description, status: after.status }];
+  if (!before)
+    return [
+      {
+        type: 'team.created',
+        teamId,
+        name: after.name,
+        description: after.description,
+        status: after.status,
+      },
+    ];
   const events: TeamEvent[] = [];
   const changes: FieldChange[] = (['name', 'description'] as const)
     .filter((key) => before[key] !== after[key])
@@ -184,7 +208,8 @@ export function teamEvents(before: TeamView | undefined, after: TeamView): TeamE
   if (before.status !== after.status && after.status === 'active')
     changes.push({ key: 'status', from: before.status, to: after.status });
   if (changes.length > 0) events.push({ type: 'team.updated', teamId, changes });
-  if (before.status !== after.status && after.status === 'archived') events.push({ type: 'team.archived', teamId });
+  if (before.status !== after.status && after.status === 'archived')
+    events.push({ type: 'team.archived', teamId });
   return events;
 }
 

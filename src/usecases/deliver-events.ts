@@ -83,7 +83,11 @@ export function lanesOf(window: readonly FeedEvent[]): FeedEvent[][] {
 }
 
 /** The cursor after a pass: the last event of the window before the earliest blocked one. */
-export function cursorAfter(window: readonly FeedEvent[], blocked: ReadonlySet<string>, previous: string): string {
+export function cursorAfter(
+  window: readonly FeedEvent[],
+  blocked: ReadonlySet<string>,
+  previous: string,
+): string {
   let cursor = previous;
   for (const event of window) {
     if (blocked.has(event.key)) return cursor;
@@ -140,7 +144,8 @@ export async function deliverTenant(
     cursor: state.cursor,
     ...(waiting ? { waiting } : {}),
   });
-  if (state.nextAttemptAt !== '' && state.nextAttemptAt > deps.now().toISOString()) return report(state.nextAttemptAt);
+  if (state.nextAttemptAt !== '' && state.nextAttemptAt > deps.now().toISOString())
+    return report(state.nextAttemptAt);
   if (!deps.secrets) throw new Error('KEY_VAULT_URI is not set: the app webhook has no signing secret');
   const secret = await deps.secrets.getSecret(webhook.secretName);
 
@@ -182,7 +187,13 @@ export async function deliverTenant(
         if (attempts >= webhook.maxAttempts) {
           await store.deadLetter(tenantId, event, attempts, reason, deps.now().toISOString());
           deadLettered += 1;
-          deps.log.warn('event dead-lettered', { tenantId, eventId: event.id, type: event.type, attempts, reason });
+          deps.log.warn('event dead-lettered', {
+            tenantId,
+            eventId: event.id,
+            type: event.type,
+            attempts,
+            reason,
+          });
           continue;
         }
         blocked.set(event.key, attempts);

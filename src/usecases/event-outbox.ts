@@ -95,7 +95,12 @@ function teamViewOf(row: Row): TeamView {
 }
 
 /** A team's change: its row as read (none: a new team) and the row it will be written as. */
-export function teamChange(runId: string, beforeRow: Row | undefined, afterRow: Row, now: Date = new Date()): SubjectChange {
+export function teamChange(
+  runId: string,
+  beforeRow: Row | undefined,
+  afterRow: Row,
+  now: Date = new Date(),
+): SubjectChange {
   const bodies = teamEvents(beforeRow ? teamViewOf(beforeRow) : undefined, teamViewOf(afterRow));
   return changeOf('team', afterRow.rowKey, beforeRow, bodies, runId, now);
 }
@@ -105,8 +110,8 @@ export function teamChange(runId: string, beforeRow: Row | undefined, afterRow: 
  * (a redelivery after a crash between the subject's write and the feed's), else nothing.
  */
 export function replayedOutbox(row: Row | undefined, runId: string): FeedEvent[] {
-  const outbox = outboxOf(row);
-  return outbox.runId === runId ? outbox.events : [];
+  if (row?.outboxRun !== runId) return [];
+  return outboxOf(row).events;
 }
 
 /** Writes events into the tenant's feed (again: same keys, same rows). */

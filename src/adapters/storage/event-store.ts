@@ -102,7 +102,7 @@ function eventOf(row: Row): FeedEvent {
     seq: typeof row.seq === 'number' ? row.seq : Number(row.seq),
     at: row.at,
     runId: row.runId,
-    data: JSON.parse(gatherText(row, 'data') || '{}'),
+    data: JSON.parse(gatherText(row, 'data') || '{}') as unknown,
   });
 }
 
@@ -164,11 +164,15 @@ export class EventStore {
     for (const event of events) {
       const pk = this.partitionOf(tenantId, event.subjectId);
       let partition = byPartition.get(pk);
-      if (!partition) byPartition.set(pk, (partition = new Map()));
+      if (!partition) byPartition.set(pk, (partition = new Map<string, FeedEvent>()));
       partition.set(event.key, event);
     }
     for (const [pk, partition] of byPartition) {
-      const actions: TransactionAction[] = [...partition.values()].map((e) => ['upsert', rowOf(pk, e), 'Replace']);
+      const actions: TransactionAction[] = [...partition.values()].map((e) => [
+        'upsert',
+        rowOf(pk, e),
+        'Replace',
+      ]);
       await this.tables.transact(TABLES.events, actions);
     }
   }
@@ -177,7 +181,10 @@ export class EventStore {
    * Events after `after` (exclusive) and before `until` (exclusive), in feed order, at most `limit`:
    * the first `limit` of each partition, merged by key.
    */
-  async read(tenantId: string, options: { after?: string; until?: string; limit: number }): Promise<FeedEvent[]> {
+  async read(
+    tenantId: string,
+    options: { after?: string; until?: string; limit: number },
+  ): Promise<FeedEvent[]> {
     const partitions = Array.from({ length: this.buckets }, (_, b) => bucketPartition(tenantId, b));
     const pages = await Promise.all(
       partitions.map((pk) => {
@@ -266,7 +273,13 @@ export class EventStore {
     );
   }
 
-  async deadLetter(tenantId: string, event: FeedEvent, attempts: number, reason: string, at: string): Promise<void> {
+  async deadLetter(
+    tenantId: string,
+    event: FeedEvent,
+    attempts: number,
+    reason: string,
+    at: string,
+  ): Promise<void> {
     await this.tables.upsert(TABLES.eventDeliveries, {
       partitionKey: tenantId,
       rowKey: `${DEAD}${event.key}`,
