@@ -33,6 +33,18 @@ param principalType string = 'User'
 @description('Private network: VNet integration of the app, private endpoints for storage (blob, queue, table) and Key Vault, public network access off on both.')
 param vnetEnabled bool = false
 
+@description('Single-tenant mode: grant the app\'s identity its Microsoft Graph application permissions (User.Read.All, GroupMember.Read.All) in this tenant. Needs a Privileged Role Administrator (or Global Administrator) to deploy.')
+param grantGraphRoles bool = true
+
+@description('With grantGraphRoles: also grant Mail.Send, for run notifications sent by mail.')
+param grantGraphMailSend bool = false
+
+@description('Multi-tenant mode: client id of the multi-tenant app registration tenants consent to (empty: off).')
+param multiTenantClientId string = ''
+
+@description('Multi-tenant mode: name of the Key Vault certificate (PEM) of that app registration.')
+param multiTenantCertificateName string = ''
+
 // Optional name overrides; empty means a generated name.
 param resourceGroupName string = ''
 param functionAppName string = ''
@@ -152,6 +164,29 @@ module functionApp './app/function-app.bicep' = {
     deploymentContainerName: deploymentContainerName
     keyVaultUri: keyVault.outputs.uri
     virtualNetworkSubnetId: vnetEnabled ? privateNetwork!.outputs.appSubnetId : ''
+    multiTenantClientId: multiTenantClientId
+    multiTenantCertificateName: multiTenantCertificateName
+  }
+}
+
+// Single-tenant mode: the identity's Graph app roles, so `azd up` needs no manual grant.
+module graphGrants './app/graph-grants.bicep' = if (grantGraphRoles) {
+  name: 'graphGrants'
+  scope: rg
+  params: {
+    principalId: identity.outputs.principalId
+    grantMailSend: grantGraphMailSend
+  }
+}
+
+// App Service authentication: Entra ID sign-in with an app role on every route but the anonymous ones.
+module auth './app/auth.bicep' = {
+  name: 'auth'
+  scope: rg
+  params: {
+    functionAppName: functionApp.outputs.name
+    hostName: functionApp.outputs.defaultHostName
+    applicationUniqueName: 'entra-people-sync-${resourceToken}'
   }
 }
 
@@ -171,3 +206,4 @@ output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsN
 output MANAGED_IDENTITY_NAME string = identity.outputs.name
 output MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
 output MANAGED_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
+output AZURE_AUTH_CLIENT_ID string = auth.outputs.clientId

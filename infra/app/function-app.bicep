@@ -44,6 +44,12 @@ param keyVaultUri string
 @description('Subnet (delegated to Microsoft.App/environments) the app is integrated in; empty for none.')
 param virtualNetworkSubnetId string = ''
 
+@description('Multi-tenant mode: client id of the multi-tenant app registration (empty: off).')
+param multiTenantClientId string = ''
+
+@description('Multi-tenant mode: name of the Key Vault certificate (PEM) of that app registration.')
+param multiTenantCertificateName string = ''
+
 @description('Memory of each instance, in MB.')
 @allowed([
   512
@@ -137,6 +143,12 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     KEY_VAULT_URI: keyVaultUri
     // Where Graph delivers change notifications (the webhook function; anonymous, checked by clientState).
     SYNC_NOTIFICATION_URL: 'https://${functionApp.properties.defaultHostName}/api/notifications'
+    // The consent flow's redirect URI is <this>/api/connect/callback (register it on the multi-tenant app).
+    SYNC_PUBLIC_BASE_URL: 'https://${functionApp.properties.defaultHostName}'
+    SYNC_MULTITENANT_CLIENT_ID: multiTenantClientId
+    SYNC_MULTITENANT_CERTIFICATE_NAME: multiTenantCertificateName
+    // Routes check the app role of the principal App Service authentication passes on (auth.bicep).
+    SYNC_HTTP_AUTH: 'app-service'
   }
 }
 

@@ -26,6 +26,33 @@ export const appSettingsSchema = z
     SYNC_NOTIFICATION_DEBOUNCE_MS: z.coerce.number().int().min(0).max(10_000).default(500),
     /** Lifetime asked for a subscription (Graph allows 41,760 minutes for users and groups). */
     SYNC_SUBSCRIPTION_MINUTES: z.coerce.number().positive().max(41_760).default(41_700),
+    /** The app's public URL (`https://<app>`): the consent flow's redirect URI is `<it>/api/connect/callback`. */
+    SYNC_PUBLIC_BASE_URL: z.url().optional(),
+    /** Multi-tenant mode: the client id of the app registration tenants consent to (empty: off). */
+    SYNC_MULTITENANT_CLIENT_ID: z.preprocess(
+      (v) => (v === '' ? undefined : v),
+      z
+        .string()
+        .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'expected a GUID')
+        .optional(),
+    ),
+    /** Multi-tenant mode: the Key Vault certificate (PEM) of that app registration (empty: off). */
+    SYNC_MULTITENANT_CERTIFICATE_NAME: z.preprocess(
+      (v) => (v === '' ? undefined : v),
+      z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, 'expected a Key Vault secret name').optional(),
+    ),
+    /** Multi-tenant mode: the cloud of the app registration (Entra authority and Graph endpoint). */
+    SYNC_MULTITENANT_AUTHORITY_HOST: z.url().default('https://login.microsoftonline.com'),
+    SYNC_MULTITENANT_GRAPH_ENDPOINT: z.url().default('https://graph.microsoft.com'),
+    /** The Key Vault secret holding the HMAC key of consent states (made on first use). */
+    SYNC_CONSENT_STATE_KEY_NAME: z
+      .string()
+      .regex(/^[0-9a-zA-Z-]{1,127}$/, 'expected a Key Vault secret name')
+      .default('consent-state-key'),
+    /** How long a consent state is accepted after /api/connect issued it. */
+    SYNC_CONSENT_STATE_SECONDS: z.coerce.number().int().min(1).max(3600).default(600),
+    /** `function-keys` (the host's keys) or `app-service` (Entra sign-in, the route's app role checked). */
+    SYNC_HTTP_AUTH: z.enum(['function-keys', 'app-service']).default('function-keys'),
   })
   .refine(
     (s) =>

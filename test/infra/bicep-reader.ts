@@ -44,6 +44,8 @@ export interface BicepOutput {
 
 export interface BicepFile {
   readonly targetScope: string | undefined;
+  /** `extension <name>` statements (e.g. microsoftGraphV1, an alias of bicepconfig.json `extensions`). */
+  readonly extensions: readonly string[];
   readonly params: readonly BicepParam[];
   readonly variables: readonly BicepDeclaration[];
   readonly resources: readonly BicepResource[];
@@ -191,6 +193,7 @@ const RESOURCE = /^resource\s+(\w+)\s+'([^'@]+)@([^']+)'\s+(existing\s+)?=\s*([\
 const MODULE = /^module\s+(\w+)\s+'([^']+)'\s*=\s*([\s\S]+)$/;
 const OUTPUT = /^output\s+(\w+)\s+(\w+)\s*=\s*([\s\S]+)$/;
 const TARGET_SCOPE = /^targetScope\s*=\s*'([^']+)'$/;
+const EXTENSION = /^extension\s+(\S+)$/;
 
 export function readBicep(text: string): BicepFile {
   const scanned = scan(text);
@@ -199,6 +202,7 @@ export function readBicep(text: string): BicepFile {
   const resources: BicepResource[] = [];
   const modules: BicepModule[] = [];
   const outputs: BicepOutput[] = [];
+  const extensions: string[] = [];
   let targetScope: string | undefined;
   let decorators: string[] = [];
   for (const statement of splitLines(scanned, 0)) {
@@ -212,6 +216,7 @@ export function readBicep(text: string): BicepFile {
     const module = MODULE.exec(statement);
     const output = OUTPUT.exec(statement);
     const scope = TARGET_SCOPE.exec(statement);
+    const extension = EXTENSION.exec(statement);
     if (param) params.push({ name: param[1]!, type: param[2]!, decorators, defaultValue: param[3]?.trim() });
     else if (variable) variables.push({ name: variable[1]!, value: variable[2]!.trim() });
     else if (resource) {
@@ -228,10 +233,11 @@ export function readBicep(text: string): BicepFile {
       modules.push({ symbol: module[1]!, path: module[2]!, body: firstGroup(module[3]!, '{') ?? '' });
     else if (output) outputs.push({ name: output[1]!, type: output[2]!, value: output[3]!.trim() });
     else if (scope) targetScope = scope[1];
+    else if (extension) extensions.push(extension[1]!);
     else throw new Error(`unrecognised Bicep statement: ${statement.slice(0, 80)}`);
     decorators = [];
   }
-  return { targetScope, params, variables, resources, modules, outputs };
+  return { targetScope, extensions, params, variables, resources, modules, outputs };
 }
 
 export function readBicepFile(path: string): BicepFile {

@@ -149,9 +149,16 @@ function roleAssignmentsByPrincipal(): Map<string, string[]> {
   return byPrincipal;
 }
 
-/** A value the schema accepts for a Bicep setting: the literal itself, else an https URL (names and URIs). */
-function sampleValue(bicepValue: string): string {
-  return stringLiteral(bicepValue) ?? 'https://sample.example.test/';
+/**
+ * A value the schema accepts for a Bicep setting: the literal itself, else the first of an https URL, a
+ * GUID (a client id) and a name (a Key Vault secret name) that the setting's schema accepts.
+ */
+function sampleValue(name: string, bicepValue: string): string {
+  const literal = stringLiteral(bicepValue);
+  if (literal !== undefined) return literal;
+  const field = (appSettingsSchema.shape as Record<string, z.ZodType>)[name];
+  const samples = ['https://sample.example.test/', '00000000-0000-0000-0000-000000000000', 'sample-name'];
+  return samples.find((sample) => field?.safeParse(sample).success) ?? samples[0]!;
 }
 
 describe('infra/main.bicep and its modules', () => {
@@ -172,11 +179,15 @@ describe('infra/main.bicep and its modules', () => {
     expect(orphans).toEqual([]);
   });
 
-  it('pins every resource to a dated API version', () => {
+  it('pins every resource to a dated API version (Microsoft Graph resources to v1.0, never beta)', () => {
     const resources = allResources();
     expect(resources.length).toBeGreaterThan(10);
     const undated = resources
-      .filter(({ resource }) => !API_VERSION.test(resource.apiVersion))
+      .filter(({ resource }) =>
+        resource.type.startsWith('Microsoft.Graph/')
+          ? resource.apiVersion !== 'v1.0'
+          : !API_VERSION.test(resource.apiVersion),
+      )
       .map(({ resource }) => `${resource.type}@${resource.apiVersion}`);
     expect(undated).toEqual([]);
   });
@@ -386,7 +397,7 @@ describe('function app', () => {
 
   it('sets app settings the app starts with (readAppSettings accepts them)', () => {
     const env = Object.fromEntries(
-      [...deployedAppSettings()].map(([key, value]) => [key, sampleValue(value)]),
+      [...deployedAppSettings()].map(([key, value]) => [key, sampleValue(key, value)]),
     );
     expect(() => readAppSettings(env)).not.toThrow();
   });
@@ -531,6 +542,150 @@ describe('the app-settings rule', () => {
       APP_SETTINGS_RULE,
     );
     expect(drift.unexpected).toEqual(['AzureWebJobsStorage', 'GRAPH_AUTH_MODE']);
+  });
+});
+
+describe('Microsoft Graph: the single-tenant grant (graph-grants.bicep)', () => {
+  const grants = () => file('app/graph-grants.bicep');
+  const variable = (f: BicepFile, name: string) =>
+    stringLiteral(f.variables.find((v) => v.name === name)?.value ?? '');
+
+  it('declares the Microsoft Graph extension in bicepconfig.json and in every file with Graph resources', () => {
+    const config = z
+      .object({ extensions: z.record(z.string(), z.string()) })
+      .loose()
+      .parse(JSON.parse(readFileSync(join(ROOT, 'bicepconfig.json'), 'utf8')));
+    expect(config.extensions['microsoftGraphV1']).toMatch(
+      /^br:mcr\.microsoft\.com\/bicep\/extensions\/microsoftgraph\/v1\.0:\d+\.\d+\.\d+$/,
+    );
+    const withGraph = [...FILES].filter(([, f]) =>
+      f.resources.some((r) => r.type.startsWith('Microsoft.Graph/')),
+    );
+    expect(withGraph.map(([path]) => relative(INFRA, path)).sort()).toEqual([
+      'app/auth.bicep',
+      'app/graph-grants.bicep',
+    ]);
+    for (const [path, f] of withGraph)
+      expect(f.extensions, relative(INFRA, path)).toEqual(['microsoftGraphV1']);
+  });
+
+  it('looks Microsoft Graph up by its application id and grants User.Read.All and GroupMember.Read.All by their real app role ids', () => {
+    const graph = grants().resources.find((r) => r.type === 'Microsoft.Graph/servicePrincipals');
+    expect(graph?.existing).toBe(true);
+    expect(property(graph!.body, 'appId')).toBe('graphAppId');
+    expect(variable(grants(), 'graphAppId')).toBe(GRAPH_APP_ID);
+    expect(variable(grants(), 'userReadAll')).toBe(GRAPH_APP_ROLES['User.Read.All']);
+    expect(variable(grants(), 'groupMemberReadAll')).toBe(GRAPH_APP_ROLES['GroupMember.Read.All']);
+    expect(variable(grants(), 'mailSend')).toBe(GRAPH_APP_ROLES['Mail.Send']);
+
+    const { resource } = single('Microsoft.Graph/appRoleAssignedTo');
+    expect(loopSource(resource)).toEqual({ item: 'appRoleId', source: 'grantedAppRoles' });
+    expect(property(resource.body, 'appRoleId')).toBe('appRoleId');
+    expect(property(resource.body, 'resourceId')).toBe(`${graph!.symbol}.id`);
+    expect(property(resource.body, 'principalId')).toBe('principalId');
+    // Least privilege: the two read permissions always, Mail.Send only when asked for.
+    expect(grants().variables.find((v) => v.name === 'grantedAppRoles')?.value).toBe(
+      'concat([userReadAll, groupMemberReadAll], grantMailSend ? [mailSend] : [])',
+    );
+    expect(grants().params.find((p) => p.name === 'grantMailSend')?.defaultValue).toBe('false');
+  });
+
+  it("grants them to the app's own user-assigned identity, by default (grantGraphRoles), so azd up needs no manual grant", () => {
+    const main = file('main.bicep');
+    const call = main.modules.find((m) => m.path === './app/graph-grants.bicep');
+    expect(call, 'main.bicep deploys app/graph-grants.bicep').toBeDefined();
+    expect(readFileSync(MAIN, 'utf8')).toMatch(
+      /module graphGrants '\.\/app\/graph-grants\.bicep' = if \(grantGraphRoles\)/,
+    );
+    expect(property(call!.body, 'params', 'principalId')).toBe('identity.outputs.principalId');
+    expect(property(call!.body, 'params', 'grantMailSend')).toBe('grantGraphMailSend');
+    expect(main.params.find((p) => p.name === 'grantGraphRoles')?.defaultValue).toBe('true');
+    expect(main.params.find((p) => p.name === 'grantGraphMailSend')?.defaultValue).toBe('false');
+  });
+});
+
+describe('App Service authentication (auth.bicep)', () => {
+  const auth = () => file('app/auth.bicep');
+  const authSettings = () =>
+    declaredResources('Microsoft.Web/sites/config').find(
+      ({ resource }) => property(resource.body, 'name') === "'authsettingsV2'",
+    );
+
+  /** `/api/<route>` of every HTTP function registered with authLevel 'anonymous'. */
+  function anonymousRoutes(): string[] {
+    const dir = join(ROOT, 'functions');
+    return readdirSync(dir)
+      .filter((name) => name.endsWith('.ts'))
+      .flatMap((name) => {
+        const text = readFileSync(join(dir, name), 'utf8');
+        return [...text.matchAll(/app\.http\(\s*'[^']+',\s*\{([\s\S]*?)\}\s*\)/g)]
+          .map((m) => m[1]!)
+          .filter((options) => /authLevel:\s*'anonymous'/.test(options))
+          .map((options) => `/api/${/route:\s*'([^']+)'/.exec(options)?.[1] ?? '?'}`);
+      });
+  }
+
+  it('requires an Entra ID sign-in on every route and answers 401 without one', () => {
+    const settings = authSettings();
+    expect(settings, 'a Microsoft.Web/sites/config named authsettingsV2').toBeDefined();
+    const body = settings!.resource.body;
+    expect(property(body, 'parent')).toBe('functionApp');
+    expect(property(body, 'properties', 'platform', 'enabled')).toBe('true');
+    expect(property(body, 'properties', 'globalValidation', 'requireAuthentication')).toBe('true');
+    expect(property(body, 'properties', 'globalValidation', 'unauthenticatedClientAction')).toBe(
+      "'Return401'",
+    );
+    expect(property(body, 'properties', 'httpSettings', 'requireHttps')).toBe('true');
+    const entra = property(body, 'properties', 'identityProviders', 'azureActiveDirectory') ?? '';
+    expect(property(entra, 'enabled')).toBe('true');
+    expect(property(entra, 'registration', 'clientId')).toBe('apiApplication.appId');
+    expect(property(entra, 'registration', 'openIdIssuer')).toBe(
+      "'${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'",
+    );
+    expect(arrayItems(property(entra, 'validation', 'allowedAudiences') ?? '')).toEqual([
+      'apiApplication.appId',
+      "'api://${apiApplication.appId}'",
+    ]);
+  });
+
+  it('leaves anonymous exactly the routes the app registers anonymous (webhook, health, consent callback)', () => {
+    const excluded = auth().variables.find((v) => v.name === 'anonymousPaths');
+    expect(property(authSettings()!.resource.body, 'properties', 'globalValidation', 'excludedPaths')).toBe(
+      'anonymousPaths',
+    );
+    const paths = arrayItems(excluded?.value ?? '').map((item) => stringLiteral(item));
+    // The lifecycle route sits under the webhook's: one wildcard covers it.
+    const expected = anonymousRoutes().map((route) =>
+      route === '/api/notifications/lifecycle' ? '/api/notifications/*' : route,
+    );
+    expect([...paths].sort()).toEqual([...new Set(expected)].sort());
+    expect(paths).toEqual(
+      expect.arrayContaining(['/api/health', '/api/notifications', '/api/connect/callback']),
+    );
+  });
+
+  it("gives sign-in only to principals assigned an app role: Sync.Admin (admin routes) or Directory.Read (the app's routes)", () => {
+    const application = single('Microsoft.Graph/applications').resource;
+    const roles = arrayItems(property(application.body, 'appRoles') ?? '');
+    expect(roles.map((role) => stringLiteral(property(role, 'value') ?? '')).sort()).toEqual([
+      'Directory.Read',
+      'Sync.Admin',
+    ]);
+    for (const role of roles) {
+      expect(property(role, 'isEnabled')).toBe('true');
+      expect(property(role, 'id')).toMatch(/^guid\(applicationUniqueName, '[\w.]+'\)$/);
+    }
+    expect(property(application.body, 'signInAudience')).toBe("'AzureADMyOrg'");
+    const servicePrincipal = single('Microsoft.Graph/servicePrincipals').resource;
+    expect(property(servicePrincipal.body, 'appId')).toBe('apiApplication.appId');
+    expect(property(servicePrincipal.body, 'appRoleAssignmentRequired')).toBe('true');
+  });
+
+  it("tells the app to check the route's app role on the principal App Service passes on", () => {
+    expect(deployedAppSettings().get('SYNC_HTTP_AUTH')).toBe("'app-service'");
+    expect(readAppSettings({ AzureWebJobsStorage: 'UseDevelopmentStorage=true' }).SYNC_HTTP_AUTH).toBe(
+      'function-keys',
+    );
   });
 });
 

@@ -62,6 +62,11 @@ export const APP_SETTINGS_RULE: AppSettingsRule = {
 // Every resource type the deployment creates (vnetEnabled adds the Microsoft.Network ones).
 export const EXPECTED_RESOURCE_TYPES = [
   'Microsoft.Authorization/roleAssignments',
+  // The Microsoft Graph extension: the API's app registration and service principal (auth.bicep), the
+  // managed identity's Graph app roles (graph-grants.bicep).
+  'Microsoft.Graph/appRoleAssignedTo',
+  'Microsoft.Graph/applications',
+  'Microsoft.Graph/servicePrincipals',
   'Microsoft.Insights/components',
   'Microsoft.KeyVault/vaults',
   'Microsoft.ManagedIdentity/userAssignedIdentities',

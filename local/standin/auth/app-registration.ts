@@ -9,6 +9,15 @@ export const DEFAULT_GRANTED_PERMISSIONS: readonly string[] = [
   'Mail.Send',
 ];
 
+/**
+ * What the admin answers on the next admin consent screens (`/{tenant}/v2.0/adminconsent`): accept
+ * (every requested permission, or only `grant`), decline, or not be allowed to consent.
+ */
+export type ConsentAnswer =
+  | { readonly answer: 'accept'; readonly grant?: readonly string[] }
+  | { readonly answer: 'decline' }
+  | { readonly answer: 'consent-required' };
+
 export interface AppRegistration {
   readonly clientId: string;
   /** Object id of the app's service principal (the `oid` of its tokens). */
@@ -21,6 +30,10 @@ export interface AppRegistration {
   readonly x5tS256: string;
   /** Application permissions granted (admin-consented); changeable at run time. */
   grantedPermissions: string[];
+  /** The application permissions the registration asks for (what a consent grants by default). */
+  readonly requestedPermissions: readonly string[];
+  /** The answer of the next admin consents (default: accept everything requested). */
+  consent: ConsentAnswer;
 }
 
 export interface AppRegistrationOptions {
@@ -42,5 +55,7 @@ export function createAppRegistration(options: AppRegistrationOptions): AppRegis
     x5t: createHash('sha1').update(der).digest('base64url'),
     x5tS256: createHash('sha256').update(der).digest('base64url'),
     grantedPermissions: [...(options.grantedPermissions ?? DEFAULT_GRANTED_PERMISSIONS)],
+    requestedPermissions: [...DEFAULT_GRANTED_PERMISSIONS],
+    consent: { answer: 'accept' },
   };
 }

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { RouteTable, StandinRequest, StandinResponse } from '../http/route-table.js';
 import type { AccessTokenIssuer } from './access-tokens.js';
 import { GRAPH_AUDIENCE, KEYVAULT_AUDIENCE } from './access-tokens.js';
+import { registerAdminConsentRoute } from './admin-consent.js';
 import type { AppRegistration } from './app-registration.js';
 import { verifyClientAssertion } from './client-assertion.js';
 
@@ -96,6 +97,7 @@ export function registerTokenRoutes(routes: RouteTable, deps: TokenRouteDeps): v
     },
     none,
   );
+  registerAdminConsentRoute(routes, deps);
   routes.add(
     'POST',
     '/{tenant}/oauth2/v2.0/token',

@@ -19,6 +19,11 @@ export interface ControlRouteDeps {
 const bulkSchema = z.object({ operations: z.array(operationSchema) });
 const permissionsSchema = z.object({ permissions: z.array(z.string()) });
 const clockSchema = z.object({ advanceMs: z.number().nonnegative() });
+const consentSchema = z.discriminatedUnion('answer', [
+  z.object({ answer: z.literal('accept'), grant: z.array(z.string()).optional() }),
+  z.object({ answer: z.literal('decline') }),
+  z.object({ answer: z.literal('consent-required') }),
+]);
 const pageSizeSchema = z.object({
   users: z.number().int().positive(),
   groupBudget: z.number().int().positive().optional(),
@@ -66,6 +71,10 @@ export function registerControlRoutes(routes: RouteTable, deps: ControlRouteDeps
   });
   routes.add('PUT', '/permissions', (req) => {
     control.setGrantedPermissions(parseBody(permissionsSchema, req).permissions);
+    return ok();
+  });
+  routes.add('PUT', '/consent', (req) => {
+    control.setConsentAnswer(parseBody(consentSchema, req));
     return ok();
   });
   routes.add('POST', '/clock', (req) => {

@@ -1,5 +1,5 @@
 /** `StandinControl`: what tests, the demo and the bench use to drive the stand-in (also served over HTTP). */
-import type { AppRegistration } from '../auth/app-registration.js';
+import type { AppRegistration, ConsentAnswer } from '../auth/app-registration.js';
 import type { FaultInjector, FaultPlan, FaultPlanInput } from '../faults/fault-plan.js';
 import type { CountersView, RequestCounters } from '../http/counters.js';
 import type { TenantStore } from '../tenant/tenant-store.js';
@@ -73,6 +73,8 @@ export interface StandinControl {
   group(id: string): SnapshotGroup | undefined;
   /** Changes the app's granted application permissions (tokens issued afterwards carry them). */
   setGrantedPermissions(permissions: readonly string[]): void;
+  /** How the next admin consents answer: accept (all requested, or only `grant`), decline, consent required. */
+  setConsentAnswer(answer: ConsentAnswer): void;
   /** Moves the stand-in's clock forward (token expiry, soft-delete retention, delta token age). */
   advanceClock(ms: number): void;
   /** Delta page sizes (users per page; group objects + member references per page). */
@@ -157,6 +159,9 @@ export function createStandinControl(deps: ControlDeps): StandinControl {
     group: groupView,
     setGrantedPermissions: (permissions) => {
       deps.app.grantedPermissions = [...permissions];
+    },
+    setConsentAnswer: (answer) => {
+      deps.app.consent = answer;
     },
     advanceClock: (ms) => deps.advanceClock(ms),
     setDeltaPageSize: (users, groupBudget) => deps.setDeltaPageSize(users, groupBudget),
