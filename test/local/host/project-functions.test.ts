@@ -135,6 +135,9 @@ describe("the project's function app, loaded through the host's loader", () => {
       'events-replay': 'httpTrigger function POST events/replay',
       'events-delivery': 'timerTrigger */2 * * * * *',
       'events-retention': 'timerTrigger 0 17 * * * *',
+      connect: 'httpTrigger function GET connect',
+      'connect-callback': 'httpTrigger anonymous GET connect/callback',
+      disconnect: 'httpTrigger function DELETE connections/{tenantId}',
     });
     for (const fn of app.functions.filter((f) => f.triggerType === 'queueTrigger')) {
       expect(fn.bindings[fn.triggerName]!.connection, fn.name).toBe('AzureWebJobsStorage');
