@@ -9,6 +9,7 @@ import {
 import { ChunkStore } from './adapters/storage/chunk-store.js';
 import { ConnectionStore } from './adapters/storage/connection-store.js';
 import { GroupGraphStore } from './adapters/storage/group-graph-store.js';
+import { ManagerIndex } from './adapters/storage/manager-index.js';
 import { PassStateStore } from './adapters/storage/pass-state-store.js';
 import { PersonPhotoStore } from './adapters/storage/person-photo-store.js';
 import { QueueGateway } from './adapters/storage/queue-gateway.js';
@@ -64,6 +65,7 @@ export class AppServices {
       chunkStore: this.#chunks,
       changeSets: this.#changeSets,
       groupGraph: new GroupGraphStore(tables),
+      managerIndex: new ManagerIndex(this.#changeSets),
       runs: new RunStore(tables),
       settled: new SettledRounds(tables),
       syncState: new SyncStateStore(tables, this.settings.SYNC_LEASE_SECONDS),

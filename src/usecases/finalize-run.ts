@@ -68,6 +68,7 @@ export async function completeIfAllReported(deps: PipelineDeps, ref: RunRef): Pr
     CHANGING.some((outcome) => r.chunkIndex < total && (r.counts[outcome] ?? 0) > 0),
   );
   const gated = await passGate(deps, ref, changed);
+  if (gated.kind === 'busy') return 'waiting';
   const gate = await deps.runs.listGateParts(ref);
   const completed = await deps.runs.transition(ref, (current) => {
     if (current.state !== ('running' satisfies RunState)) return undefined;

@@ -1,52 +1,34 @@
 import { personFromRow, personToRow } from '../adapters/storage/directory-rows.js';
+import type { ManagerEntry } from '../adapters/storage/manager-index.js';
+import { withPartitionLock } from '../adapters/storage/partition-lock.js';
 import type { RunError } from '../adapters/storage/run-store.js';
 import { TABLES } from '../adapters/storage/storage-names.js';
-import type { Row } from '../adapters/storage/table-gateway.js';
-import { bucketPartition, tenantPartitionRange, userBucketOf } from '../domain/bucket.js';
-import { type ManagerFacts, resolveManagers } from '../domain/managers.js';
+import { bucketPartition, personBucketOf, userBucketOf } from '../domain/bucket.js';
+import { type ManagerFacts, type ManagerLink, resolveManagers } from '../domain/managers.js';
 import { HISTORY_ON_ROW } from '../domain/person.js';
-import { isOutOfDirectory } from '../domain/person-status.js';
 import { flushEvents, personChange } from './event-outbox.js';
 import type { RunRef } from './messages.js';
 import type { PipelineDeps } from './pipeline-deps.js';
+import { managerEntryOf } from './project-people.js';
 
 /**
  * The managers rule over the whole directory, once a run's changes are in: a person's manager is
  * linked to the manager's own person only when that person is in the directory; a missing manager,
  * a manager out of scope and a cycle are each the person's problem, reported in the run when it
- * appears (`manager-missing`, `manager-out-of-scope`, `manager-cycle`), never a crash. The planner
- * links managers as Entra names them; this pass corrects only what differs, so a sync whose
- * managers are all in the directory writes nothing here.
+ * appears (`manager-missing`, `manager-out-of-scope`, `manager-cycle`), never a crash. It reads the
+ * managers index (64 small blobs, manager-index.ts), not the people table; the planner links
+ * managers as Entra names them, and this pass corrects only what differs, bucket by bucket under each
+ * lock, so a sync whose managers are all in the directory writes nothing here.
  */
 export async function linkManagers(
   deps: PipelineDeps,
   ref: RunRef,
 ): Promise<{ updated: number; errors: RunError[] }> {
   const { tenantId } = ref;
-  const range = tenantPartitionRange(tenantId);
-  const rows = await deps.tables.listPartitionRange(TABLES.people, range.from, range.to, [
-    'PartitionKey',
-    'RowKey',
-    'sourceObjectId',
-    'status',
-    'managerId',
-    'entraManagerId',
-    'managerProblem',
-  ]);
+  const indexed = await deps.managerIndex.readAll(tenantId, deps.buckets);
   const facts = new Map<string, ManagerFacts>();
-  const byUser = new Map<string, Row>();
-  for (const row of rows) {
-    const userId = typeof row.sourceObjectId === 'string' ? row.sourceObjectId : '';
-    if (userId === '') continue;
-    byUser.set(userId, row);
-    const status = String(row.status) as Parameters<typeof isOutOfDirectory>[0];
-    facts.set(userId, {
-      userId,
-      personId: row.rowKey,
-      inDirectory: !isOutOfDirectory(status),
-      managerUserId:
-        typeof row.entraManagerId === 'string' && row.entraManagerId !== '' ? row.entraManagerId : null,
-    });
+  for (const [userId, { entry }] of indexed) {
+    facts.set(userId, { userId, personId: entry[0], inDirectory: entry[1] === 1, managerUserId: entry[2] });
   }
   // A manager Entra still knows but who has no person (out of scope from the start) is out of
   // scope, not missing: the mirror says which.
@@ -63,65 +45,93 @@ export async function linkManagers(
     }
   }
   const links = resolveManagers(facts.values());
+  const corrections = new Map<number, { userId: string; link: ManagerLink }[]>();
+  for (const [userId, link] of links) {
+    const found = indexed.get(userId);
+    if (!found) continue;
+    const [, , , managerId, problem] = found.entry;
+    if (managerId === link.managerPersonId && problem === link.problem) continue;
+    const list = corrections.get(found.bucket) ?? [];
+    list.push({ userId, link });
+    corrections.set(found.bucket, list);
+  }
   const errors: RunError[] = [];
   let updated = 0;
-  const now = deps.now().toISOString();
-  for (const [userId, link] of links) {
-    const row = byUser.get(userId);
-    if (!row) continue;
-    const managerId = link.managerPersonId ?? '';
-    const problem = link.problem ?? '';
-    if ((row.managerId ?? '') === managerId && (row.managerProblem ?? '') === problem) continue;
-    if (link.problem && (row.managerProblem ?? '') !== problem) {
-      errors.push({
-        category: link.problem,
-        objectId: userId,
-        message: describe(link.problem, facts.get(userId)?.managerUserId ?? null),
-        source: 'managers',
-      });
-    }
-    for (let attempt = 0; attempt < 5; attempt += 1) {
-      const full = await deps.tables.get(TABLES.people, row.partitionKey, row.rowKey);
-      if (!full) break;
-      const { person, etag } = personFromRow(full);
-      if (person.sourceObjectId !== userId) break;
-      const rule = link.problem
-        ? `managers: ${describe(link.problem, person.entraManagerId)}`
-        : 'managers: linked to the manager Entra names';
-      const next = {
-        ...person,
-        managerId: link.managerPersonId,
-        managerProblem: link.problem,
-        updatedAt: now,
-        history: [
-          ...person.history,
-          {
-            at: now,
-            runId: ref.runId,
-            kind: 'updated',
-            rule,
-            changes: [{ key: 'managerId', from: person.managerId, to: link.managerPersonId }],
-          },
-        ].slice(-HISTORY_ON_ROW),
-      };
-      // The app's person.updated (managerId) rides on the row (event-outbox.ts).
-      const change = personChange(ref.runId, full, person, next, deps.now());
-      try {
-        await flushEvents(deps.tables, tenantId, deps.buckets, change.carried);
-        await deps.tables.replaceIfMatch(
-          TABLES.people,
-          { ...personToRow(row.partitionKey, next), ...change.columns },
-          etag!,
-        );
-        await flushEvents(deps.tables, tenantId, deps.buckets, change.events);
-        updated += 1;
-        break;
-      } catch (error) {
-        if ((error as { statusCode?: number }).statusCode !== 412) throw error;
+  for (const [bucket, list] of corrections) {
+    await withPartitionLock(deps.tables, tenantId, `users:${bucket}`, async (lease) => {
+      const changes = new Map<string, ManagerEntry | null>();
+      for (const { userId, link } of list) {
+        const written = await correct(deps, ref, userId, indexed.get(userId)!.entry, link, errors);
+        if (written !== undefined) changes.set(userId, written);
+        if (written && written[3] === link.managerPersonId) updated += 1;
       }
-    }
+      lease.assertHeld();
+      await deps.managerIndex.update(tenantId, bucket, changes);
+    });
   }
   return { updated, errors };
+}
+
+/** Writes one person's corrected manager link (ETag'd); answers its index entry as it now is. */
+async function correct(
+  deps: PipelineDeps,
+  ref: RunRef,
+  userId: string,
+  entry: ManagerEntry,
+  link: ManagerLink,
+  errors: RunError[],
+): Promise<ManagerEntry | null | undefined> {
+  const { tenantId } = ref;
+  const personId = entry[0];
+  const pk = bucketPartition(tenantId, personBucketOf(personId, deps.buckets));
+  for (let attempt = 0; attempt < 5; attempt += 1) {
+    const full = await deps.tables.get(TABLES.people, pk, personId);
+    if (!full) return null;
+    const { person, etag } = personFromRow(full);
+    if (person.sourceObjectId !== userId) return null;
+    if (person.managerId === link.managerPersonId && person.managerProblem === link.problem) {
+      return managerEntryOf(person, userId);
+    }
+    const now = deps.now().toISOString();
+    const rule = link.problem
+      ? `managers: ${describe(link.problem, person.entraManagerId)}`
+      : 'managers: linked to the manager Entra names';
+    const next = {
+      ...person,
+      managerId: link.managerPersonId,
+      managerProblem: link.problem,
+      updatedAt: now,
+      history: [
+        ...person.history,
+        {
+          at: now,
+          runId: ref.runId,
+          kind: 'updated',
+          rule,
+          changes: [{ key: 'managerId', from: person.managerId, to: link.managerPersonId }],
+        },
+      ].slice(-HISTORY_ON_ROW),
+    };
+    // The app's person.updated (managerId) rides on the row (event-outbox.ts).
+    const change = personChange(ref.runId, full, person, next, deps.now());
+    try {
+      await flushEvents(deps.tables, tenantId, deps.buckets, change.carried);
+      await deps.tables.replaceIfMatch(TABLES.people, { ...personToRow(pk, next), ...change.columns }, etag!);
+      await flushEvents(deps.tables, tenantId, deps.buckets, change.events);
+      if (link.problem && person.managerProblem !== link.problem) {
+        errors.push({
+          category: link.problem,
+          objectId: userId,
+          message: describe(link.problem, person.entraManagerId),
+          source: 'managers',
+        });
+      }
+      return managerEntryOf(next, userId);
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode !== 412) throw error;
+    }
+  }
+  return undefined;
 }
 
 function describe(problem: string, managerUserId: string | null): string {

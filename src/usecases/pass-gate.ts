@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 import { TABLES } from '../adapters/storage/storage-names.js';
+import { isWriteConflict } from '../adapters/storage/table-gateway.js';
 import { tenantPartitionRange, userBucketOf } from '../domain/bucket.js';
 import { type ChangeCounts, decideGate, type GateDecision } from '../domain/guard.js';
 import { RUN_OUTCOMES } from '../domain/person-plan.js';
@@ -34,7 +35,30 @@ export async function heldChangesOf(deps: PipelineDeps, ref: RunRef): Promise<He
 }
 
 export type GateOutcome =
-  { readonly kind: 'passed' } | { readonly kind: 'held'; readonly decision: GateDecision };
+  | { readonly kind: 'passed' }
+  | { readonly kind: 'held'; readonly decision: GateDecision }
+  /** Another finalizer (the fan-in's check, the watchdog) is passing this run's gate right now. */
+  | { readonly kind: 'busy' };
+
+/** How long a gate in progress keeps others away (a dead one is taken over after it). */
+const GATE_CLAIM_MS = 120_000;
+
+/** One finalizer passes a run's gate at a time: a claim row, taken over when stale. */
+async function claimGate(deps: PipelineDeps, ref: RunRef): Promise<boolean> {
+  const partitionKey = `${ref.tenantId}|${ref.runId}|gate`;
+  const now = deps.now().getTime();
+  const entity = { partitionKey, rowKey: 'claim', at: now };
+  const row = await deps.tables.get(TABLES.runChunks, partitionKey, 'claim');
+  if (!row) return deps.tables.createIfAbsent(TABLES.runChunks, entity);
+  if (now - Number(row.at) < GATE_CLAIM_MS) return false;
+  try {
+    await deps.tables.replaceIfMatch(TABLES.runChunks, entity, row.etag!);
+    return true;
+  } catch (error) {
+    if (isWriteConflict(error)) return false;
+    throw error;
+  }
+}
 
 /**
  * The gate, once every chunk of the run is applied (so the run's whole change set is known): the
@@ -47,6 +71,7 @@ export type GateOutcome =
  * a gate redone after a crash decides the same and reports the counts decided the first time.
  */
 export async function passGate(deps: PipelineDeps, ref: RunRef, changed: boolean): Promise<GateOutcome> {
+  if (!(await claimGate(deps, ref))) return { kind: 'busy' };
   const parts = new Map((await deps.runs.listGateParts(ref)).map((p) => [p.part, p]));
   const held = await heldChangesOf(deps, ref);
   const connection = await deps.connections.get(ref.tenantId);
@@ -128,6 +153,7 @@ export async function applyHeld(
         replan: [...ids],
         allowDestructive: true,
         sources: async () => ({ policy, groups: await deps.groupGraph.load(ref.tenantId) }),
+        managerIndex: deps.managerIndex,
       },
       async (decided) => {
         if (parts.has(part)) return;

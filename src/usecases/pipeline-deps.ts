@@ -1,6 +1,7 @@
 import type { ChunkStore } from '../adapters/storage/chunk-store.js';
 import type { ConnectionStore } from '../adapters/storage/connection-store.js';
 import type { GroupGraphStore } from '../adapters/storage/group-graph-store.js';
+import type { ManagerIndex } from '../adapters/storage/manager-index.js';
 import type { PassStateStore } from '../adapters/storage/pass-state-store.js';
 import type { PersonPhotoStore } from '../adapters/storage/person-photo-store.js';
 import type { QueueGateway } from '../adapters/storage/queue-gateway.js';
@@ -23,6 +24,8 @@ export interface PipelineDeps {
   readonly chunkStore: ChunkStore;
   /** The runs' change sets (container change-sets): what the planner decided, per chunk. */
   readonly changeSets: ChunkStore;
+  /** What the managers rule reads of every linked person, per bucket (manager-index.ts). */
+  readonly managerIndex: ManagerIndex;
   /** The tenant's group graph as the planner reads it, and its version. */
   readonly groupGraph: GroupGraphStore;
   readonly runs: RunStore;

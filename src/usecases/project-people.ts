@@ -4,6 +4,7 @@ import { personFromRow, personToRow } from '../adapters/storage/directory-rows.j
 import { type Dispute, DisputeStore } from '../adapters/storage/dispute-store.js';
 import { EmailIndexStore } from '../adapters/storage/email-index-store.js';
 import type { TenantGroups } from '../adapters/storage/group-graph-store.js';
+import type { ManagerEntry } from '../adapters/storage/manager-index.js';
 import { PersonHistoryStore, splitHistory } from '../adapters/storage/person-history-store.js';
 import type { RunError } from '../adapters/storage/run-store.js';
 import { TABLES } from '../adapters/storage/storage-names.js';
@@ -15,9 +16,10 @@ import type { MirrorUser } from '../domain/directory.js';
 import { descendantsOf } from '../domain/group-closure.js';
 import { assignMatches, type MatchDecision, matchKeysOf } from '../domain/matching.js';
 import type { PersonRecord } from '../domain/person.js';
-import { personIdFor, teamIdFor } from '../domain/person-id.js';
 import type { FeedEvent } from '../domain/person-events.js';
+import { personIdFor, teamIdFor } from '../domain/person-id.js';
 import { type Outcome, type PersonDecision, type PlanContext, planPerson } from '../domain/person-plan.js';
+import { isOutOfDirectory } from '../domain/person-status.js';
 import type { Policy } from '../domain/policy.js';
 import { decideScope } from '../domain/scope.js';
 import { parseUserFilter } from '../domain/user-filter.js';
@@ -60,6 +62,8 @@ export interface BucketProjection {
   readonly errors: RunError[];
   /** Users whose person could not be written (a row over Table Storage's limits). */
   readonly refused: Set<string>;
+  /** The managers index's entries of the planned users, as their people now are (null: no person). */
+  readonly managers: Map<string, ManagerEntry | null>;
   /** The app's events of these writes (event-outbox.ts): into the feed after the people writes… */
   readonly events: FeedEvent[];
   /** …and those of the previous changes of the people written, into the feed again before them. */
@@ -157,13 +161,17 @@ export async function projectBucket(tables: TableGateway, input: ProjectInput): 
     refused: new Set(),
     events: [],
     carriedEvents: [],
+    managers: new Map(),
   };
   const count = (outcome: Outcome): void => {
     out.counts[outcome] = (out.counts[outcome] ?? 0) + 1;
   };
 
   // 1. Each user's person as stored (a person of another partition is read on its own).
-  const existing = new Map<string, { person: PersonRecord; etag: string | undefined; pk: string; row?: Row }>();
+  const existing = new Map<
+    string,
+    { person: PersonRecord; etag: string | undefined; pk: string; row?: Row }
+  >();
   for (const user of input.users) {
     const personId = input.personIds.get(user.id)!;
     const personPk = bucketPartition(tenantId, personBucketOf(personId, input.buckets));
@@ -209,6 +217,7 @@ export async function projectBucket(tables: TableGateway, input: ProjectInput): 
     }
     if (decision.outcome === 'skipped') {
       // Nothing to do for someone out of scope with no person: not even worth a line in the change set.
+      out.managers.set(user.id, null);
       continue;
     }
     for (const error of decision.errors) {
@@ -235,6 +244,7 @@ export async function projectBucket(tables: TableGateway, input: ProjectInput): 
         rule: decision.rule,
         held: true,
       });
+      out.managers.set(user.id, managerEntryOf(current?.person, user.id));
       continue;
     }
     const writes = person !== undefined && person !== current?.person;
@@ -251,6 +261,7 @@ export async function projectBucket(tables: TableGateway, input: ProjectInput): 
       );
       if (!row) {
         out.refused.add(user.id);
+        out.managers.set(user.id, managerEntryOf(current?.person, user.id));
         count('failed');
         continue;
       }
@@ -275,6 +286,7 @@ export async function projectBucket(tables: TableGateway, input: ProjectInput): 
       }
       spillHistory(tables, tenantId, person, out);
     }
+    out.managers.set(user.id, managerEntryOf(writes ? person : current?.person, user.id));
     count(decision.outcome);
     if (decision.outcome !== 'unchanged') {
       out.entries.push({
@@ -289,6 +301,18 @@ export async function projectBucket(tables: TableGateway, input: ProjectInput): 
     }
   }
   return out;
+}
+
+/** A linked person as the managers rule sees it (manager-index.ts), or null when the user has none. */
+export function managerEntryOf(person: PersonRecord | undefined, userId: string): ManagerEntry | null {
+  if (!person || person.sourceObjectId !== userId) return null;
+  return [
+    person.personId,
+    isOutOfDirectory(person.status) ? 0 : 1,
+    person.entraManagerId,
+    person.managerId,
+    person.managerProblem,
+  ];
 }
 
 function pkOf(tenantId: string, personId: string, input: ProjectInput): string {

@@ -2,6 +2,7 @@ import type { TransactionAction } from '@azure/data-tables';
 
 import { mirrorUserFromRow, mirrorUserToRow } from '../adapters/storage/directory-rows.js';
 import type { TenantGroups } from '../adapters/storage/group-graph-store.js';
+import type { ManagerIndex } from '../adapters/storage/manager-index.js';
 import { type PartitionLease, withPartitionLock } from '../adapters/storage/partition-lock.js';
 import type { RunError } from '../adapters/storage/run-store.js';
 import { TABLES } from '../adapters/storage/storage-names.js';
@@ -86,6 +87,8 @@ export interface BucketWork {
   /** Apply decisions that take a person out of the directory (the gate's pass), instead of holding them. */
   readonly allowDestructive?: boolean;
   readonly sources: () => Promise<PlanSources>;
+  /** The managers rule's index of the bucket's people (manager-index.ts). */
+  readonly managerIndex: ManagerIndex;
 }
 
 /** Most optimistic-concurrency retries before the message goes back to the queue. */
@@ -233,6 +236,9 @@ async function applyOnce(
     await write();
   }
   await flushEvents(tables, tenantId, work.buckets, projection.events);
+  // What the managers rule reads of these people (after their writes; a redelivery writes it again).
+  lease.assertHeld();
+  await work.managerIndex.update(tenantId, bucket, projection.managers);
   lease.assertHeld();
   await tables.transact(TABLES.dirUsers, mirrorActions);
   return outcome;

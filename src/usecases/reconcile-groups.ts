@@ -6,6 +6,7 @@ import {
   mirrorUserFromRow,
   spreadColumns,
 } from '../adapters/storage/directory-rows.js';
+import type { ManagerIndex } from '../adapters/storage/manager-index.js';
 import { withPartitionLock } from '../adapters/storage/partition-lock.js';
 import { TABLES } from '../adapters/storage/storage-names.js';
 import type { Row, TableGateway } from '../adapters/storage/table-gateway.js';
@@ -17,10 +18,10 @@ import {
   withoutSettledRemovals,
 } from '../domain/directory.js';
 import { descendantsOf } from '../domain/group-closure.js';
+import type { FeedEvent } from '../domain/person-events.js';
 import { teamIdFor } from '../domain/person-id.js';
 import type { Policy } from '../domain/policy.js';
 import { isSyncedGroup } from '../domain/team-membership.js';
-import type { FeedEvent } from '../domain/person-events.js';
 import { byVersion, isNewer, isSettled } from '../domain/version.js';
 import { flushEvents, replayedOutbox, teamChange } from './event-outbox.js';
 import {
@@ -42,6 +43,7 @@ export interface GroupWork {
   /** The connection's policy, and the groups (read again after this chunk's writes). */
   readonly policy: Policy;
   readonly sources: () => Promise<PlanSources>;
+  readonly managerIndex: ManagerIndex;
   /** Says the group graph changed, before anything is re-planned (group-graph-store.ts). */
   readonly graphChanged: () => Promise<void>;
   /** Re-plan every team row (a settings change); the buckets' own chunks re-plan the people. */
@@ -276,6 +278,7 @@ async function replanMembers(
         settledRound: work.settledRound,
         replan,
         sources: work.sources,
+        managerIndex: work.managerIndex,
       },
       async (outcome) => {
         if (recorded) return;

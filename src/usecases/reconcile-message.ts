@@ -104,6 +104,7 @@ async function reconcileOnce(
         policy,
         sources,
         graphChanged: () => deps.groupGraph.bump(chunk.tenantId),
+        managerIndex: deps.managerIndex,
         replanAll: chunk.replan,
       },
       onDecided,
@@ -127,6 +128,7 @@ async function reconcileOnce(
         settledRound,
         ...(chunk.replan ? { replan: 'all' as const } : {}),
         sources,
+        managerIndex: deps.managerIndex,
       },
       onDecided,
     );

@@ -31,6 +31,16 @@ export class ChunkStore {
     return JSON.parse(buffer.toString('utf8')) as unknown;
   }
 
+  /** The payload, or undefined when there is no such blob. */
+  async find(name: string): Promise<unknown> {
+    try {
+      return await this.get(name);
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+      throw error;
+    }
+  }
+
   async list(prefix: string): Promise<string[]> {
     const names: string[] = [];
     for await (const blob of this.#container.listBlobsFlat({ prefix })) names.push(blob.name);

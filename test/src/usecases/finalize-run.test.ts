@@ -74,7 +74,13 @@ function inMemoryRun() {
   // Nothing held for the gate, no connection (the default policy), an empty directory for the managers.
   const changeSets = { list: () => Promise.resolve([]) };
   const connections = { get: () => Promise.resolve(undefined) };
-  const tables = { listPartitionRange: () => Promise.resolve([]) };
+  const tables = {
+    listPartitionRange: () => Promise.resolve([]),
+    // The gate's claim: one finalizer at a time (here, always granted).
+    get: () => Promise.resolve(undefined),
+    createIfAbsent: () => Promise.resolve(true),
+  };
+  const managerIndex = { readAll: () => Promise.resolve(new Map()) };
   const deps = {
     runs,
     settled,
@@ -83,6 +89,7 @@ function inMemoryRun() {
     changeSets,
     connections,
     tables,
+    managerIndex,
     buckets: 64,
     now: () => new Date(ENDED_AT),
   } as unknown as PipelineDeps;

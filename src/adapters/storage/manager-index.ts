@@ -1,0 +1,77 @@
+import { z } from 'zod';
+
+import { forEachConcurrently } from '../../shared/concurrency.js';
+import type { ChunkStore } from './chunk-store.js';
+
+/**
+ * What the managers rule needs of every linked person, kept per bucket of users in one small blob
+ * (`managers/<tenant>/<bucket>.json` in the change-sets container), so the rule reads 64 blobs instead
+ * of the whole people table: user id → [person id, in the directory (1/0), Entra's manager (user id),
+ * the manager's person linked now, the problem recorded now]. Written under the bucket's lock by the
+ * chunk that planned those users (after its people writes: a redelivery writes it again), and by the
+ * managers rule for the links it corrects.
+ */
+export const managerEntrySchema = z.tuple([
+  z.string(),
+  z.union([z.literal(0), z.literal(1)]),
+  z.string().nullable(),
+  z.string().nullable(),
+  z.string().nullable(),
+]);
+export type ManagerEntry = z.infer<typeof managerEntrySchema>;
+
+const indexSchema = z.record(z.string(), managerEntrySchema);
+
+export class ManagerIndex {
+  constructor(private readonly blobs: ChunkStore) {}
+
+  static blobName(tenantId: string, bucket: number): string {
+    return `managers/${tenantId}/${String(bucket).padStart(2, '0')}.json`;
+  }
+
+  async read(tenantId: string, bucket: number): Promise<Map<string, ManagerEntry>> {
+    const found = await this.blobs.find(ManagerIndex.blobName(tenantId, bucket));
+    return new Map(found === undefined ? [] : Object.entries(indexSchema.parse(found)));
+  }
+
+  async write(tenantId: string, bucket: number, entries: ReadonlyMap<string, ManagerEntry>): Promise<void> {
+    await this.blobs.put(ManagerIndex.blobName(tenantId, bucket), Object.fromEntries(entries));
+  }
+
+  /** Sets (or, for null, removes) these users' entries: read, change, write (the caller holds the lock). */
+  async update(
+    tenantId: string,
+    bucket: number,
+    changes: ReadonlyMap<string, ManagerEntry | null>,
+  ): Promise<void> {
+    if (changes.size === 0) return;
+    const entries = await this.read(tenantId, bucket);
+    let changed = false;
+    for (const [userId, entry] of changes) {
+      const before = entries.get(userId);
+      if (entry === null) {
+        if (before) changed = entries.delete(userId) || changed;
+      } else if (!before || JSON.stringify(before) !== JSON.stringify(entry)) {
+        entries.set(userId, entry);
+        changed = true;
+      }
+    }
+    if (changed) await this.write(tenantId, bucket, entries);
+  }
+
+  /** Every bucket's entries, by user id, with the bucket they live in. */
+  async readAll(
+    tenantId: string,
+    buckets: number,
+  ): Promise<Map<string, { entry: ManagerEntry; bucket: number }>> {
+    const all = new Map<string, { entry: ManagerEntry; bucket: number }>();
+    await forEachConcurrently(
+      Array.from({ length: buckets }, (_, bucket) => bucket),
+      8,
+      async (bucket) => {
+        for (const [userId, entry] of await this.read(tenantId, bucket)) all.set(userId, { entry, bucket });
+      },
+    );
+    return all;
+  }
+}
