@@ -2,6 +2,7 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { z } from 'zod';
 
 import { parseBody, parseQuery, respond } from '../src/adapters/functions/http-api.js';
+import { documentRoute } from '../src/adapters/functions/openapi-registry.js';
 import { apiDeps } from '../src/api-services.js';
 import { customPropertyListSchema } from '../src/domain/custom-property.js';
 import { listCustomProperties, replaceCustomProperties } from '../src/usecases/manage-custom-properties.js';
@@ -29,6 +30,28 @@ export async function customPropertiesHttp(
   return respond(await replaceCustomProperties(deps, tenant.value, body.data));
 }
 
+documentRoute({
+  method: 'GET',
+  route: 'custom-properties',
+  summary: "The app's custom property definitions",
+  tags: ['app'],
+  auth: 'function',
+  query: tenantQuery,
+  responses: { 200: { description: 'the definitions' } },
+});
+documentRoute({
+  method: 'PUT',
+  route: 'custom-properties',
+  summary: 'Replaces the whole list of custom property definitions',
+  tags: ['app'],
+  auth: 'function',
+  query: tenantQuery,
+  body: customPropertyListSchema,
+  responses: {
+    200: { description: 'saved' },
+    409: { description: 'it deletes a property a saved mapping writes (the mappings are named)' },
+  },
+});
 app.http('custom-properties', {
   methods: ['GET', 'PUT'],
   authLevel: 'function',

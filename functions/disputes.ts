@@ -3,6 +3,7 @@ import { z } from 'zod';
 
 import { parseBody, parseQuery, respond } from '../src/adapters/functions/http-api.js';
 import { loggerFor } from '../src/adapters/functions/invocation-logger.js';
+import { documentRoute } from '../src/adapters/functions/openapi-registry.js';
 import { apiDeps } from '../src/api-services.js';
 import { listDisputes, resolveDispute } from '../src/usecases/resolve-disputes.js';
 import { requireConnection } from '../src/usecases/resolve-tenant.js';
@@ -45,6 +46,27 @@ export async function resolveDisputeHttp(
   return respond(result);
 }
 
+documentRoute({
+  method: 'GET',
+  route: 'connections/{tenantId}/disputes',
+  summary: 'Users whose email matched several people made by hand',
+  tags: ['disputes'],
+  auth: 'function',
+  query: listQuery,
+  responses: { 200: { description: 'the disputes' } },
+});
+documentRoute({
+  method: 'POST',
+  route: 'connections/{tenantId}/disputes/{id}',
+  summary: 'Resolves a dispute once: link a candidate, or create a new person',
+  tags: ['disputes'],
+  auth: 'function',
+  body: resolveBody,
+  responses: {
+    200: { description: 'resolved (a re-projection follows)' },
+    409: { description: 'already resolved' },
+  },
+});
 app.http('disputes', {
   methods: ['GET'],
   authLevel: 'function',

@@ -3,6 +3,7 @@ import { z } from 'zod';
 
 import { parseBody, respond } from '../src/adapters/functions/http-api.js';
 import { loggerFor } from '../src/adapters/functions/invocation-logger.js';
+import { documentRoute } from '../src/adapters/functions/openapi-registry.js';
 import { appServices } from '../src/app-services.js';
 import { approveHeld, rejectHeld } from '../src/usecases/approve-held.js';
 import { requireConnection } from '../src/usecases/resolve-tenant.js';
@@ -55,6 +56,31 @@ export async function rejectHttp(
   loggerFor(context).info('held run rejected', { tenantId: tenant.value, runId: request.params.runId ?? '' });
   return respond(result);
 }
+
+const decided = z
+  .object({ runId: z.string(), state: z.string(), applied: z.unknown(), stillHeld: z.unknown() })
+  .loose();
+documentRoute({
+  method: 'POST',
+  route: 'connections/{tenantId}/runs/{runId}/approve',
+  summary: "Applies a held run's changes (all, or the chosen people's), re-planned from the mirror",
+  tags: ['runs'],
+  auth: 'function',
+  body: approveBody,
+  responses: {
+    200: { description: 'what was applied and what is still held', schema: decided },
+    409: { description: 'the run is not held' },
+  },
+});
+documentRoute({
+  method: 'POST',
+  route: 'connections/{tenantId}/runs/{runId}/reject',
+  summary: 'Drops what a held run still holds',
+  tags: ['runs'],
+  auth: 'function',
+  body: rejectBody,
+  responses: { 200: { description: 'rejected' }, 409: { description: 'the run is not held' } },
+});
 
 app.http('approve-held-run', {
   methods: ['POST'],

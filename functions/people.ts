@@ -2,6 +2,7 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { z } from 'zod';
 
 import { ifMatchOf, parseBody, parseQuery, respond } from '../src/adapters/functions/http-api.js';
+import { documentRoute } from '../src/adapters/functions/openapi-registry.js';
 import { apiDeps } from '../src/api-services.js';
 import { PERSON_STATUSES } from '../src/domain/person-status.js';
 import { PERSON_FIELDS, type PersonField } from '../src/domain/policy.js';
@@ -160,6 +161,64 @@ export async function personHistoryHttp(
   );
 }
 
+const personIfMatch = z.object({
+  'If-Match': z.string().optional().describe("the person's etag: 412 when stale"),
+});
+documentRoute({
+  method: 'GET',
+  route: 'people',
+  summary: 'The people of the directory, paged (status, team, search)',
+  tags: ['app'],
+  auth: 'function',
+  query: listQuery,
+  responses: { 200: { description: 'a page of people (continuationToken when there are more)' } },
+});
+documentRoute({
+  method: 'POST',
+  route: 'people',
+  summary: 'A person made by hand (origin app, unlinked)',
+  tags: ['app'],
+  auth: 'function',
+  query: tenantQuery,
+  body: postBody,
+  responses: { 201: { description: 'created', headers: { ETag: "the person's etag", Location: 'its URL' } } },
+});
+documentRoute({
+  method: 'GET',
+  route: 'people/{personId}',
+  summary: 'A person, its etag and photo',
+  tags: ['app'],
+  auth: 'function',
+  query: tenantQuery,
+  responses: {
+    200: { description: 'the person', headers: { ETag: "the person's etag" } },
+    404: { description: 'no such person' },
+  },
+});
+documentRoute({
+  method: 'PATCH',
+  route: 'people/{personId}',
+  summary: "Edits a person's fields, custom properties or app status",
+  tags: ['app'],
+  auth: 'function',
+  query: tenantQuery,
+  headers: personIfMatch,
+  body: patchBody,
+  responses: {
+    200: { description: 'the person as saved', headers: { ETag: "the person's etag" } },
+    404: { description: 'no such person' },
+    412: { description: 'If-Match is stale' },
+  },
+});
+documentRoute({
+  method: 'GET',
+  route: 'people/{personId}/history',
+  summary: "A person's history, newest first (each change with its run and rule)",
+  tags: ['app'],
+  auth: 'function',
+  query: historyQuery,
+  responses: { 200: { description: 'a page of history entries' }, 404: { description: 'no such person' } },
+});
 app.http('people-list', {
   methods: ['GET'],
   authLevel: 'function',

@@ -1,7 +1,10 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { z } from 'zod';
 
+import { refusalResponse } from '../src/adapters/functions/http-api.js';
+import { documentRoute } from '../src/adapters/functions/openapi-registry.js';
 import { appServices } from '../src/app-services.js';
+import { issuesOf } from '../src/usecases/api-result.js';
 import { personPhoto } from '../src/usecases/person-photo.js';
 
 const paramsSchema = z.object({
@@ -23,13 +26,12 @@ export async function personPhotoHttp(
     tenantId: request.query.get('tenantId') ?? undefined,
   });
   if (!params.success) {
-    return {
+    return refusalResponse({
+      ok: false,
       status: 400,
-      jsonBody: {
-        error: 'invalid request',
-        details: params.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
-      },
-    };
+      error: 'invalid request',
+      issues: issuesOf(params.error),
+    });
   }
   const answer = await personPhoto(appServices().deps(), params.data.personId, params.data.tenantId);
   switch (answer.kind) {
@@ -53,6 +55,25 @@ export async function personPhotoHttp(
   }
 }
 
+documentRoute({
+  method: 'GET',
+  route: 'people/{personId}/photo',
+  summary: "The person's photo bytes (304 for a matching If-None-Match)",
+  tags: ['app'],
+  auth: 'function',
+  params: paramsSchema.pick({ personId: true }),
+  query: paramsSchema.pick({ tenantId: true }),
+  responses: {
+    200: {
+      description: 'the photo',
+      contentType: 'image/*',
+      schema: z.string(),
+      headers: { ETag: "Graph's media ETag" },
+    },
+    304: { description: 'not modified' },
+    404: { description: 'no such person, or no photo' },
+  },
+});
 app.http('person-photo', {
   methods: ['GET'],
   authLevel: 'function',

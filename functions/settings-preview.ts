@@ -2,9 +2,11 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 
 import { parseBody, respond } from '../src/adapters/functions/http-api.js';
 import { loggerFor } from '../src/adapters/functions/invocation-logger.js';
+import { documentRoute } from '../src/adapters/functions/openapi-registry.js';
 import { apiDeps } from '../src/api-services.js';
 import { connectionSettingsSchema } from '../src/domain/connection-settings.js';
 import { previewSettings } from '../src/usecases/preview-settings.js';
+import { requireConnection } from '../src/usecases/resolve-tenant.js';
 
 /**
  * POST /api/connections/{tenantId}/settings/preview with a full settings document (the one PUT
@@ -15,7 +17,9 @@ export async function postSettingsPreview(
   request: HttpRequest,
   context: InvocationContext,
 ): Promise<HttpResponseInit> {
-  const tenantId = (request.params.tenantId ?? '').toLowerCase();
+  const tenant = await requireConnection(apiDeps().pipeline, request.params.tenantId ?? '');
+  if (!tenant.ok) return respond(tenant);
+  const tenantId = tenant.value;
   const body = await parseBody(request, connectionSettingsSchema, 'invalid settings');
   if (!body.ok) return body.response;
   const started = Date.now();
@@ -30,6 +34,15 @@ export async function postSettingsPreview(
   return respond(result);
 }
 
+documentRoute({
+  method: 'POST',
+  route: 'connections/{tenantId}/settings/preview',
+  summary: 'What saving these settings would do now, planned from the mirror (nothing written)',
+  tags: ['settings'],
+  auth: 'function',
+  body: connectionSettingsSchema,
+  responses: { 200: { description: 'counts per change kind, samples, the gate, teams' } },
+});
 app.http('settings-preview', {
   methods: ['POST'],
   authLevel: 'function',

@@ -2,6 +2,7 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { z } from 'zod';
 
 import { parseBody, parseQuery, respond } from '../src/adapters/functions/http-api.js';
+import { documentRoute } from '../src/adapters/functions/openapi-registry.js';
 import { apiDeps } from '../src/api-services.js';
 import { createTeam, listTeams } from '../src/usecases/manage-teams.js';
 import { resolveAppTenant } from '../src/usecases/resolve-tenant.js';
@@ -31,4 +32,23 @@ export async function teamsHttp(
   return respond(await createTeam(deps, tenant.value, body.data), 201);
 }
 
+documentRoute({
+  method: 'GET',
+  route: 'teams',
+  summary: "Every team: synced from Entra groups (sourceGroupId, status) and the app's own",
+  tags: ['app'],
+  auth: 'function',
+  query: tenantQuery,
+  responses: { 200: { description: 'the teams' } },
+});
+documentRoute({
+  method: 'POST',
+  route: 'teams',
+  summary: 'A team of the app (never deleted by sync)',
+  tags: ['app'],
+  auth: 'function',
+  query: tenantQuery,
+  body: teamBody,
+  responses: { 201: { description: 'created' } },
+});
 app.http('teams', { methods: ['GET', 'POST'], authLevel: 'function', route: 'teams', handler: teamsHttp });

@@ -1,6 +1,8 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { z } from 'zod';
 
 import { loggerFor } from '../src/adapters/functions/invocation-logger.js';
+import { documentRoute } from '../src/adapters/functions/openapi-registry.js';
 import { QUEUE_OUTPUTS } from '../src/adapters/functions/output-binding-queues.js';
 import { QUEUES } from '../src/adapters/storage/storage-names.js';
 import { notificationServices } from '../src/notification-services.js';
@@ -59,6 +61,29 @@ async function receive(
       : await handle(deps, await request.text(), log);
   if (received.requests.length > 0) context.extraOutputs.set(syncRequests, received.requests);
   return { status: received.status };
+}
+
+for (const [route, summary] of [
+  ['notifications', "Graph's change notifications (and the subscription validation handshake)"],
+  ['notifications/lifecycle', "Graph's lifecycle notifications (reauthorizationRequired)"],
+] as const) {
+  documentRoute({
+    method: 'POST',
+    route,
+    summary,
+    tags: ['graph'],
+    auth: 'anonymous',
+    description:
+      'Called by Microsoft Graph; each notification is checked against its subscription clientState.',
+    query: z.object({ validationToken: z.string().max(1024).optional() }),
+    body: z.object({ value: z.array(z.unknown()) }).loose(),
+    bodyRequired: false,
+    responses: {
+      200: { description: 'the decoded validation token', contentType: 'text/plain', schema: z.string() },
+      202: { description: 'accepted' },
+      413: { description: 'over 1 MiB' },
+    },
+  });
 }
 
 app.http('notifications', {

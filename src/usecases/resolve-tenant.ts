@@ -1,3 +1,4 @@
+import { isTenantId } from '../domain/tenant-id.js';
 import type { ApiResult } from './api-result.js';
 import { ok, refuse } from './api-result.js';
 import type { PipelineDeps } from './pipeline-deps.js';
@@ -11,6 +12,7 @@ export async function resolveAppTenant(
   tenantId: string | undefined,
 ): Promise<ApiResult<string>> {
   if (tenantId !== undefined) {
+    if (!isTenantId(tenantId)) return notAGuid('invalid query');
     const id = tenantId.toLowerCase();
     return (await deps.connections.get(id)) ? ok(id) : refuse(404, `no connection for tenant ${tenantId}`);
   }
@@ -24,8 +26,16 @@ export async function resolveAppTenant(
   return ok(connections[0]!.settings.tenantId);
 }
 
-/** A connection the route names by its path (`/api/connections/{tenantId}/…`), 404 when unknown. */
+/**
+ * A connection the route names by its path (`/api/connections/{tenantId}/…`): 400 (field path
+ * `tenantId`) when the id is not a GUID, 404 when no connection has it. Every such route calls it first.
+ */
 export async function requireConnection(deps: PipelineDeps, tenantId: string): Promise<ApiResult<string>> {
+  if (!isTenantId(tenantId)) return notAGuid('invalid path');
   const id = tenantId.toLowerCase();
   return (await deps.connections.get(id)) ? ok(id) : refuse(404, `no connection for tenant ${tenantId}`);
+}
+
+function notAGuid(error: string): ApiResult<never> {
+  return refuse(400, error, { issues: [{ path: 'tenantId', message: 'expected a GUID' }] });
 }

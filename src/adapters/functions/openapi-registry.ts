@@ -84,9 +84,7 @@ export function openApiPath(route: string): string {
 }
 
 function normalizeRoute(route: string): string {
-  return route
-    .replace(/^\/+|\/+$/g, '')
-    .replace(/\{\*?([A-Za-z_][A-Za-z0-9_]*)(?::[a-z]+)?\??\}/g, '{$1}');
+  return route.replace(/^\/+|\/+$/g, '').replace(/\{\*?([A-Za-z_][A-Za-z0-9_]*)(?::[a-z]+)?\??\}/g, '{$1}');
 }
 
 function pathParameterNames(route: string): string[] {
@@ -152,7 +150,7 @@ function operationOf(doc: RouteDoc, components: Components): Record<string, unkn
     if (!schema) continue;
     const { properties, required } = objectProperties(components.convert(schema, 'input'));
     for (const [name, property] of Object.entries(properties)) {
-      const { description, ...rest } = property as JsonSchema;
+      const { description, ...rest } = property;
       parameters.push({
         name,
         in: where,
@@ -202,13 +200,17 @@ function operationOf(doc: RouteDoc, components: Components): Record<string, unkn
     summary: doc.summary,
     ...(doc.description ? { description: doc.description } : {}),
     ...(doc.tags ? { tags: [...doc.tags] } : {}),
-    ...(doc.auth === 'function' ? { security: [{ functionKey: [] }, { functionKeyQuery: [] }] } : { security: [] }),
+    ...(doc.auth === 'function'
+      ? { security: [{ functionKey: [] }, { functionKeyQuery: [] }] }
+      : { security: [] }),
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(doc.body
       ? {
           requestBody: {
             required: doc.bodyRequired ?? !doc.body.safeParse(undefined).success,
-            content: { [doc.bodyContentType ?? 'application/json']: { schema: components.convert(doc.body, 'input') } },
+            content: {
+              [doc.bodyContentType ?? 'application/json']: { schema: components.convert(doc.body, 'input') },
+            },
           },
         }
       : {}),
@@ -219,11 +221,18 @@ function operationOf(doc: RouteDoc, components: Components): Record<string, unkn
 function operationIdOf(doc: RouteDoc): string {
   const words = normalizeRoute(doc.route)
     .split('/')
-    .map((segment) => segment.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? '').toUpperCase()));
+    .map((segment) =>
+      segment
+        .replace(/[{}]/g, '')
+        .replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? '').toUpperCase()),
+    );
   return [doc.method.toLowerCase(), ...words.map((w) => w.charAt(0).toUpperCase() + w.slice(1))].join('');
 }
 
-function objectProperties(schema: JsonSchema): { properties: Record<string, JsonSchema>; required: string[] } {
+function objectProperties(schema: JsonSchema): {
+  properties: Record<string, JsonSchema>;
+  required: string[];
+} {
   return {
     properties: (schema.properties ?? {}) as Record<string, JsonSchema>,
     required: (schema.required ?? []) as string[],
