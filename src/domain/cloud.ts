@@ -38,9 +38,19 @@ export function resolveCloud(cloud: CloudSetting): ResolvedCloud {
   if ('preset' in cloud) return { ...CLOUD_PRESETS[cloud.preset], instanceDiscovery: true };
   return {
     authorityHost: trimSlash(cloud.authorityHost),
-    graphEndpoint: trimSlash(cloud.graphEndpoint),
+    graphEndpoint: graphRoot(cloud.graphEndpoint),
     instanceDiscovery: false,
   };
+}
+
+/**
+ * Graph's endpoint is its origin (`https://graph.microsoft.com`): the token scope is
+ * `<endpoint>/.default` and requests add `/v1.0`. A base URL with the version (`…/v1.0`, `…/beta`, as
+ * `npm run standin` prints `graphBaseUrl`) is taken for its endpoint; without this the token request
+ * asked for `…/v1.0/.default` and Entra refused it (AADSTS1002012).
+ */
+function graphRoot(url: string): string {
+  return trimSlash(url).replace(/\/(?:v1\.0|beta)$/i, '');
 }
 
 function trimSlash(url: string): string {

@@ -52,4 +52,13 @@ describe('resolveCloud', () => {
       instanceDiscovery: false,
     });
   });
+
+  it.each(['https://127.0.0.1:8443/v1.0', 'https://127.0.0.1:8443/v1.0/', 'https://127.0.0.1:8443/beta'])(
+    'takes a Graph base URL with its version (%s, as `npm run standin` prints it) for the endpoint',
+    (url) => {
+      expect(
+        resolveCloud({ authorityHost: 'https://127.0.0.1:8443', graphEndpoint: url }).graphEndpoint,
+      ).toBe('https://127.0.0.1:8443');
+    },
+  );
 });
