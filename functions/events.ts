@@ -2,7 +2,9 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { z } from 'zod';
 
 import { parseBody, parseQuery, respond } from '../src/adapters/functions/http-api.js';
+import { documentRoute } from '../src/adapters/functions/openapi-registry.js';
 import { apiDeps } from '../src/api-services.js';
+import { EVENT_TYPES } from '../src/domain/person-events.js';
 import { eventServices } from '../src/event-services.js';
 import { listDeadLetters, readEvents, replayEvents } from '../src/usecases/read-events.js';
 import { resolveAppTenant } from '../src/usecases/resolve-tenant.js';
@@ -81,6 +83,73 @@ export async function replayEventsHttp(
   return respond(await replayEvents(deps, tenant.value, body.data.after), 202);
 }
 
+const eventSchema = z.object({
+  cursor: z.string().describe('the place of this event in the feed (pass it as `after`)'),
+  id: z.string().describe('stable id `<subjectId>.<seq>` (the `webhook-id` of its deliveries)'),
+  type: z.enum(EVENT_TYPES),
+  tenantId: z.string(),
+  subject: z.enum(['person', 'team']),
+  subjectId: z.string(),
+  seq: z.number().int().describe('the sequence of its subject: strictly increasing'),
+  at: z.string().describe('when the change was applied (ISO 8601)'),
+  runId: z.string(),
+  data: z
+    .record(z.string(), z.unknown())
+    .describe('person.created: status, values, teams; person.updated: changes [{key, from, to}]; …'),
+});
+documentRoute({
+  method: 'GET',
+  route: 'events',
+  summary: 'The event feed of the app, in order, from a cursor',
+  tags: ['app'],
+  auth: 'function',
+  query: eventsQuery,
+  responses: {
+    200: {
+      description: 'a page of events; `cursor` is the next `after`',
+      schema: z.object({ events: z.array(eventSchema), cursor: z.string().nullable(), more: z.boolean() }),
+    },
+  },
+});
+documentRoute({
+  method: 'GET',
+  route: 'events/dead-letters',
+  summary: 'Events the app webhook refused `maxAttempts` times',
+  tags: ['app'],
+  auth: 'function',
+  query: deadLettersQuery,
+  responses: {
+    200: {
+      description: 'the dead letters, in feed order',
+      schema: z.object({
+        deadLetters: z.array(
+          z.object({
+            key: z.string(),
+            id: z.string(),
+            type: z.string(),
+            subjectId: z.string(),
+            attempts: z.number().int(),
+            reason: z.string(),
+            at: z.string(),
+          }),
+        ),
+        cursor: z.string().nullable(),
+      }),
+    },
+  },
+});
+documentRoute({
+  method: 'POST',
+  route: 'events/replay',
+  summary: 'Send the app webhook every event after a cursor again ("" from the start)',
+  tags: ['app'],
+  auth: 'function',
+  query: replayQuery,
+  body: replayBody,
+  responses: {
+    202: { description: 'the cursor of the webhook moved', schema: z.object({ replayFrom: z.string() }) },
+  },
+});
 app.http('events-read', {
   methods: ['GET'],
   authLevel: 'function',
