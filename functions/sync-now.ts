@@ -1,39 +1,55 @@
+import { randomUUID } from 'node:crypto';
+
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { z } from 'zod';
 
+import { parseBody, respond } from '../src/adapters/functions/http-api.js';
 import { loggerFor } from '../src/adapters/functions/invocation-logger.js';
+import { documentRoute } from '../src/adapters/functions/openapi-registry.js';
 import { appServices } from '../src/app-services.js';
 import { requestSync } from '../src/usecases/request-sync.js';
+import { requireConnection } from '../src/usecases/resolve-tenant.js';
 
-const bodySchema = z.object({ full: z.boolean().default(false) }).strict();
+export const syncBodySchema = z.object({ full: z.boolean().default(false) }).strict();
 
-/** Admin "sync now": POST /api/connections/{tenantId}/sync `{ "full": true }` for a full reconciliation. */
+/**
+ * Admin "sync now": POST /api/connections/{tenantId}/sync `{ "full": true }` for a full reconciliation.
+ * 202 with a `requestId`: the run that answers it (the next round, or the one it joins) carries it, so
+ * GET …/runs/{requestId} finds it once it has started.
+ */
 export async function syncNow(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  const tenantId = request.params.tenantId ?? '';
-  const text = await request.text();
-  const body = bodySchema.safeParse(text.trim() === '' ? {} : safeJson(text));
-  if (!body.success) {
-    return {
-      status: 400,
-      jsonBody: { error: 'invalid body', details: body.error.issues.map((i) => i.message) },
-    };
-  }
   const deps = appServices().deps();
-  const connection = await deps.connections.get(tenantId);
-  if (!connection) return { status: 404, jsonBody: { error: `no connection for tenant ${tenantId}` } };
-  const requested = await requestSync(deps, tenantId, 'manual', body.data.full);
-  loggerFor(context).info('sync requested by an admin', { tenantId, full: body.data.full });
-  return { status: 202, jsonBody: { requested } };
+  const tenant = await requireConnection(deps, request.params.tenantId ?? '');
+  if (!tenant.ok) return respond(tenant);
+  const body = await parseBody(request, syncBodySchema.default({ full: false }));
+  if (!body.ok) return body.response;
+  const requestId = randomUUID();
+  const requested = await requestSync(deps, tenant.value, 'manual', body.data.full, [requestId]);
+  loggerFor(context).info('sync requested by an admin', {
+    tenantId: tenant.value,
+    full: body.data.full,
+    requestId,
+  });
+  return {
+    status: 202,
+    jsonBody: { requestId, requested, run: `/api/connections/${tenant.value}/runs/${requestId}` },
+  };
 }
 
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
-}
-
+documentRoute({
+  method: 'POST',
+  route: 'connections/{tenantId}/sync',
+  summary: 'Requests a round now (a full reconciliation with `full: true`)',
+  tags: ['runs'],
+  auth: 'function',
+  body: syncBodySchema,
+  responses: {
+    202: {
+      description: 'requested: GET the `run` URL (…/runs/{requestId}) once the round has started',
+      schema: z.object({ requestId: z.string(), requested: z.unknown(), run: z.string() }),
+    },
+  },
+});
 app.http('sync-now', {
   methods: ['POST'],
   authLevel: 'function',

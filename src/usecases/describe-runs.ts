@@ -4,6 +4,8 @@ import type { PipelineDeps } from './pipeline-deps.js';
 
 export interface RunSummary {
   readonly runId: string;
+  /** The requests this run answers (the `requestId` POST …/sync returned), when any. */
+  readonly requestIds?: readonly string[];
   readonly trigger: string;
   readonly full: boolean;
   readonly state: string;
@@ -45,9 +47,30 @@ export async function describeRuns(deps: PipelineDeps, tenantId: string, top: nu
   );
 }
 
+/**
+ * One run by its id, or by the id of a request it answers (POST …/sync's `requestId`), among the
+ * tenant's latest runs; undefined while the request waits in the queue, or for an unknown id.
+ */
+export async function findRun(
+  deps: PipelineDeps,
+  tenantId: string,
+  id: string,
+  recent = 200,
+): Promise<RunSummary | undefined> {
+  const row = (await deps.runs.list(tenantId, recent)).find(
+    (r) => r.runId === id || requestIdsOf(r).includes(id),
+  );
+  return row ? summarize(row, await deps.runs.listErrors({ tenantId, runId: String(row.runId) })) : undefined;
+}
+
+function requestIdsOf(row: Row): string[] {
+  return typeof row.requestIds === 'string' && row.requestIds !== '' ? row.requestIds.split(',') : [];
+}
+
 export function summarize(row: Row, errors: readonly Row[]): RunSummary {
   return {
     runId: String(row.runId),
+    requestIds: requestIdsOf(row),
     trigger: String(row.trigger),
     full: row.full === true,
     state: String(row.state),

@@ -3,7 +3,6 @@ import { z } from 'zod';
 import { parseGroupItem, parseUserItem } from '../adapters/graph/delta-changes.js';
 import { mirrorGroupFromRow, mirrorUserFromRow, spreadColumns } from '../adapters/storage/directory-rows.js';
 import { newRunRef, type RunError } from '../adapters/storage/run-store.js';
-import { startReproject } from './reproject.js';
 import { QUEUES, TABLES } from '../adapters/storage/storage-names.js';
 import type { Cursor, Lease, LeaseKeeper, Round } from '../adapters/storage/sync-state-store.js';
 import { tenantPartitionRange } from '../domain/bucket.js';
@@ -15,6 +14,8 @@ import { ChangePublisher } from './change-publisher.js';
 import { recordFetchDone } from './finalize-run.js';
 import { directoryChangeSchema, type RunEvent, type RunRef, type SyncRequest } from './messages.js';
 import type { Logger, PipelineDeps } from './pipeline-deps.js';
+import { recordPermissionCheck } from './record-permissions.js';
+import { startReproject } from './reproject.js';
 import { requestFollowUp } from './request-sync.js';
 import { heldPrefix, seenPrefix, stagedPrefix } from './run-blobs.js';
 import { tenantErrorLog } from './tenant-errors.js';
@@ -67,6 +68,7 @@ export async function fetchRound(
       if (cursor.round && !cursor.round.full) await deps.syncState.markDirty(request.tenantId, true);
     }
     const source = await deps.directorySourceFor(connection.settings);
+    await recordPermissionCheck(deps, request.tenantId, source, log);
     const result = await new RoundRunner(deps, source, lease, keeper, log).run(request);
     return result;
   } finally {
@@ -85,7 +87,7 @@ async function acquireOrMarkDirty(deps: PipelineDeps, request: SyncRequest): Pro
   for (let attempt = 0; attempt < 10; attempt += 1) {
     const lease = await deps.syncState.acquireLease(request.tenantId);
     if (lease) return lease;
-    if (await deps.syncState.markDirty(request.tenantId, request.full)) return undefined;
+    if (await deps.syncState.markDirty(request.tenantId, request.full, request.requestIds)) return undefined;
   }
   throw new TransientError(`the round lease of tenant ${request.tenantId} is changing hands too fast`);
 }
@@ -133,6 +135,7 @@ class RoundRunner {
     }
     if (resuming && overlaps(round)) await this.#loadHeldEdges(round);
     const ref: RunRef = { tenantId, runId: round.runId, runKey: round.runKey };
+    if (resuming) await this.deps.runs.addRequestIds(ref, request.requestIds ?? []);
     // Groups first: a tenant's first round then knows every user's memberships by the time it reads
     // the user, and applies each users page as it goes (see `overlaps`).
     if (round.phase === 'groups') {
@@ -209,7 +212,14 @@ class RoundRunner {
       !cursor.groupsDeltaLink ||
       required !== undefined;
     const trigger = firstEver ? 'initial' : request.trigger;
-    await this.deps.runs.create(ref, trigger, full, this.deps.now().toISOString(), cursor.lastRound + 1);
+    await this.deps.runs.create(
+      ref,
+      trigger,
+      full,
+      this.deps.now().toISOString(),
+      cursor.lastRound + 1,
+      request.requestIds ?? [],
+    );
     const round: Round = {
       ...ref,
       seq: cursor.lastRound + 1,

@@ -19,6 +19,8 @@ export const syncRequestSchema = z.object({
   /** Re-project everyone from the mirror under the current settings: no Graph request at all. */
   reproject: z.boolean().optional(),
   requestedAt: z.string(),
+  /** The admin requests this round answers (POST …/sync's `requestId`): the run row carries them. */
+  requestIds: z.array(z.string().min(1).max(64)).max(50).optional(),
 });
 export type SyncRequest = z.infer<typeof syncRequestSchema>;
 

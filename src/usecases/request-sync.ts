@@ -11,6 +11,8 @@ export async function requestSync(
   tenantId: string,
   trigger: Trigger,
   full = false,
+  /** Ids the caller can find the run by (`GET …/runs/{id}`), e.g. an admin's request id. */
+  requestIds: readonly string[] = [],
 ): Promise<SyncRequest> {
   const request: SyncRequest = {
     type: 'sync-request',
@@ -18,6 +20,7 @@ export async function requestSync(
     trigger,
     full,
     requestedAt: deps.now().toISOString(),
+    ...(requestIds.length > 0 ? { requestIds: [...requestIds] } : {}),
   };
   await deps.queues.send(QUEUES.syncRequests, request);
   return request;
@@ -51,7 +54,7 @@ export async function requestFollowUp(
 ): Promise<void> {
   if (!released.again) return;
   const trigger = request.trigger === 'initial' ? 'schedule' : request.trigger;
-  await requestSync(deps, request.tenantId, trigger, released.full);
+  await requestSync(deps, request.tenantId, trigger, released.full, released.requestIds ?? []);
 }
 
 /**

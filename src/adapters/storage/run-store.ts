@@ -54,11 +54,20 @@ export function newRunRef(tenantId: string, now: Date = new Date()): RunRef {
 export class RunStore {
   constructor(private readonly tables: TableGateway) {}
 
-  async create(ref: RunRef, trigger: Trigger, full: boolean, now: string, seq = 0): Promise<void> {
+  async create(
+    ref: RunRef,
+    trigger: Trigger,
+    full: boolean,
+    now: string,
+    seq = 0,
+    requestIds: readonly string[] = [],
+  ): Promise<void> {
     const row: Row = {
       partitionKey: ref.tenantId,
       rowKey: ref.runKey,
       runId: ref.runId,
+      /** The requests this run answers (POST …/sync's ids), comma-separated. */
+      requestIds: requestIds.join(','),
       seq,
       trigger,
       full,
@@ -75,6 +84,17 @@ export class RunStore {
       ...Object.fromEntries(RUN_OUTCOMES.map((outcome) => [outcome, 0])),
     };
     await this.tables.createIfAbsent(TABLES.runs, row);
+  }
+
+  /** Adds request ids to a run (a request that resumed a stalled round). */
+  async addRequestIds(ref: RunRef, requestIds: readonly string[]): Promise<void> {
+    if (requestIds.length === 0) return;
+    await this.update(ref, (row) => {
+      const known =
+        typeof row.requestIds === 'string' && row.requestIds !== '' ? row.requestIds.split(',') : [];
+      const ids = [...known, ...requestIds.filter((id) => !known.includes(id))].slice(-50);
+      return ids.length === known.length ? undefined : { ...row, requestIds: ids.join(',') };
+    });
   }
 
   async get(ref: Pick<RunRef, 'tenantId' | 'runKey'>): Promise<Row | undefined> {

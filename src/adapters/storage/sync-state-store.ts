@@ -63,6 +63,8 @@ export class LeaseLostError extends Error {
 export interface Released {
   readonly again: boolean;
   readonly full: boolean;
+  /** The request ids coalesced into the dirty mark: the follow-up round carries them. */
+  readonly requestIds?: readonly string[];
 }
 
 /** A lease kept alive in the background while its holder works (see SyncStateStore.keepAlive). */
@@ -117,6 +119,7 @@ export class SyncStateStore {
       expiresAt: this.#expiry(),
       dirty: state?.dirty ?? false,
       dirtyFull: state?.dirtyFull ?? false,
+      dirtyRequests: state?.dirtyRequests ?? '',
     });
     const client = this.tables.client(TABLES.syncState);
     try {
@@ -214,12 +217,18 @@ export class SyncStateStore {
             expiresAt: 0,
             dirty: false,
             dirtyFull: false,
+            dirtyRequests: '',
           }),
           'Replace',
           { etag: row.etag! },
         );
         this.tables.meter.count(TABLES.syncState, 1, 1);
-        return { again: state.dirty, full: state.dirty && state.dirtyFull };
+        const requestIds = state.dirty ? requestIdsOf(state.dirtyRequests) : [];
+        return {
+          again: state.dirty,
+          full: state.dirty && state.dirtyFull,
+          ...(requestIds.length > 0 ? { requestIds } : {}),
+        };
       } catch (error) {
         if (!isWriteConflict(error)) throw error;
       }
@@ -232,20 +241,25 @@ export class SyncStateStore {
    * another one after. Only while the lease is held by a live round, conditional on the row read: it
    * returns false when the lease is free (the caller must try to acquire it and run the round itself).
    */
-  async markDirty(tenantId: string, full = false): Promise<boolean> {
+  async markDirty(tenantId: string, full = false, requestIds: readonly string[] = []): Promise<boolean> {
     for (let attempt = 0; attempt < LEASE_WRITE_ATTEMPTS; attempt += 1) {
       const row = await this.tables.get(TABLES.syncState, tenantId, 'lease');
       const state = row ? leaseState(row) : undefined;
       if (!row || !state || !isLive(state)) return false;
-      if (state.dirty && (state.dirtyFull || !full)) return true;
+      const known = requestIdsOf(state.dirtyRequests);
+      const ids = [...known, ...requestIds.filter((id) => !known.includes(id))].slice(-MAX_COALESCED_IDS);
+      if (state.dirty && (state.dirtyFull || !full) && ids.length === known.length) return true;
       try {
-        await this.tables
-          .client(TABLES.syncState)
-          .updateEntity(
-            leaseEntity(tenantId, { ...state, dirty: true, dirtyFull: state.dirtyFull || full }),
-            'Replace',
-            { etag: row.etag! },
-          );
+        await this.tables.client(TABLES.syncState).updateEntity(
+          leaseEntity(tenantId, {
+            ...state,
+            dirty: true,
+            dirtyFull: state.dirtyFull || full,
+            dirtyRequests: ids.join(','),
+          }),
+          'Replace',
+          { etag: row.etag! },
+        );
         this.tables.meter.count(TABLES.syncState, 1, 1);
         return true;
       } catch (error) {
@@ -303,6 +317,14 @@ interface LeaseState {
   readonly expiresAt: number;
   readonly dirty: boolean;
   readonly dirtyFull: boolean;
+  /** Comma-separated request ids coalesced into the dirty mark (at most MAX_COALESCED_IDS). */
+  readonly dirtyRequests: string;
+}
+
+const MAX_COALESCED_IDS = 50;
+
+function requestIdsOf(text: string): string[] {
+  return text === '' ? [] : text.split(',');
 }
 
 function leaseState(row: Row): LeaseState {
@@ -312,6 +334,7 @@ function leaseState(row: Row): LeaseState {
     expiresAt: typeof row.expiresAt === 'number' ? row.expiresAt : 0,
     dirty: row.dirty === true,
     dirtyFull: row.dirtyFull === true,
+    dirtyRequests: typeof row.dirtyRequests === 'string' ? row.dirtyRequests : '',
   };
 }
 
