@@ -5,6 +5,7 @@ import { consentPage } from '../src/adapters/functions/consent-page.js';
 import { parseQuery } from '../src/adapters/functions/http-api.js';
 import { guardedAuthLevel } from '../src/adapters/functions/http-auth.js';
 import { loggerFor } from '../src/adapters/functions/invocation-logger.js';
+import { documentRoute } from '../src/adapters/functions/openapi-registry.js';
 import { connectServices } from '../src/connect-services.js';
 import { consentCallbackSchema } from '../src/domain/consent.js';
 import { completeConsent, startConsent } from '../src/usecases/connect-by-consent.js';
@@ -51,6 +52,39 @@ export async function connectCallback(
   const outcome = await completeConsent(connectServices().consentDeps(), query.data, loggerFor(context));
   return consentPage(outcome, connectUrl);
 }
+
+const page = (description: string) => ({ description, contentType: 'text/html' });
+
+documentRoute({
+  method: 'GET',
+  route: 'connect',
+  summary: 'Connect a tenant by admin consent (multi-tenant mode)',
+  description:
+    "Redirects to Entra's admin consent endpoint (`/{tenant|organizations}/v2.0/adminconsent`) with a signed, expiring, single-use state; the admin lands on `/api/connect/callback` afterwards.",
+  tags: ['connections'],
+  auth: 'function',
+  query: startQuerySchema,
+  responses: {
+    302: { description: 'to the admin consent screen', headers: { Location: 'the admin consent URL' } },
+    404: { description: 'multi-tenant mode is off' },
+  },
+});
+documentRoute({
+  method: 'GET',
+  route: 'connect/callback',
+  summary: "Entra's redirect after the admin consent screen",
+  description:
+    'Verifies the state, proves the tenant by signing in to it as the app, names missing permissions, and saves the connection (enabled only with every permission), its subscriptions and its initial run. Answers an HTML page.',
+  tags: ['connections'],
+  auth: 'anonymous',
+  query: consentCallbackSchema,
+  responses: {
+    200: page('connected, permissions missing (saved disabled), or the consent refused: what to do'),
+    400: page('no, a forged, an expired or an already used state'),
+    403: page('the tenant the answer names could not be proven'),
+    404: page('multi-tenant mode is off'),
+  },
+});
 
 app.http('connect', {
   methods: ['GET'],

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { parseQuery, respond } from '../src/adapters/functions/http-api.js';
 import { guardedAuthLevel } from '../src/adapters/functions/http-auth.js';
 import { loggerFor } from '../src/adapters/functions/invocation-logger.js';
+import { documentRoute } from '../src/adapters/functions/openapi-registry.js';
 import { connectServices } from '../src/connect-services.js';
 import { tenantIdOf } from '../src/domain/consent.js';
 import { disconnectTenant } from '../src/usecases/disconnect-tenant.js';
@@ -38,6 +39,28 @@ export async function disconnect(
   );
   return respond(result);
 }
+
+documentRoute({
+  method: 'DELETE',
+  route: 'connections/{tenantId}',
+  summary: 'Disconnect a tenant (its data kept, or purged)',
+  tags: ['connections'],
+  auth: 'function',
+  query: querySchema,
+  responses: {
+    200: {
+      description: 'disconnected',
+      schema: z.object({
+        tenantId: z.string(),
+        disabled: z.literal(true),
+        subscriptionsRemoved: z.number().int(),
+        purged: z
+          .object({ rows: z.record(z.string(), z.number().int()), blobs: z.number().int() })
+          .optional(),
+      }),
+    },
+  },
+});
 
 app.http('disconnect', {
   methods: ['DELETE'],
