@@ -272,6 +272,32 @@ describe('run notifications', () => {
     );
   });
 
+  it('a mail that cannot be sent (an unknown mailbox) is not retried and is on the run’s error log; the webhook still goes', async () => {
+    const before = receiver.deliveries.length;
+    const run = await save({
+      notifications: {
+        ...notifications(['completed']),
+        mail: { from: 'nobody@contoso.example', to: ADMINS },
+      },
+    });
+    expect(run.state).toBe('completed');
+    const errors = await until('the mail’s failure on the run', async () => {
+      const found = (await api<{ runs: RunSummary[] }>('GET', `connections/${tenantId}/runs?top=20`)).body
+        .runs;
+      const listed = (found.find((r) => r.runId === run.runId)?.errors ?? []).filter((e) =>
+        /notification by mail/.test(e.message),
+      );
+      return listed.length > 0 ? listed : undefined;
+    });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.message).toMatch(
+      /completed notification by mail from nobody@contoso\.example was not sent after 1 attempt\(s\)/,
+    );
+    await until('the webhook', () => (hooksOf(run.runId).length > 0 ? true : undefined));
+    expect(receiver.deliveries.length).toBe(before + 1);
+    expect(await mailsOf(run.runId)).toEqual([]);
+  });
+
   it('no secret is ever in a mail, a webhook body, a table row or the host’s logs', async () => {
     const secrets = [
       secret,
