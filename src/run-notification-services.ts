@@ -1,5 +1,4 @@
 import type { TokenCredential } from '@azure/identity';
-import { z } from 'zod';
 
 import { APP_IDENTITY_CLIENT_ID_SETTING, createGraphCredential } from './adapters/graph/graph-credential.js';
 import { GraphMailer } from './adapters/graph/graph-mail.js';
@@ -44,7 +43,7 @@ export class RunNotificationServices {
       ? new KeyVaultSecretStore(settings.KEY_VAULT_URI, createAppIdentityCredential(identityEnv))
       : undefined;
     this.#appIdentityClientId = identityEnv[APP_IDENTITY_CLIENT_ID_SETTING];
-    this.#publicBaseUrl = publicBaseUrlOf(settings, identityEnv);
+    this.#publicBaseUrl = publicBaseUrlOf(settings);
   }
 
   deps(): RunNotificationDeps {
@@ -76,29 +75,17 @@ export class RunNotificationServices {
 }
 
 /**
- * The app's public origin, for links: `SYNC_PUBLIC_BASE_URL` when set (an https URL, or http for a
- * local host); else the origin of the Graph webhook's public URL; else the host name App Service gives
- * every app (`WEBSITE_HOSTNAME`); else none (links are then paths under the app's own origin).
+ * The app's public origin, for links: `SYNC_PUBLIC_BASE_URL` (infra sets it to the app's host name);
+ * else the origin of the Graph webhook's public URL; else none (links are then paths).
  */
-export function publicBaseUrlOf(
-  settings: { readonly SYNC_NOTIFICATION_URL?: string | undefined },
-  env: NodeJS.ProcessEnv,
-): string | undefined {
-  const parsed = publicUrlSettingsSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new Error(`Invalid app settings: SYNC_PUBLIC_BASE_URL: ${parsed.error.issues[0]?.message ?? ''}`);
-  }
-  const { SYNC_PUBLIC_BASE_URL: explicit, WEBSITE_HOSTNAME: host } = parsed.data;
-  if (explicit) return explicit.replace(/\/+$/, '');
+export function publicBaseUrlOf(settings: {
+  readonly SYNC_PUBLIC_BASE_URL?: string | undefined;
+  readonly SYNC_NOTIFICATION_URL?: string | undefined;
+}): string | undefined {
+  if (settings.SYNC_PUBLIC_BASE_URL) return settings.SYNC_PUBLIC_BASE_URL.replace(/\/+$/, '');
   if (settings.SYNC_NOTIFICATION_URL) return new URL(settings.SYNC_NOTIFICATION_URL).origin;
-  if (host) return `https://${host}`;
   return undefined;
 }
-
-const publicUrlSettingsSchema = z.object({
-  SYNC_PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
-  WEBSITE_HOSTNAME: z.string().min(1).optional(),
-});
 
 /** sendSigned, whose failed attempts become transient errors (Standard Webhooks retries any non-2xx). */
 const signedWebhookSender: RunWebhookSender = {
