@@ -34,8 +34,8 @@ const BUCKETS = 16;
 const GROUPS: TenantGroups = {
   version: 1,
   deleted: new Set(),
-  children: new Map(),
-  parents: new Map(),
+  children: { children: new Map() },
+  parents: { children: new Map() },
   alive: new Set(),
 };
 
