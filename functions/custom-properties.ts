@@ -2,6 +2,7 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { z } from 'zod';
 
 import { parseBody, parseQuery, respond } from '../src/adapters/functions/http-api.js';
+import { guardedAuthLevel } from '../src/adapters/functions/http-auth.js';
 import { documentRoute } from '../src/adapters/functions/openapi-registry.js';
 import { apiDeps } from '../src/api-services.js';
 import { customPropertyListSchema } from '../src/domain/custom-property.js';
@@ -54,7 +55,7 @@ documentRoute({
 });
 app.http('custom-properties', {
   methods: ['GET', 'PUT'],
-  authLevel: 'function',
+  authLevel: guardedAuthLevel(),
   route: 'custom-properties',
   handler: customPropertiesHttp,
 });

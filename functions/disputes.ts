@@ -2,6 +2,7 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { z } from 'zod';
 
 import { parseBody, parseQuery, respond } from '../src/adapters/functions/http-api.js';
+import { guardedAuthLevel } from '../src/adapters/functions/http-auth.js';
 import { loggerFor } from '../src/adapters/functions/invocation-logger.js';
 import { documentRoute } from '../src/adapters/functions/openapi-registry.js';
 import { apiDeps } from '../src/api-services.js';
@@ -69,13 +70,13 @@ documentRoute({
 });
 app.http('disputes', {
   methods: ['GET'],
-  authLevel: 'function',
+  authLevel: guardedAuthLevel(),
   route: 'connections/{tenantId}/disputes',
   handler: disputesHttp,
 });
 app.http('dispute-resolve', {
   methods: ['POST'],
-  authLevel: 'function',
+  authLevel: guardedAuthLevel(),
   route: 'connections/{tenantId}/disputes/{id}',
   handler: resolveDisputeHttp,
 });

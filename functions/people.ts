@@ -2,6 +2,7 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { z } from 'zod';
 
 import { ifMatchOf, parseBody, parseQuery, respond } from '../src/adapters/functions/http-api.js';
+import { guardedAuthLevel } from '../src/adapters/functions/http-auth.js';
 import { documentRoute } from '../src/adapters/functions/openapi-registry.js';
 import { apiDeps } from '../src/api-services.js';
 import { PERSON_STATUSES } from '../src/domain/person-status.js';
@@ -221,31 +222,31 @@ documentRoute({
 });
 app.http('people-list', {
   methods: ['GET'],
-  authLevel: 'function',
+  authLevel: guardedAuthLevel(),
   route: 'people',
   handler: listPeopleHttp,
 });
 app.http('people-create', {
   methods: ['POST'],
-  authLevel: 'function',
+  authLevel: guardedAuthLevel(),
   route: 'people',
   handler: createPersonHttp,
 });
 app.http('person-get', {
   methods: ['GET'],
-  authLevel: 'function',
+  authLevel: guardedAuthLevel(),
   route: 'people/{personId}',
   handler: getPersonHttp,
 });
 app.http('person-patch', {
   methods: ['PATCH'],
-  authLevel: 'function',
+  authLevel: guardedAuthLevel(),
   route: 'people/{personId}',
   handler: patchPersonHttp,
 });
 app.http('person-history', {
   methods: ['GET'],
-  authLevel: 'function',
+  authLevel: guardedAuthLevel(),
   route: 'people/{personId}/history',
   handler: personHistoryHttp,
 });

@@ -2,6 +2,7 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { z } from 'zod';
 
 import { refusalResponse } from '../src/adapters/functions/http-api.js';
+import { guardedAuthLevel } from '../src/adapters/functions/http-auth.js';
 import { documentRoute } from '../src/adapters/functions/openapi-registry.js';
 import { appServices } from '../src/app-services.js';
 import { issuesOf } from '../src/usecases/api-result.js';
@@ -76,7 +77,7 @@ documentRoute({
 });
 app.http('person-photo', {
   methods: ['GET'],
-  authLevel: 'function',
+  authLevel: guardedAuthLevel(),
   route: 'people/{personId}/photo',
   handler: personPhotoHttp,
 });

@@ -62,7 +62,7 @@ documentRoute({
 });
 app.http('runs', {
   methods: ['GET'],
-  authLevel: 'function',
+  authLevel: guardedAuthLevel(),
   route: 'connections/{tenantId}/runs',
   handler: runs,
 });

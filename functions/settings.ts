@@ -2,6 +2,7 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { z } from 'zod';
 
 import { ifMatchOf, parseBody, parseQuery, respond } from '../src/adapters/functions/http-api.js';
+import { guardedAuthLevel } from '../src/adapters/functions/http-auth.js';
 import { loggerFor } from '../src/adapters/functions/invocation-logger.js';
 import { documentRoute } from '../src/adapters/functions/openapi-registry.js';
 import { apiDeps } from '../src/api-services.js';
@@ -150,28 +151,28 @@ documentRoute({
 
 app.http('settings-get', {
   methods: ['GET'],
-  authLevel: 'function',
+  authLevel: guardedAuthLevel(),
   route: 'connections/{tenantId}/settings',
   handler: getSettings,
 });
 
 app.http('settings-put', {
   methods: ['PUT'],
-  authLevel: 'function',
+  authLevel: guardedAuthLevel(),
   route: 'connections/{tenantId}/settings',
   handler: putSettings,
 });
 
 app.http('settings-history', {
   methods: ['GET'],
-  authLevel: 'function',
+  authLevel: guardedAuthLevel(),
   route: 'connections/{tenantId}/settings/history',
   handler: getSettingsHistory,
 });
 
 app.http('settings-rollback', {
   methods: ['POST'],
-  authLevel: 'function',
+  authLevel: guardedAuthLevel(),
   route: 'connections/{tenantId}/settings/rollback',
   handler: postSettingsRollback,
 });

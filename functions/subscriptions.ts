@@ -1,6 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 
 import { respond } from '../src/adapters/functions/http-api.js';
+import { guardedAuthLevel } from '../src/adapters/functions/http-auth.js';
 import { loggerFor } from '../src/adapters/functions/invocation-logger.js';
 import { documentRoute } from '../src/adapters/functions/openapi-registry.js';
 import { notificationServices } from '../src/notification-services.js';
@@ -51,7 +52,7 @@ documentRoute({
 });
 app.http('subscriptions', {
   methods: ['GET', 'POST'],
-  authLevel: 'function',
+  authLevel: guardedAuthLevel(),
   route: 'connections/{tenantId}/subscriptions',
   handler: subscriptions,
 });

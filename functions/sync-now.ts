@@ -4,6 +4,7 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { z } from 'zod';
 
 import { parseBody, respond } from '../src/adapters/functions/http-api.js';
+import { guardedAuthLevel } from '../src/adapters/functions/http-auth.js';
 import { loggerFor } from '../src/adapters/functions/invocation-logger.js';
 import { documentRoute } from '../src/adapters/functions/openapi-registry.js';
 import { appServices } from '../src/app-services.js';
@@ -52,7 +53,7 @@ documentRoute({
 });
 app.http('sync-now', {
   methods: ['POST'],
-  authLevel: 'function',
+  authLevel: guardedAuthLevel(),
   route: 'connections/{tenantId}/sync',
   handler: syncNow,
 });

@@ -2,6 +2,7 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { z } from 'zod';
 
 import { parseBody, parseQuery, respond } from '../src/adapters/functions/http-api.js';
+import { guardedAuthLevel } from '../src/adapters/functions/http-auth.js';
 import { documentRoute } from '../src/adapters/functions/openapi-registry.js';
 import { apiDeps } from '../src/api-services.js';
 import { createTeam, listTeams } from '../src/usecases/manage-teams.js';
@@ -51,4 +52,9 @@ documentRoute({
   body: teamBody,
   responses: { 201: { description: 'created' } },
 });
-app.http('teams', { methods: ['GET', 'POST'], authLevel: 'function', route: 'teams', handler: teamsHttp });
+app.http('teams', {
+  methods: ['GET', 'POST'],
+  authLevel: guardedAuthLevel(),
+  route: 'teams',
+  handler: teamsHttp,
+});
