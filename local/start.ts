@@ -21,6 +21,7 @@ import type { RunSummary } from '../src/usecases/describe-runs.js';
 import type { ChunkReport } from '../src/usecases/messages.js';
 import { requestSync } from '../src/usecases/request-sync.js';
 import { positiveInt } from './cli-numbers.js';
+import type { HostEvent } from './environment/host-process.js';
 import { projectRoot, startLocalEnvironment } from './environment/local-environment.js';
 import { waitForRun } from './environment/run-watcher.js';
 import { readTenantValues, startTenantEnvironment } from './environment/tenant-environment.js';
@@ -33,6 +34,7 @@ const program = new Command()
   .option('--users <n>', 'users in the simulated tenant', positiveInt, 500)
   .option('--seed <n>', 'seed of the simulated tenant', positiveInt, 7)
   .option('--interval <minutes>', 'minutes between scheduled rounds', positiveInt, 5)
+  .option('--verbose', "show the local Functions host's logs (one JSON line each)", false)
   .option(
     '--demo-changes',
     'change the simulated tenant every few seconds (watch notifications apply it)',
@@ -44,6 +46,7 @@ const options = program.opts<{
   users: number;
   seed: number;
   interval: number;
+  verbose: boolean;
   demoChanges: boolean;
 }>();
 
@@ -58,8 +61,23 @@ interface Session {
   readonly changeHint: string;
   /** The simulated tenant's control (undefined for your own tenant). */
   readonly control?: StandinControl;
+  /** What the first screen shows. */
+  readonly screen: FirstScreen;
   stop(): Promise<void>;
 }
+
+interface FirstScreen {
+  readonly hostUrl: string;
+  readonly functionKey: string;
+  readonly tenantId: string;
+  readonly azurite: string | undefined;
+  readonly standin?: { readonly caCertPath: string; readonly controlUrl: string; readonly userId: string };
+}
+
+/** --verbose: the host's own log lines, as it writes them. */
+const onHostEvent = options.verbose
+  ? (event: HostEvent): void => void process.stdout.write(`host ${JSON.stringify(event)}\n`)
+  : undefined;
 
 /** The tenant named in local.settings.json, or else the simulated demo tenant. */
 async function startSession(): Promise<Session> {
@@ -70,9 +88,20 @@ async function startSession(): Promise<Session> {
     say(
       `Starting Azurite and the local Functions host for tenant ${tenant.SYNC_TENANT_ID} (from local.settings.json)…`,
     );
-    const env = await startTenantEnvironment(root, tenant, schedule);
+    const env = await startTenantEnvironment(root, tenant, schedule, onHostEvent);
     say(`Functions host: ${env.host.httpBaseUrl}/api (${env.host.functions.length} functions)`);
-    return { ...env, users: 0, changeHint: 'your tenant', stop: () => env.stop() };
+    return {
+      ...env,
+      users: 0,
+      changeHint: 'your tenant',
+      screen: {
+        hostUrl: env.host.httpBaseUrl,
+        functionKey: env.functionKey,
+        tenantId: env.tenantId,
+        azurite: env.azuriteConnectionString,
+      },
+      stop: () => env.stop(STOP_GRACE_MS),
+    };
   }
   say(
     `Starting Azurite, a simulated Microsoft 365 tenant (${options.users} users) and the local Functions host…`,
@@ -81,6 +110,7 @@ async function startSession(): Promise<Session> {
     standin: { users: options.users, seed: options.seed },
     schedule,
     notifications: true,
+    ...(onHostEvent ? { onHostEvent } : {}),
   });
   const host = env.host();
   say(`Functions host: ${host.httpBaseUrl}/api (${host.functions.length} functions)`);
@@ -93,21 +123,92 @@ async function startSession(): Promise<Session> {
     users: options.users,
     changeHint: env.standin.controlUrl,
     control: env.standin.control,
-    stop: () => env.stop(),
+    screen: {
+      hostUrl: host.httpBaseUrl,
+      functionKey: env.functionKey,
+      tenantId: env.tenantId,
+      azurite: env.azurite.connectionString,
+      standin: {
+        caCertPath: env.standin.caCertPath,
+        controlUrl: env.standin.controlUrl,
+        userId:
+          env.standin.control.snapshot().users.find((u) => !u.softDeleted && u.userType === 'Member')?.id ??
+          '',
+      },
+    },
+    stop: () => env.stop(STOP_GRACE_MS),
   };
 }
+
+/** Single-quoted for a POSIX shell. */
+const quote = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * What a newcomer needs to try things, printed before the first sync: the function key, the storage,
+ * the stand-in's CA and ready-to-paste curl lines (each works as printed, see test/local/first-screen.test.ts).
+ */
+function printFirstScreen(screen: FirstScreen): void {
+  const api = `${screen.hostUrl}/api`;
+  const key = `-H ${quote(`x-functions-key: ${screen.functionKey}`)}`;
+  const connection = `${api}/connections/${screen.tenantId}`;
+  const lines = [
+    '',
+    'Ready to try:',
+    `  Function key:      ${screen.functionKey}${process.env.FUNCTIONS_DEFAULT_KEY ? ' (FUNCTIONS_DEFAULT_KEY)' : ' (random; set FUNCTIONS_DEFAULT_KEY to choose it)'}`,
+    `  HTTP API:          ${api} (OpenAPI: ${api}/openapi.json)`,
+    `  Azurite:           ${screen.azurite ?? 'the storage account in local.settings.json'}`,
+    ...(screen.standin
+      ? [
+          `  Stand-in CA:       ${screen.standin.caCertPath} (NODE_EXTRA_CA_CERTS for Node, --cacert for curl)`,
+        ]
+      : []),
+    `  Host logs:         ${options.verbose ? 'below, one JSON line each (host {…})' : 'npm start -- --verbose shows them'}`,
+    '',
+    ...(screen.standin
+      ? [
+          '  # change the simulated tenant (the stand-in control API): rename a user; the next round applies it',
+          `  curl -sS --cacert ${quote(screen.standin.caCertPath)} -X POST ${quote(`${screen.standin.controlUrl}/ops`)} -H 'content-type: application/json' -d ${quote(JSON.stringify({ op: 'rename', id: screen.standin.userId, displayName: 'Renamed With Curl' }))}`,
+        ]
+      : []),
+    "  # the connection's status: last run, next due time, delta token age, subscriptions, held changes",
+    `  curl -sS ${key} ${quote(`${connection}/status`)}`,
+    '  # a sync now: 202 with a requestId; GET …/runs/{requestId} finds its run',
+    `  curl -sS -X POST ${key} -H 'content-type: application/json' -d '{}' ${quote(`${connection}/sync`)}`,
+    '  # the same from the CLI (entra-sync --help lists every command)',
+    `  ENTRA_SYNC_URL=${quote(screen.hostUrl)} ENTRA_SYNC_KEY=${quote(screen.functionKey)} ENTRA_SYNC_TENANT=${screen.tenantId} node dist/src/cli/main.js status`,
+    '',
+  ];
+  for (const line of lines) say(line);
+}
+
+/**
+ * How long the host may finish its invocations once asked to stop: a terminal's Ctrl+C reaches Azurite
+ * too, so a sync in flight cannot finish; the host is then killed (its work is at-least-once safe).
+ */
+const STOP_GRACE_MS = 4_000;
+
+/** Set once Ctrl+C (or SIGTERM) asked to stop: the environment's stop, which removes its temp folders. */
+let stopped: Promise<void> | undefined;
 
 async function main(): Promise<number> {
   const env = await startSession();
   let stopping = false;
-  const stop = async (): Promise<void> => {
-    if (stopping) return;
+  const stop = (): Promise<void> => {
+    if (stopped) return stopped;
     stopping = true;
     say('Stopping…');
-    await env.stop();
+    stopped = env.stop().then(() => say('Stopped.'));
+    return stopped;
   };
-  process.once('SIGINT', () => void stop().then(() => process.exit(0)));
-  process.once('SIGTERM', () => void stop().then(() => process.exit(0)));
+  // Stop once, whatever is running (a sync's watch loop then fails on the stopped storage: ignored).
+  const onSignal = (): void =>
+    void stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  printFirstScreen(env.screen);
 
   await requestSync(env.services.deps(), env.tenantId, 'initial');
   const first = await watch(env.services, env.tenantId, undefined, env.users);
@@ -255,7 +356,13 @@ function printSummary(run: RunSummary): void {
 
 main().then(
   (code) => process.exit(code),
-  (error: unknown) => {
+  async (error: unknown) => {
+    // Stopping (Ctrl+C): the failure is the stopped environment's; let the stop finish and exit 0.
+    if (stopped)
+      return stopped.then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
     process.stderr.write(`npm start failed: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   },

@@ -13,8 +13,12 @@ export interface HostProcess {
   readonly functions: readonly string[];
   /** The host's operating-system process id (for /proc sampling, e.g. the bench's peak RSS). */
   readonly pid: number;
-  /** SIGTERM: the host stops polling, lets running invocations finish, and exits. */
-  stop(): Promise<number | null>;
+  /**
+   * SIGTERM: the host stops polling, lets running invocations finish, and exits; one still running after
+   * `graceMs` (default 15 s: e.g. its storage is gone, as after a terminal's Ctrl+C, which reaches
+   * Azurite too) is killed.
+   */
+  stop(graceMs?: number): Promise<number | null>;
   /** SIGKILL: a crash, in the middle of whatever it was doing. */
   kill(): Promise<void>;
 }
@@ -76,9 +80,14 @@ export async function startHostProcess(options: {
     httpBaseUrl: String(ready.httpBaseUrl),
     functions: Array.isArray(ready.functions) ? ready.functions.map(String) : [],
     pid: child.pid ?? -1,
-    stop: async () => {
+    stop: async (graceMs = 15_000) => {
       signal(child, 'SIGTERM');
-      return exited;
+      const timer = setTimeout(() => signal(child, 'SIGKILL'), graceMs);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(timer);
+      }
     },
     kill: async () => {
       signal(child, 'SIGKILL');

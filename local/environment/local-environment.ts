@@ -41,7 +41,8 @@ export interface LocalEnvironment {
   readonly functionKey: string;
   host(): HostProcess;
   startHost(): Promise<HostProcess>;
-  stop(): Promise<void>;
+  /** Stops the host (killed after `hostGraceMs`, see HostProcess.stop), the stand-in and Azurite. */
+  stop(hostGraceMs?: number): Promise<void>;
 }
 
 /**
@@ -56,7 +57,8 @@ export async function startLocalEnvironment(
   const root = projectRoot();
   const azurite = await startAzurite();
   const standin = await startStandin(options.standin);
-  const functionKey = randomBytes(24).toString('base64url');
+  // The host's function key: FUNCTIONS_DEFAULT_KEY when set (a key you keep across restarts), else random.
+  const functionKey = process.env.FUNCTIONS_DEFAULT_KEY || randomBytes(24).toString('base64url');
   const hostPort = options.notifications ? await freePort() : 0;
   const appSettings: Record<string, string> = {
     AzureWebJobsStorage: azurite.connectionString,
@@ -108,8 +110,8 @@ export async function startLocalEnvironment(
       return host;
     },
     startHost,
-    stop: async () => {
-      await host?.stop();
+    stop: async (hostGraceMs?: number) => {
+      await host?.stop(hostGraceMs);
       await standin.stop();
       await azurite.stop();
     },

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -55,7 +56,11 @@ export interface TenantEnvironment {
   readonly services: AppServices;
   readonly tenantId: string;
   readonly host: HostProcess;
-  stop(): Promise<void>;
+  /** The host's function key (FUNCTIONS_DEFAULT_KEY when set, else random). */
+  readonly functionKey: string;
+  /** The embedded Azurite's connection string (undefined with a real storage account, whose key is secret). */
+  readonly azuriteConnectionString: string | undefined;
+  stop(hostGraceMs?: number): Promise<void>;
 }
 
 export async function startTenantEnvironment(
@@ -67,9 +72,11 @@ export async function startTenantEnvironment(
   const realStorage =
     values.AzureWebJobsStorage && values.AzureWebJobsStorage !== 'UseDevelopmentStorage=true';
   const azurite: EmbeddedAzurite | undefined = realStorage ? undefined : await startAzurite();
+  const functionKey = process.env.FUNCTIONS_DEFAULT_KEY || randomBytes(24).toString('base64url');
   const appSettings: Record<string, string> = {
     AzureWebJobsStorage: azurite ? azurite.connectionString : values.AzureWebJobsStorage!,
     KEY_VAULT_URI: values.KEY_VAULT_URI,
+    FUNCTIONS_DEFAULT_KEY: functionKey,
   };
   const cloud: CloudSetting =
     values.SYNC_AUTHORITY_HOST && values.SYNC_GRAPH_ENDPOINT
@@ -95,8 +102,10 @@ export async function startTenantEnvironment(
     services,
     tenantId: settings.tenantId,
     host,
-    stop: async () => {
-      await host.stop();
+    functionKey,
+    azuriteConnectionString: azurite?.connectionString,
+    stop: async (hostGraceMs?: number) => {
+      await host.stop(hostGraceMs);
       await azurite?.stop();
     },
   };
