@@ -1,10 +1,12 @@
 import { EventStore, outboxColumns, outboxOf } from '../adapters/storage/event-store.js';
+import type { TableName } from '../adapters/storage/storage-names.js';
 import type { Row, TableGateway } from '../adapters/storage/table-gateway.js';
 import type { PersonRecord } from '../domain/person.js';
 import {
   changeTime,
   type FeedEvent,
   feedEventsOf,
+  feedKey,
   personEvents,
   teamEvents,
   type TeamView,
@@ -21,7 +23,10 @@ import {
  *    (`<time>_<subject>_<seq>`), so writing them again writes the same rows.
  * 3. A crash between 1 and 2 leaves the events on the row: the chunk is redelivered (it had not
  *    marked itself applied), plans the same users, finds them already written (`unchanged`: no new
- *    event) and writes the outbox of this run's changes into the feed again (`replayed`). And a later
+ *    event), and for the rows whose outbox this run wrote (`replayedRow`) looks the events up in the
+ *    feed (`recoverOutboxes`): those missing get a new time (the subject's sequence numbers stay, so
+ *    do their ids), the row's outbox is updated to the new keys (ETag'd), then they are written: a
+ *    reader whose cursor passed the crash still sees them after it, and a second redo finds them. And a later
  *    change of the same subject first writes the previous change's outbox into the feed again
  *    (`carried`, when it is younger than a day), so overwriting an outbox never loses its events.
  *
@@ -106,12 +111,43 @@ export function teamChange(
 }
 
 /**
- * The outbox of a subject found unchanged: written into the feed again when this very run wrote it
- * (a redelivery after a crash between the subject's write and the feed's), else nothing.
+ * A subject found unchanged whose outbox this very run wrote (a redelivery after a crash between the
+ * subject's write and the feed's, maybe): its row, for `recoverOutboxes`; else undefined.
  */
-export function replayedOutbox(row: Row | undefined, runId: string): FeedEvent[] {
-  if (row?.outboxRun !== runId) return [];
-  return outboxOf(row).events;
+export function replayedRow(row: Row | undefined, runId: string): Row | undefined {
+  return row !== undefined && row.outboxRun === runId ? row : undefined;
+}
+
+/** The events of these rows' outboxes that the feed misses, written under new keys (see 3. above). */
+export async function recoverOutboxes(
+  tables: TableGateway,
+  table: TableName,
+  tenantId: string,
+  buckets: number,
+  rows: readonly Row[],
+  now: Date = new Date(),
+): Promise<void> {
+  const store = new EventStore(tables, buckets);
+  for (const row of rows) {
+    const outbox = outboxOf(row);
+    if (outbox.events.length === 0 || outbox.at === undefined) continue;
+    const present = await store.present(tenantId, outbox.events);
+    const missing = outbox.events.filter((e) => !present.has(e.key));
+    if (missing.length === 0) continue;
+    const at = changeTime(now.toISOString(), outbox.at);
+    const rekeyed = missing.map((e) => ({ ...e, at, key: feedKey(at, e.subjectId, e.seq) }));
+    const events = [...outbox.events.filter((e) => present.has(e.key)), ...rekeyed];
+    const columns = outboxColumns(events, { seq: outbox.seq, at }, outbox.runId ?? '', { clearPieces: true });
+    await tables.transact(table, [
+      [
+        'update',
+        { partitionKey: row.partitionKey, rowKey: row.rowKey, ...columns },
+        'Merge',
+        { etag: row.etag ?? '*' },
+      ],
+    ]);
+    await store.append(tenantId, rekeyed);
+  }
 }
 
 /** Writes events into the tenant's feed (again: same keys, same rows). */

@@ -23,7 +23,7 @@ import { isOutOfDirectory } from '../domain/person-status.js';
 import type { Policy } from '../domain/policy.js';
 import { decideScope } from '../domain/scope.js';
 import { parseUserFilter } from '../domain/user-filter.js';
-import { personChange, replayedOutbox } from './event-outbox.js';
+import { personChange, replayedRow } from './event-outbox.js';
 
 /**
  * Plan → apply for the people of one bucket: the planner (person-plan.ts, pure) decides each user's
@@ -68,6 +68,8 @@ export interface BucketProjection {
   readonly events: FeedEvent[];
   /** …and those of the previous changes of the people written, into the feed again before them. */
   readonly carriedEvents: FeedEvent[];
+  /** Unchanged rows whose outbox this run wrote: the feed is checked for their events (a redo). */
+  readonly replayed: Row[];
 }
 
 /** Reads the policy, the custom property types and the groups, and compiles them for the planner. */
@@ -161,6 +163,7 @@ export async function projectBucket(tables: TableGateway, input: ProjectInput): 
     refused: new Set(),
     events: [],
     carriedEvents: [],
+    replayed: [],
     managers: new Map(),
   };
   const count = (outcome: Outcome): void => {
@@ -248,7 +251,8 @@ export async function projectBucket(tables: TableGateway, input: ProjectInput): 
       continue;
     }
     const writes = person !== undefined && person !== current?.person;
-    if (!writes && current) out.events.push(...replayedOutbox(current.row, ctx.runId));
+    const replayed = writes ? undefined : replayedRow(current?.row, ctx.runId);
+    if (replayed) out.replayed.push(replayed);
     if (writes) {
       const change = personChange(ctx.runId, current?.row, current?.person, person);
       const row = rowOf(

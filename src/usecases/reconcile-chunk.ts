@@ -22,7 +22,7 @@ import {
 import type { Policy } from '../domain/policy.js';
 import { byVersion, isSettled } from '../domain/version.js';
 import { TransientError } from '../shared/errors.js';
-import { flushEvents } from './event-outbox.js';
+import { flushEvents, recoverOutboxes } from './event-outbox.js';
 import type { OutcomeCounts } from './messages.js';
 import {
   type ChangeEntry,
@@ -236,6 +236,7 @@ async function applyOnce(
     await write();
   }
   await flushEvents(tables, tenantId, work.buckets, projection.events);
+  await recoverOutboxes(tables, TABLES.people, tenantId, work.buckets, projection.replayed);
   // What the managers rule reads of these people (after their writes; a redelivery writes it again).
   lease.assertHeld();
   await work.managerIndex.update(tenantId, bucket, projection.managers);

@@ -23,7 +23,7 @@ import { teamIdFor } from '../domain/person-id.js';
 import type { Policy } from '../domain/policy.js';
 import { isSyncedGroup } from '../domain/team-membership.js';
 import { byVersion, isNewer, isSettled } from '../domain/version.js';
-import { flushEvents, replayedOutbox, teamChange } from './event-outbox.js';
+import { flushEvents, recoverOutboxes, replayedRow, teamChange } from './event-outbox.js';
 import {
   applyUserBucket,
   type ChunkOutcome,
@@ -131,6 +131,7 @@ export async function applyGroupChanges(
     const teamActions: TransactionAction[] = [];
     const teamEvents: FeedEvent[] = [];
     const carriedEvents: FeedEvent[] = [];
+    const replayedTeams: Row[] = [];
     for (const id of propertiesChanged) {
       const teamId = teamIds.get(id)!;
       const group = changed.get(id) ?? groups.get(id)!;
@@ -149,7 +150,10 @@ export async function applyGroupChanges(
         teamEvents.push(...change.events);
         carriedEvents.push(...change.carried);
         teamActions.push(['upsert', desired, 'Replace']);
-      } else teamEvents.push(...replayedOutbox(teams.get(teamId), work.runId));
+      } else {
+        const replayed = replayedRow(teams.get(teamId), work.runId);
+        if (replayed) replayedTeams.push(replayed);
+      }
     }
     await decided(outcome);
     const groupActions: TransactionAction[] = [...changed.values()].map((group) => {
@@ -164,6 +168,7 @@ export async function applyGroupChanges(
     await flushEvents(tables, tenantId, work.buckets, carriedEvents);
     await tables.transact(TABLES.teams, teamActions);
     await flushEvents(tables, tenantId, work.buckets, teamEvents);
+    await recoverOutboxes(tables, TABLES.teams, tenantId, work.buckets, replayedTeams);
     lease.assertHeld();
     await tables.transact(TABLES.dirGroups, groupActions);
   });

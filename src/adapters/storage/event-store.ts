@@ -45,12 +45,15 @@ export function outboxColumns(
   events: readonly FeedEvent[],
   last: { seq: number; at: string },
   runId: string,
+  /** For a Merge: every piece column, the unused ones empty (a Replace drops them anyway). */
+  options: { clearPieces?: boolean } = {},
 ): Record<string, string | number> {
   const columns: Record<string, string | number> = {
     eventSeq: last.seq,
     eventAt: last.at,
     outboxRun: runId,
   };
+  if (options.clearPieces) for (const piece of spreadColumns(OUTBOX)) columns[piece] = '';
   return { ...columns, ...spreadText(OUTBOX, JSON.stringify(events)) };
 }
 
@@ -199,6 +202,14 @@ export class EventStore {
       .sort((a, b) => (a.rowKey < b.rowKey ? -1 : a.rowKey > b.rowKey ? 1 : 0))
       .slice(0, options.limit)
       .map(eventOf);
+  }
+
+  /** The keys of these events that the feed holds (point reads: for the rare recovery path). */
+  async present(tenantId: string, events: readonly FeedEvent[]): Promise<Set<string>> {
+    const found = await Promise.all(
+      events.map((e) => this.tables.get(TABLES.events, this.partitionOf(tenantId, e.subjectId), e.key)),
+    );
+    return new Set(found.filter((row) => row !== undefined).map((row) => row.rowKey));
   }
 
   /** Deletes the tenant's events older than `before` (an ISO time); answers how many. */

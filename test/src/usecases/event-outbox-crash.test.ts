@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type EmbeddedAzurite, startAzurite } from '../../../local/azurite/embedded-azurite.js';
 import { personFromRow } from '../../../src/adapters/storage/directory-rows.js';
-import { EventStore } from '../../../src/adapters/storage/event-store.js';
+import { EventStore, outboxOf } from '../../../src/adapters/storage/event-store.js';
 import type { TenantGroups } from '../../../src/adapters/storage/group-graph-store.js';
 import { storageAccountFromConnectionString } from '../../../src/adapters/storage/storage-account.js';
 import { type TableName, TABLES } from '../../../src/adapters/storage/storage-names.js';
@@ -84,17 +84,25 @@ describe('the outbox on the people row', () => {
     return (await tables.get(TABLES.people, bucketPartition(TENANT, bucket), personId))!;
   }
 
-  it('a crash after the people write: the redelivered chunk writes the events once, and again nothing new', async () => {
+  it('a crash after the people write: the redelivered chunk writes the events once, under a key after any cursor read meanwhile, and again nothing new', async () => {
     tables.crashAt = 1; // the feed write after the person's
     const created = work(1, 'run-1', {});
     await expect(applyUserBucket(tables, created)).rejects.toThrow('the process died');
     expect(personFromRow(await personRow()).person.displayName).toBe('Adele Vance');
     expect(await feed.read(TENANT, { limit: 100 })).toEqual([]);
+    const crashedKey = outboxOf(await personRow()).events[0]!.key;
+    await new Promise((r) => setTimeout(r, 5));
+    // A reader that has read everything up to now (its cursor is past the crashed change's time).
+    const readerCursor = new Date().toISOString();
 
     await applyUserBucket(tables, created);
     await applyUserBucket(tables, created);
     const events = await feed.read(TENANT, { limit: 100 });
-    expect(events.map((e) => [e.type, e.seq])).toEqual([['person.created', 1]]);
+    expect(events.map((e) => [e.type, e.seq, e.id])).toEqual([['person.created', 1, `${personId}.1`]]);
+    // Recovered under a new key, after the reader's cursor: it is not skipped.
+    expect(events[0]!.key).not.toBe(crashedKey);
+    expect(events[0]!.key > readerCursor).toBe(true);
+    expect(outboxOf(await personRow()).events.map((e) => e.key)).toEqual([events[0]!.key]);
   });
 
   it('a crash, then another run changes the person before the redelivery: every change has its events, once, in order', async () => {
