@@ -35,6 +35,7 @@ describe('connect by admin consent (multi-tenant mode)', () => {
   let env: LocalEnvironment;
   let base: string;
   let acceptedCallback: string;
+  const hostLines: string[] = [];
 
   /** What a browser does: /api/connect → the consent screen → back to the callback URL (not followed). */
   async function consentAnswer(query = ''): Promise<URL> {
@@ -66,6 +67,7 @@ describe('connect by admin consent (multi-tenant mode)', () => {
       standin: { users: 12, seed: 111, tenantId, clientId, port },
       notifications: true,
       startHost: false,
+      onHostEvent: (event) => hostLines.push(JSON.stringify(event)),
       settings: {
         ...TEST_SETTINGS,
         SYNC_MULTITENANT_CLIENT_ID: clientId,
@@ -232,6 +234,17 @@ describe('connect by admin consent (multi-tenant mode)', () => {
     expect(page).not.toContain('<script>');
     expect(page).toContain('&lt;script&gt;');
     env.standin.control.setConsentAnswer({ answer: 'accept' });
+  });
+
+  it("never logs the state's HMAC key or the app's certificate", () => {
+    const key = env.standin.secrets.get('consent-state-key')?.versions.at(-1)?.value;
+    expect(key).toBeDefined();
+    expect(hostLines.length).toBeGreaterThan(10);
+    const privateKey = env.standin.clientCertificatePem.split('-----BEGIN')[2]!.split('\n')[1]!;
+    for (const line of hostLines) {
+      expect(line).not.toContain(key!);
+      expect(line).not.toContain(privateKey);
+    }
   });
 
   it('keeps only nonces in the consentStates table, never the key or a state', async () => {
