@@ -16,9 +16,14 @@ import { QUEUES, TABLES } from '../../src/adapters/storage/storage-names.js';
 import { verifySigned } from '../../src/adapters/webhooks/signed-webhook.js';
 import type { ConnectionSettings } from '../../src/domain/connection-settings.js';
 import type { RunNotifications, RunNotificationState } from '../../src/domain/run-notifications.js';
+import { RunNotificationServices } from '../../src/run-notification-services.js';
 import type { RunSummary } from '../../src/usecases/describe-runs.js';
 import type { RunNotificationPayload } from '../../src/usecases/run-notification-content.js';
-import type { RunNotificationMessage } from '../../src/usecases/run-notifications.js';
+import {
+  deliverRunNotification,
+  type RunNotificationMessage,
+  runNotificationMessageSchema,
+} from '../../src/usecases/run-notifications.js';
 import { type ApiCall, apiClient } from '../api/api-client.js';
 import { PipelineUnderTest } from './pipeline-harness.js';
 
@@ -87,6 +92,8 @@ describe('run notifications', () => {
   const hostLogs: string[] = [];
   let mailbox: string;
   let heldRun: RunSummary;
+  /** A completed run that sent nothing (its `on` did not name completed). */
+  let quietRunId: string;
 
   const outbox = async () => {
     const response = await fetch(`${pipeline.env.standin.controlUrl}/outbox`);
@@ -241,6 +248,7 @@ describe('run notifications', () => {
     // A round with nothing to do completes: `on` does not name completed, so nothing is sent.
     const quiet = await pipeline.sync();
     expect(quiet.state).toBe('completed');
+    quietRunId = quiet.runId;
     await queueDrained();
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(await mailsOf(quiet.runId)).toEqual([]);
@@ -321,6 +329,65 @@ describe('run notifications', () => {
       expect(rows.includes(value)).toBe(false);
       expect(logs.includes(value)).toBe(false);
     }
+  });
+
+  // Last: it stops the host, to be the queue's only consumer with a short back-off of its own.
+  it('a receiver that keeps failing is tried maxAttempts times with growing delays, then the run’s error log says so', async () => {
+    const run = await save({ notifications: { on: ['completed'], webhook: notifications([]).webhook } });
+    expect(run.state).toBe('completed');
+    await until('the save’s own webhook', () => (hooksOf(run.runId).length > 0 ? true : undefined));
+    await queueDrained();
+    await pipeline.env.host().stop();
+    receiver.failNext(1000);
+
+    const { standin } = pipeline.env;
+    const services = new RunNotificationServices(
+      pipeline.env.services,
+      {
+        AZURE_TENANT_ID: standin.tenantId,
+        AZURE_CLIENT_ID: standin.clientId,
+        AZURE_CLIENT_SECRET: standin.clientSecret,
+        AZURE_AUTHORITY_HOST: standin.authorityHost,
+      },
+      { maxAttempts: 3, baseDelaySeconds: 1, maxDelaySeconds: 4 },
+    );
+    const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+    const row = (await pipeline.deps().runs.list(tenantId, 20)).find((r) => r.runId === quietRunId)!;
+    const ref = { tenantId, runId: String(row.runId), runKey: row.rowKey };
+    const first: RunNotificationMessage = {
+      type: 'run-notification',
+      ...ref,
+      state: 'completed',
+      attempt: 0,
+    };
+    const outcomes = [(await deliverRunNotification(services.deps(), first, quiet)).webhook];
+    const queue = pipeline.deps().queues.client(QUEUES.runNotifications);
+    while (outcomes.at(-1) === 'retrying') {
+      const { receivedMessageItems: [item] = [] } = await queue.receiveMessages({ visibilityTimeout: 30 });
+      if (!item) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        continue;
+      }
+      const message = runNotificationMessageSchema.parse(
+        JSON.parse(Buffer.from(item.messageText, 'base64').toString('utf8')),
+      );
+      outcomes.push((await deliverRunNotification(services.deps(), message, quiet)).webhook);
+      await queue.deleteMessage(item.messageId, item.popReceipt);
+    }
+    expect(outcomes).toEqual(['retrying', 'retrying', 'gave-up']);
+    const attempts = hooksOf(ref.runId);
+    expect(attempts.map((d) => d.status)).toEqual([503, 503, 503]);
+    const times = attempts.map((d) => Number(d.headers['webhook-timestamp']));
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(1);
+    expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(times[1]! - times[0]!);
+    const errors = await pipeline.deps().runs.listErrors(ref);
+    expect(errors.map((e) => [e.source, e.message])).toContainEqual([
+      'notification:webhook',
+      `the run's completed notification by webhook was not sent after 3 attempt(s): webhook ${receiver.url}: the receiver answered 503`,
+    ]);
+    // A redelivery after it gave up sends nothing.
+    expect((await deliverRunNotification(services.deps(), first, quiet)).webhook).toBe('gave-up');
+    expect(hooksOf(ref.runId)).toHaveLength(3);
   });
 });
 
