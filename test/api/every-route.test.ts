@@ -353,6 +353,32 @@ describe('every HTTP route', () => {
     expect(wrong).toEqual([]);
   });
 
+  it("GET …/status tells the held runs, the open dispute, the token's roles and the delta token's age", async () => {
+    const status = await send(
+      { name: 'status', method: 'GET', route: 'connections/{tenantId}/status', authLevel: 'function' },
+      ROWS['GET connections/{tenantId}/status']!,
+      `connections/${f.tenantId}/status`,
+    );
+    expect(status.status).toBe(200);
+    const body = status.body as {
+      held: { runs: { runId: string; heldCounts: Record<string, number> }[]; total: number };
+      disputes: { open: number; ids: string[] };
+      permissions: { roles: string[]; missing: string[] };
+      deltaToken: { present: boolean; ageSeconds: number };
+      schedule: { kind: string; nextDueAt: string | null };
+      lastRun: { errorsByCategory: Record<string, number> };
+    };
+    expect(body.held.runs.map((r) => r.runId).sort()).toEqual([...f.heldRuns].sort());
+    expect(body.held.total).toBe(2);
+    expect(body.disputes.ids).toContain(f.disputeId);
+    expect(body.permissions.roles).toEqual(expect.arrayContaining(['User.Read.All', 'GroupMember.Read.All']));
+    expect(body.permissions.missing).toEqual([]);
+    expect(body.deltaToken.present).toBe(true);
+    expect(body.deltaToken.ageSeconds).toBeGreaterThanOrEqual(0);
+    expect(body.schedule).toEqual({ kind: 'manual', nextDueAt: null });
+    expect(typeof body.lastRun.errorsByCategory).toBe('object');
+  });
+
   it('answers its 2xx on the happy path of every route', async () => {
     const wrong: string[] = [];
     for (const [key, row] of Object.entries(ROWS)) {

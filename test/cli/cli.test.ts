@@ -4,6 +4,9 @@
  * and never print the key.
  */
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -136,6 +139,39 @@ describe('the entra-sync CLI, spawned', () => {
     const again = await entraSync(['approve', held.runId]);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/HTTP 409/);
+  });
+
+  it('runs, settings get|history|preview, disputes, people, reject and connect answer, as tables or JSON', async () => {
+    const runs = await entraSync(['runs', '--top', '3']);
+    expect(runs.code, runs.stderr).toBe(0);
+    expect(runs.stdout.split('\n')[0]).toMatch(/^run +trigger +state +started +counts +errors$/);
+    const settings = await entraSync(['settings', 'get', '--json']);
+    expect(settings.code, settings.stderr).toBe(0);
+    const { settings: document } = JSON.parse(settings.stdout) as { settings: ConnectionSettings };
+    expect(document.tenantId).toBe(tenantId);
+    const history = await entraSync(['settings', 'history']);
+    expect(history.code, history.stderr).toBe(0);
+    expect(history.stdout).toMatch(/^version +saved$/m);
+    const file = join(await mkdtemp(join(tmpdir(), 'cli-settings-')), 'settings.json');
+    await writeFile(file, JSON.stringify(document));
+    const preview = await entraSync(['settings', 'preview', file, '--json']);
+    expect(preview.code, preview.stderr).toBe(0);
+    expect(JSON.parse(preview.stdout)).toHaveProperty('counts');
+    await writeFile(file, JSON.stringify({ ...document, displayName: '' }));
+    const refused = await entraSync(['settings', 'set', file]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/HTTP 400 invalid settings\n\s+displayName: /);
+    await rm(dirname(file), { recursive: true, force: true });
+    for (const args of [['disputes'], ['people', '--top', '5'], ['connect']]) {
+      const answer = await entraSync(args);
+      expect(answer.code, `${args.join(' ')}: ${answer.stderr}`).toBe(0);
+    }
+    const notHeld = await entraSync([
+      'reject',
+      (JSON.parse((await entraSync(['runs', '--json'])).stdout) as { runs: { runId: string }[] }).runs[0]!
+        .runId,
+    ]);
+    expect(notHeld.stderr).toMatch(/HTTP 409/);
   });
 
   it('names the HTTP status and the field paths of a refusal, and never prints the key', async () => {
