@@ -7,6 +7,7 @@ import { type ApiResult, ok, refuse } from './api-result.js';
 import type { RunRef } from './messages.js';
 import { applyHeld, approvedOf, heldChangesOf, runManagers } from './pass-gate.js';
 import type { PipelineDeps } from './pipeline-deps.js';
+import type { HeldChange } from './project-people.js';
 
 /**
  * An admin's answer to a held run (the deletion guard's or review mode's): approve every held
@@ -20,6 +21,12 @@ export interface HeldDecision {
   readonly state: string;
   readonly applied: Record<string, number>;
   readonly stillHeld: number;
+}
+
+/** The changes a held run still holds (what no approval applied yet). */
+async function stillHeldOf(deps: PipelineDeps, ref: RunRef): Promise<HeldChange[]> {
+  const approved = await approvedOf(deps, ref);
+  return (await heldChangesOf(deps, ref)).filter((h) => !approved.has(h.userId));
 }
 
 async function heldRun(deps: PipelineDeps, tenantId: string, runId: string): Promise<ApiResult<RunRef>> {
@@ -40,10 +47,8 @@ export async function approveHeld(
   const found = await heldRun(deps, tenantId, runId);
   if (!found.ok) return found;
   const ref = found.value;
-  const held = await heldChangesOf(deps, ref);
-  const approved = await approvedOf(deps, ref);
-  const remaining = held.filter((h) => !approved.has(h.userId));
-  const personOf = (h: (typeof held)[number]): string => h.personId ?? personIdFor(tenantId, h.userId);
+  const remaining = await stillHeldOf(deps, ref);
+  const personOf = (h: HeldChange): string => h.personId ?? personIdFor(tenantId, h.userId);
   let chosen: string[] | undefined;
   if (input.people) {
     const byPerson = new Map(remaining.map((h) => [personOf(h), h.userId]));
@@ -94,9 +99,7 @@ export async function rejectHeld(
   const found = await heldRun(deps, tenantId, runId);
   if (!found.ok) return found;
   const ref = found.value;
-  const held = await heldChangesOf(deps, ref);
-  const approved = await approvedOf(deps, ref);
-  const dropped = held.filter((h) => !approved.has(h.userId)).length;
+  const dropped = (await stillHeldOf(deps, ref)).length;
   const at = deps.now().toISOString();
   const row = await deps.runs.update(ref, (current) =>
     current.state !== ('held' satisfies RunState)

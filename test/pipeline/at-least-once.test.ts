@@ -5,19 +5,8 @@ import { QUEUES } from '../../src/adapters/storage/storage-names.js';
 import { fetchRound } from '../../src/usecases/fetch-round.js';
 import type { SyncRequest } from '../../src/usecases/messages.js';
 import { PipelineUnderTest } from './pipeline-harness.js';
-import { drainQueue, quiet } from './pipeline-probes.js';
+import { drainQueue, quiet,shuffled } from './pipeline-probes.js';
 import { mutateTenant } from './tenant-mutations.js';
-
-function shuffled<T>(items: readonly T[], seed: number): T[] {
-  const out = [...items];
-  let state = seed;
-  for (let i = out.length - 1; i > 0; i -= 1) {
-    state = (state * 1103515245 + 12345) % 2147483648;
-    const j = state % (i + 1);
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
 
 describe('at-least-once delivery of directory changes', () => {
   let pipeline: PipelineUnderTest;

@@ -51,3 +51,15 @@ export function interceptedSource(
     },
   };
 }
+
+/** The items in a seeded random order (a linear congruential generator: the same seed, the same order). */
+export function shuffled<T>(items: readonly T[], seed: number): T[] {
+  const out = [...items];
+  let state = seed;
+  for (let i = out.length - 1; i > 0; i -= 1) {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    const j = state % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}

@@ -15,21 +15,10 @@ import type { SyncRequest } from '../../src/usecases/messages.js';
 import { type ApiCall, apiClient } from '../api/api-client.js';
 import type { OracleRules } from './directory-oracle.js';
 import { PipelineUnderTest } from './pipeline-harness.js';
-import { drainQueue, interceptedSource, quiet } from './pipeline-probes.js';
+import { drainQueue, interceptedSource, quiet,shuffled } from './pipeline-probes.js';
 import { mutateTenant } from './tenant-mutations.js';
 
 class SimulatedCrash extends Error {}
-
-function shuffled<T>(items: readonly T[], seed: number): T[] {
-  const out = [...items];
-  let state = seed;
-  for (let i = out.length - 1; i > 0; i -= 1) {
-    state = (state * 1103515245 + 12345) % 2147483648;
-    const j = state % (i + 1);
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
 
 describe('the pipeline under non-default rules', () => {
   let pipeline: PipelineUnderTest;

@@ -1,9 +1,10 @@
 import { odata } from '@azure/data-tables';
 
 import type { GroupGraph } from '../../domain/group-closure.js';
+import { moveCounter } from './counter-row.js';
 import { mirrorGroupFromRow, spreadColumns } from './directory-rows.js';
 import { TABLES } from './storage-names.js';
-import { isWriteConflict, type TableGateway } from './table-gateway.js';
+import type { TableGateway } from './table-gateway.js';
 
 /**
  * The tenant's groups as the planner needs them: which are deleted, and how they nest (deleted
@@ -69,17 +70,6 @@ export class GroupGraphStore {
 
   /** Says the graph changed (after the change is written, before anything is re-planned). */
   async bump(tenantId: string): Promise<void> {
-    for (let attempt = 0; attempt < 20; attempt += 1) {
-      const row = await this.tables.get(TABLES.syncState, tenantId, 'groupGraph');
-      const version = (typeof row?.version === 'number' ? row.version : 0) + 1;
-      const entity = { partitionKey: tenantId, rowKey: 'groupGraph', version };
-      try {
-        if (row) await this.tables.replaceIfMatch(TABLES.syncState, entity, row.etag!);
-        else if (!(await this.tables.createIfAbsent(TABLES.syncState, entity))) continue;
-        return;
-      } catch (error) {
-        if (!isWriteConflict(error)) throw error;
-      }
-    }
+    await moveCounter(this.tables, tenantId, 'groupGraph', 'version', (version) => version + 1);
   }
 }

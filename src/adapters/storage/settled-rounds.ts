@@ -1,5 +1,6 @@
+import { moveCounter } from './counter-row.js';
 import { TABLES } from './storage-names.js';
-import { isWriteConflict, type TableGateway } from './table-gateway.js';
+import type { TableGateway } from './table-gateway.js';
 
 /**
  * A tenant's settled round (a row in `syncState`): every chunk of every round up to it has been
@@ -16,18 +17,8 @@ export class SettledRounds {
 
   /** Moves the settled round up to `round` (never down). */
   async advance(tenantId: string, round: number): Promise<void> {
-    for (let attempt = 0; attempt < 20; attempt += 1) {
-      const row = await this.tables.get(TABLES.syncState, tenantId, 'settled');
-      const current = typeof row?.round === 'number' ? row.round : 0;
-      if (current >= round) return;
-      const entity = { partitionKey: tenantId, rowKey: 'settled', round };
-      try {
-        if (row) await this.tables.replaceIfMatch(TABLES.syncState, entity, row.etag!);
-        else if (!(await this.tables.createIfAbsent(TABLES.syncState, entity))) continue;
-        return;
-      } catch (error) {
-        if (!isWriteConflict(error)) throw error;
-      }
-    }
+    await moveCounter(this.tables, tenantId, 'settled', 'round', (current) =>
+      current >= round ? undefined : round,
+    );
   }
 }
