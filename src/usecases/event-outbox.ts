@@ -127,17 +127,24 @@ export async function recoverOutboxes(
   rows: readonly Row[],
   now: Date = new Date(),
 ): Promise<void> {
+  if (rows.length === 0) return;
   const store = new EventStore(tables, buckets);
-  for (const row of rows) {
-    const outbox = outboxOf(row);
-    if (outbox.events.length === 0 || outbox.at === undefined) continue;
-    const present = await store.present(tenantId, outbox.events);
+  const outboxes = rows
+    .map((row) => ({ row, outbox: outboxOf(row) }))
+    .filter(({ outbox }) => outbox.events.length > 0 && outbox.at !== undefined);
+  const present = await store.present(
+    tenantId,
+    outboxes.flatMap(({ outbox }) => outbox.events),
+  );
+  for (const { row, outbox } of outboxes) {
     const missing = outbox.events.filter((e) => !present.has(e.key));
     if (missing.length === 0) continue;
     const at = changeTime(now.toISOString(), outbox.at);
     const rekeyed = missing.map((e) => ({ ...e, at, key: feedKey(at, e.subjectId, e.seq) }));
     const events = [...outbox.events.filter((e) => present.has(e.key)), ...rekeyed];
-    const columns = outboxColumns(events, { seq: outbox.seq, at }, outbox.runId ?? '', { clearPieces: true });
+    const columns = outboxColumns(events, { seq: outbox.seq, at }, outbox.runId ?? '', {
+      clearPieces: true,
+    });
     await tables.transact(table, [
       [
         'update',
