@@ -5,7 +5,7 @@ import { QUEUES } from '../../src/adapters/storage/storage-names.js';
 import { fetchRound } from '../../src/usecases/fetch-round.js';
 import type { SyncRequest } from '../../src/usecases/messages.js';
 import { PipelineUnderTest } from './pipeline-harness.js';
-import { drainQueue, quiet,shuffled } from './pipeline-probes.js';
+import { drainQueue, quiet, shuffled } from './pipeline-probes.js';
 import { mutateTenant } from './tenant-mutations.js';
 
 describe('at-least-once delivery of directory changes', () => {

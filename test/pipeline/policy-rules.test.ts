@@ -15,7 +15,7 @@ import type { SyncRequest } from '../../src/usecases/messages.js';
 import { type ApiCall, apiClient } from '../api/api-client.js';
 import type { OracleRules } from './directory-oracle.js';
 import { PipelineUnderTest } from './pipeline-harness.js';
-import { drainQueue, interceptedSource, quiet,shuffled } from './pipeline-probes.js';
+import { drainQueue, interceptedSource, quiet, shuffled } from './pipeline-probes.js';
 import { mutateTenant } from './tenant-mutations.js';
 
 class SimulatedCrash extends Error {}
