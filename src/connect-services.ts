@@ -13,9 +13,11 @@ import type { AppSettings } from './config/app-settings.js';
 import { CLOUD_PRESETS, type CloudPreset, type CloudSetting } from './domain/cloud.js';
 import { type NotificationServices, notificationServices } from './notification-services.js';
 import type { ConsentStateSigner, TenantProbe } from './ports/consent.js';
+import type { DirectorySource } from './ports/directory-source.js';
 import { PermanentError } from './shared/errors.js';
 import type { ConsentDeps, MultiTenantApp } from './usecases/connect-by-consent.js';
 import type { TenantDataPurge } from './usecases/disconnect-tenant.js';
+import { recordPermissionCheck } from './usecases/record-permissions.js';
 
 /**
  * The composition root of connecting and disconnecting tenants, beside the notification services it
@@ -59,6 +61,15 @@ export class ConnectServices {
       probe: this.#probe,
       stateLifetimeSeconds: this.notifications.app.settings.SYNC_CONSENT_STATE_SECONDS,
       newNonce: () => randomBytes(24).toString('base64url'),
+      // The format of the status route's last permission check (record-permissions.ts), which reads a
+      // source's grantedRoles(): here the roles of the token the consent callback signed in with.
+      recordPermissions: (tenantId, roles, log) =>
+        recordPermissionCheck(
+          notifications.pipeline,
+          tenantId,
+          { grantedRoles: () => Promise.resolve([...roles]) } as unknown as DirectorySource,
+          log,
+        ),
     };
   }
 

@@ -35,6 +35,8 @@ export interface ConsentDeps {
   readonly probe: TenantProbe | undefined;
   readonly stateLifetimeSeconds: number;
   newNonce(): string;
+  /** Records the roles the consent granted as the tenant's last permission check (the status route reads it). */
+  recordPermissions(tenantId: string, roles: readonly string[], log: Logger): Promise<void>;
 }
 
 export type StartConsent =
@@ -168,6 +170,7 @@ export async function completeConsent(
   const missing = missingPermissions(requiredPermissions(existing?.settings), proof.roles);
   const enabled = missing.length === 0 && proof.graphAnswered;
   const settings = await saveConnection(deps, deps.app, tenantId, existing?.settings, enabled, now);
+  await deps.recordPermissions(tenantId, proof.roles, log);
   log.info('tenant connected by admin consent', {
     tenantId,
     enabled: settings.enabled,

@@ -150,6 +150,10 @@ describe('connect by admin consent (multi-tenant mode)', () => {
       certificateSecretName: CERTIFICATE_NAME,
     });
     expect(await env.services.deps().runs.list(tenantId, 5)).toEqual([]);
+    // The status route's last permission check says it too.
+    const check = await env.services.deps().tables.get(TABLES.syncState, tenantId, 'permissions');
+    expect(JSON.parse(String(check?.roles))).toEqual(['User.Read.All']);
+    expect(JSON.parse(String(check?.missing))).toEqual(['GroupMember.Read.All']);
     expect(subscriptionsOfTenant()).toEqual([]);
   });
 

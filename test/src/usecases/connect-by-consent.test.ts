@@ -51,6 +51,7 @@ function deps(proof: TenantProof, claims: Partial<ConsentStateClaims> = {}): Con
     probe: { prove: () => Promise.resolve(proof) },
     stateLifetimeSeconds: 600,
     newNonce: () => 'n'.repeat(24),
+    recordPermissions: () => Promise.reject(new Error('a refused answer recorded permissions')),
   };
 }
 
