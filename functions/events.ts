@@ -2,6 +2,7 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { z } from 'zod';
 
 import { parseBody, parseQuery, respond } from '../src/adapters/functions/http-api.js';
+import { guardedAuthLevel } from '../src/adapters/functions/http-auth.js';
 import { documentRoute } from '../src/adapters/functions/openapi-registry.js';
 import { apiDeps } from '../src/api-services.js';
 import { EVENT_TYPES } from '../src/domain/person-events.js';
@@ -152,19 +153,19 @@ documentRoute({
 });
 app.http('events-read', {
   methods: ['GET'],
-  authLevel: 'function',
+  authLevel: guardedAuthLevel(),
   route: 'events',
   handler: readEventsHttp,
 });
 app.http('events-dead-letters', {
   methods: ['GET'],
-  authLevel: 'function',
+  authLevel: guardedAuthLevel(),
   route: 'events/dead-letters',
   handler: deadLettersHttp,
 });
 app.http('events-replay', {
   methods: ['POST'],
-  authLevel: 'function',
+  authLevel: guardedAuthLevel(),
   route: 'events/replay',
   handler: replayEventsHttp,
 });
