@@ -1,7 +1,8 @@
 /**
  * Issue 9, point 3: a settings preview is the diff a save would apply, planned from the mirror alone.
- * On a stand-in tenant (3,000 users here, to keep `npm test` quick; `npm run bench -- --users 20000`
- * times it on 20,000): after the initial sync, proposed settings that scope people to a few
+ * On a stand-in tenant (3,000 users in `npm test`, to keep it quick; `PREVIEW_USERS=20000 npx vitest
+ * run test/pipeline/settings-preview.test.ts` runs the same test on 20,000, and `npm run bench` times
+ * it on any size): after the initial sync, proposed settings that scope people to a few
  * department groups and map a custom property are previewed with 0 Graph requests, the counts per
  * kind and the samples equal the oracle's, and saving the same settings applies exactly those counts.
  */
@@ -18,7 +19,7 @@ import { type ApiCall, apiClient } from '../api/api-client.js';
 import { expectedDirectory, type ExpectedPerson, type OracleRules } from './directory-oracle.js';
 import { PipelineUnderTest } from './pipeline-harness.js';
 
-const USERS = 3000;
+const USERS = Number(process.env.PREVIEW_USERS ?? 3000);
 
 const FIELDS = [
   'displayName',
