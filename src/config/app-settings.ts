@@ -53,6 +53,12 @@ export const appSettingsSchema = z
     SYNC_CONSENT_STATE_SECONDS: z.coerce.number().int().min(1).max(3600).default(600),
     /** `function-keys` (the host's keys) or `app-service` (Entra sign-in, the route's app role checked). */
     SYNC_HTTP_AUTH: z.enum(['function-keys', 'app-service']).default('function-keys'),
+    /** The app's event feed is read this far behind now (src/usecases/read-events.ts). */
+    SYNC_EVENTS_SETTLE_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
+    /** The app webhook's back-off base: attempt n waits about base × 2^(n−1) (deliver-events.ts). */
+    SYNC_EVENTS_RETRY_BASE_MS: z.coerce.number().int().min(10).max(60_000).default(1_000),
+    /** How long the feed keeps an event (the events-retention timer). */
+    SYNC_EVENTS_RETENTION_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   })
   .refine(
     (s) =>
