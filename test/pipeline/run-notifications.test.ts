@@ -388,6 +388,26 @@ describe('run notifications', () => {
     // A redelivery after it gave up sends nothing.
     expect((await deliverRunNotification(services.deps(), first, quiet)).webhook).toBe('gave-up');
     expect(hooksOf(ref.runId)).toHaveLength(3);
+
+    // Two copies delivered at once: one sends, the other finds it claimed and looks again later.
+    receiver.failNext(0);
+    const heldRef = (await pipeline.deps().runs.list(tenantId, 20)).find((r) => r.runId === heldRun.runId)!;
+    const copy: RunNotificationMessage = {
+      ...first,
+      runId: heldRun.runId,
+      runKey: heldRef.rowKey,
+    };
+    const both = await Promise.all([
+      deliverRunNotification(services.deps(), copy, quiet),
+      deliverRunNotification(services.deps(), copy, quiet),
+    ]);
+    const outcomes2 = both.map((o) => o.webhook);
+    expect(outcomes2.filter((o) => o === 'sent')).toHaveLength(1);
+    expect(outcomes2.filter((o) => o !== 'sent')[0]).toMatch(/^(deferred|already-sent)$/);
+    const completedHooks = hooksOf(heldRun.runId).filter(
+      (d) => (JSON.parse(d.body) as RunNotificationPayload).type === 'run.completed',
+    );
+    expect(completedHooks).toHaveLength(1);
   });
 });
 
