@@ -1,5 +1,3 @@
-import { DefaultAzureCredential } from '@azure/identity';
-
 /**
  * How the CLI reaches the HTTP API: a base URL and either the function key (locally: `--key` or
  * `ENTRA_SYNC_KEY`) or an Entra token for `--scope` (in Azure: DefaultAzureCredential, so `az login`,
@@ -87,10 +85,13 @@ export class ApiClient {
     if (this.options.key) return { 'x-functions-key': this.options.key };
     if (!this.options.scope) return {};
     const scope = this.options.scope;
-    this.#token ??= new DefaultAzureCredential().getToken(scope).then((token) => {
-      if (!token) throw new Error(`no Entra token for ${scope}`);
-      return token.token;
-    });
+    // Loaded only when signing in: the local, key-based path starts faster without it.
+    this.#token ??= import('@azure/identity')
+      .then(({ DefaultAzureCredential }) => new DefaultAzureCredential().getToken(scope))
+      .then((token) => {
+        if (!token) throw new Error(`no Entra token for ${scope}`);
+        return token.token;
+      });
     return { authorization: `Bearer ${await this.#token}` };
   }
 }

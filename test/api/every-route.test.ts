@@ -236,6 +236,8 @@ describe('every HTTP route', () => {
     pipeline = await PipelineUnderTest.start({
       standin: { users: 12, seed: 23 },
       schedule: { kind: 'manual' },
+      // 16 buckets (the fewest allowed): a re-projection or a full round is 17 chunks, not 65.
+      settings: { SYNC_BUCKETS: '16' },
     });
     api = apiClient(() => pipeline.env.host().httpBaseUrl, pipeline.env.functionKey);
     routes = await registeredRoutes();
