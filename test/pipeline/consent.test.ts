@@ -16,7 +16,7 @@ import { TABLES } from '../../src/adapters/storage/storage-names.js';
 import { TEST_SETTINGS } from './pipeline-harness.js';
 
 const CERTIFICATE_NAME = 'graph-multitenant-app';
-const STATE_SECONDS = 3;
+const STATE_SECONDS = 5;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -186,13 +186,15 @@ describe('connect by admin consent (multi-tenant mode)', () => {
 
   it('a replayed state is refused, and changes nothing', async () => {
     const before = await connection();
+    env.standin.control.setConsentAnswer({ answer: 'decline' });
     const callback = await consentAnswer(`?tenant=${tenantId}`);
-    expect((await land(callback)).page).toContain('Tenant connected');
+    expect((await land(callback)).page).toContain('Consent was declined');
+    env.standin.control.setConsentAnswer({ answer: 'accept' });
     const again = await land(callback);
     expect(again.status).toBe(400);
     expect(again.page).toContain('already used');
     expect((await connection())?.settings).toEqual(before?.settings);
-    // The answer that connected the tenant, seconds ago: refused too (its state has expired by now).
+    // The answer that connected the tenant, seconds ago: refused too (used, and expired by now or soon).
     expect((await land(acceptedCallback)).status).toBe(400);
   });
 
