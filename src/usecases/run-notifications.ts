@@ -13,7 +13,7 @@ import {
 } from '../domain/run-notifications.js';
 import { ensureError, SyncError } from '../shared/errors.js';
 import { summarize } from './describe-runs.js';
-import { type RunRef,runRefSchema } from './messages.js';
+import { type RunRef, runRefSchema } from './messages.js';
 import type { Logger, PipelineDeps } from './pipeline-deps.js';
 import { runLinks, runNotificationContent } from './run-notification-content.js';
 import type { RunNotificationDeps, RunNotificationRetry } from './run-notification-deps.js';
