@@ -26,8 +26,10 @@ import type { RunNotificationDeps, RunNotificationRetry } from './run-notificati
  *
  * Exactly once per run, ending and channel: each channel has a row (`runChunks`, PartitionKey
  * `<tenant>|<run>|notifications`, RowKey `<state>.<channel>`), claimed with ETag before sending
- * (`sending`, a short lease), then `sent`; a redelivered or duplicated message finds it sent (or
- * claimed) and sends nothing. A failed delivery is retried by a delayed message with back-off
+ * (`sending`, a 30 s claim), then `sent`; a redelivered or duplicated message finds it sent and sends
+ * nothing, or claimed and comes back once the claim is over (its holder may have died). Only a host
+ * dying between the send and the mark sends twice (the webhook's id stays, so a receiver can tell).
+ * A failed delivery is retried by a delayed message with back-off
  * (2 s, 4 s, 8 s, … per channel); after `maxAttempts`, or at once for what cannot succeed (a
  * refused mailbox, a missing secret), the failure goes to the run's error log.
  */
