@@ -254,7 +254,8 @@ class Components {
       unrepresentable: 'any',
     }) as unknown as JsonSchema;
     const { $schema: _dialect, $defs, ...rest } = converted;
-    if (!$defs || typeof $defs !== 'object') return rest;
+    const selfReferencing = JSON.stringify(rest).includes('"$ref":"#"');
+    if ((!$defs || typeof $defs !== 'object') && !selfReferencing) return rest;
     this.count += 1;
     const prefix = `S${this.count}_`;
     const rewrite = (value: unknown): unknown => {
@@ -271,10 +272,12 @@ class Components {
         ]),
       );
     };
-    for (const [name, def] of Object.entries($defs as Record<string, unknown>))
+    for (const [name, def] of Object.entries(($defs ?? {}) as Record<string, unknown>))
       this.schemas[`${prefix}${name}`] = rewrite(def) as JsonSchema;
     const root = rewrite(rest) as JsonSchema;
-    if (JSON.stringify(rest).includes('"$ref":"#"')) this.schemas[`${prefix}root`] = root;
-    return root;
+    // A schema that refers to itself (`$ref: "#"`) is a component of its own, referred to by name.
+    if (!selfReferencing) return root;
+    this.schemas[`${prefix}root`] = root;
+    return { $ref: `#/components/schemas/${prefix}root` };
   }
 }
