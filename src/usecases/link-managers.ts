@@ -6,7 +6,7 @@ import { TABLES } from '../adapters/storage/storage-names.js';
 import { bucketPartition, personBucketOf, userBucketOf } from '../domain/bucket.js';
 import { type ManagerFacts, type ManagerLink, resolveManagers } from '../domain/managers.js';
 import { HISTORY_ON_ROW } from '../domain/person.js';
-import { flushEvents, personChange } from './event-outbox.js';
+import { flushEvents, personChange, recoverOutboxes, replayedRow } from './event-outbox.js';
 import type { RunRef } from './messages.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 import { managerEntryOf } from './project-people.js';
@@ -90,6 +90,9 @@ async function correct(
     const { person, etag } = personFromRow(full);
     if (person.sourceObjectId !== userId) return null;
     if (person.managerId === link.managerPersonId && person.managerProblem === link.problem) {
+      // Corrected already, maybe by this very run before a crash: its event reaches the feed once.
+      const replayed = replayedRow(full, ref.runId);
+      if (replayed) await recoverOutboxes(deps.tables, TABLES.people, tenantId, deps.buckets, [replayed]);
       return managerEntryOf(person, userId);
     }
     const now = deps.now().toISOString();
