@@ -9,6 +9,8 @@ import { notificationServices } from '../src/notification-services.js';
 import {
   answerValidation,
   MAX_NOTIFICATION_BODY_BYTES,
+  MAX_VALIDATION_TOKEN_LENGTH,
+  notificationBodySchema,
   receiveChangeNotifications,
   type ReceivedNotifications,
   receiveLifecycleNotifications,
@@ -75,8 +77,8 @@ for (const [route, summary] of [
     auth: 'anonymous',
     description:
       'Called by Microsoft Graph; each notification is checked against its subscription clientState.',
-    query: z.object({ validationToken: z.string().max(1024).optional() }),
-    body: z.object({ value: z.array(z.unknown()) }).loose(),
+    query: z.object({ validationToken: z.string().max(MAX_VALIDATION_TOKEN_LENGTH).optional() }),
+    body: notificationBodySchema,
     bodyRequired: false,
     responses: {
       200: { description: 'the decoded validation token', contentType: 'text/plain', schema: z.string() },

@@ -16,7 +16,10 @@ export const MAX_NOTIFICATIONS_PER_POST = 1_000;
 /** Graph's validation tokens are about 100 characters; a longer one is refused, never echoed. */
 export const MAX_VALIDATION_TOKEN_LENGTH = 1_024;
 
-const bodySchema = z.object({ value: z.array(z.unknown()).max(MAX_NOTIFICATIONS_PER_POST) }).loose();
+/** A notification POST as Graph sends it (documented by the webhook trigger from this schema). */
+export const notificationBodySchema = z
+  .object({ value: z.array(z.unknown()).max(MAX_NOTIFICATIONS_PER_POST) })
+  .loose();
 
 const identity = {
   subscriptionId: z.string().min(1).max(128),
@@ -127,7 +130,7 @@ async function checkBody<T extends Identity>(
   } catch {
     return discardWhole(deps, log, 'malformed-body', 400);
   }
-  const body = bodySchema.safeParse(json);
+  const body = notificationBodySchema.safeParse(json);
   if (!body.success) return discardWhole(deps, log, 'malformed-body', 400);
 
   const discarded: Partial<Record<DiscardReason, number>> = {};
