@@ -52,6 +52,8 @@ export class ApiClient {
     const url = `${this.options.url.replace(/\/+$/, '')}/api/${path}`;
     const response = await fetch(url, {
       method,
+      // A redirect is the answer itself (GET /api/connect's consent URL), never followed with the key.
+      redirect: 'manual',
       headers: {
         ...(await this.#auth()),
         ...(body !== undefined ? { 'content-type': 'application/json' } : {}),

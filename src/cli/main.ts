@@ -110,11 +110,18 @@ function runLines(run: RunView): string {
 
 program
   .command('connect')
-  .description('Print the admin-consent URL that connects a tenant (open it in a browser)')
-  .action(function (this: Command) {
-    const { options } = context(this);
-    const url = `${options.url.replace(/\/+$/, '')}/api/connect${options.tenant ? `?tenant=${encodeURIComponent(options.tenant)}` : ''}`;
-    print(options, { url }, () => `Open this URL as a tenant admin to grant consent:\n${url}`);
+  .description("Print the admin-consent URL that connects a tenant (--tenant: that tenant's admin only)")
+  .action(async function (this: Command) {
+    const { options, api } = context(this);
+    // GET /api/connect answers a redirect to Entra with a signed, single-use state: its Location is the
+    // URL to open (asked with the key or token here, so the browser never needs either).
+    const answer = await api.call(
+      'GET',
+      `connect${options.tenant ? `?tenant=${encodeURIComponent(options.tenant)}` : ''}`,
+    );
+    const location = answer.headers.get('location');
+    if (answer.status !== 302 || !location) throw new ApiError(answer.status, answer.body);
+    print(options, { url: location }, () => `Open this URL as a tenant admin to grant consent:\n${location}`);
   });
 
 program

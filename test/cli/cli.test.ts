@@ -164,7 +164,11 @@ describe('the entra-sync CLI, spawned', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/HTTP 400 invalid settings\n\s+displayName: /);
     await rm(dirname(file), { recursive: true, force: true });
-    for (const args of [['disputes'], ['people', '--top', '5'], ['connect']]) {
+    const connect = await entraSync(['connect']);
+    // Multi-tenant mode is off in the local environment: the refusal is named.
+    expect(connect.code).toBe(1);
+    expect(connect.stderr).toMatch(/HTTP 404 multi-tenant mode is off/);
+    for (const args of [['disputes'], ['people', '--top', '5']]) {
       const answer = await entraSync(args);
       expect(answer.code, `${args.join(' ')}: ${answer.stderr}`).toBe(0);
     }
