@@ -70,7 +70,11 @@ describe('settings preview', () => {
   let after: ReadonlyMap<string, ExpectedPerson>;
 
   beforeAll(async () => {
-    pipeline = await PipelineUnderTest.start({ standin: { users: USERS, seed: 93 } });
+    pipeline = await PipelineUnderTest.start({
+      standin: { users: USERS, seed: 93 },
+      // A large tenant flushes as the product does by default (the tests' 2 pages make thousands of chunks).
+      ...(USERS > 5_000 ? { settings: { SYNC_FLUSH_EVERY_PAGES: '25' } } : {}),
+    });
     api = apiClient(() => pipeline.env.host().httpBaseUrl, pipeline.env.functionKey);
     tenantId = pipeline.env.tenantId;
   });
