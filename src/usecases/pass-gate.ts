@@ -72,6 +72,23 @@ async function claimGate(deps: PipelineDeps, ref: RunRef): Promise<boolean> {
  */
 export async function passGate(deps: PipelineDeps, ref: RunRef, changed: boolean): Promise<GateOutcome> {
   if (!(await claimGate(deps, ref))) return { kind: 'busy' };
+  try {
+    return await passClaimedGate(deps, ref, changed);
+  } finally {
+    // A gate passed (or failed) keeps nobody away: a later finalizer may pass it again (idempotent).
+    await releaseGate(deps, ref).catch(() => undefined);
+  }
+}
+
+async function releaseGate(deps: PipelineDeps, ref: RunRef): Promise<void> {
+  await deps.tables.upsert(TABLES.runChunks, {
+    partitionKey: `${ref.tenantId}|${ref.runId}|gate`,
+    rowKey: 'claim',
+    at: 0,
+  });
+}
+
+async function passClaimedGate(deps: PipelineDeps, ref: RunRef, changed: boolean): Promise<GateOutcome> {
   const parts = new Map((await deps.runs.listGateParts(ref)).map((p) => [p.part, p]));
   const held = await heldChangesOf(deps, ref);
   const connection = await deps.connections.get(ref.tenantId);

@@ -79,6 +79,7 @@ function inMemoryRun() {
     // The gate's claim: one finalizer at a time (here, always granted).
     get: () => Promise.resolve(undefined),
     createIfAbsent: () => Promise.resolve(true),
+    upsert: () => Promise.resolve(),
   };
   const managerIndex = { readAll: () => Promise.resolve(new Map()) };
   const deps = {
