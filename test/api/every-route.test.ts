@@ -51,6 +51,11 @@ const ROWS: Record<string, Row> = {
     status: 200,
   },
   'GET connections/{tenantId}/status': { path: tenantRoute('status'), status: 200 },
+  'GET tenant-errors': {
+    path: () => 'tenant-errors?of=unknown',
+    status: 200,
+    bad: { query: 'top=0', path: 'top' },
+  },
   'GET connections/{tenantId}/runs': {
     path: tenantRoute('runs'),
     status: 200,

@@ -8,32 +8,27 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeMessage } from '../../src/adapters/storage/queue-gateway.js';
 import { QUEUES } from '../../src/adapters/storage/storage-names.js';
 import type { TenantError } from '../../src/adapters/storage/tenant-error-log.js';
-import type { RunSummary } from '../../src/usecases/describe-runs.js';
 import type { DirectoryChunk, RunEvent } from '../../src/usecases/messages.js';
 import { PipelineUnderTest } from './pipeline-harness.js';
-
-interface RunsBody {
-  readonly runs: RunSummary[];
-  readonly tenantErrors: TenantError[];
-}
 
 describe('poison paths tell the truth', () => {
   let pipeline: PipelineUnderTest;
   let service: QueueServiceClient;
 
-  async function runsApi(tenantId: string): Promise<RunsBody> {
+  /** A tenant's error log through GET /api/tenant-errors (any tenant id, connected or not, or unknown). */
+  async function errorLog(tenantId: string): Promise<TenantError[]> {
     const response = await fetch(
-      `${pipeline.env.host().httpBaseUrl}/api/connections/${encodeURIComponent(tenantId)}/runs`,
+      `${pipeline.env.host().httpBaseUrl}/api/tenant-errors?of=${encodeURIComponent(tenantId)}&top=100`,
       { headers: { 'x-functions-key': pipeline.env.functionKey } },
     );
     expect(response.status).toBe(200);
-    return (await response.json()) as RunsBody;
+    return ((await response.json()) as { tenantErrors: TenantError[] }).tenantErrors;
   }
 
-  /** Waits until the tenant's error log (through the runs API) holds an entry matching `match`. */
+  /** Waits until the tenant's error log holds an entry matching `match`. */
   async function tenantError(tenantId: string, match: (e: TenantError) => boolean): Promise<TenantError> {
     for (let i = 0; i < 120; i += 1) {
-      const found = (await runsApi(tenantId)).tenantErrors.find(match);
+      const found = (await errorLog(tenantId)).find(match);
       if (found) return found;
       await sleep(250);
     }

@@ -134,6 +134,7 @@ describe("the project's function app, loaded through the host's loader", () => {
       status: 'httpTrigger function GET connections/{tenantId}/status',
       openapi: 'httpTrigger anonymous GET openapi.json',
       run: 'httpTrigger function GET connections/{tenantId}/runs/{runId}',
+      'tenant-errors': 'httpTrigger function GET tenant-errors',
       'events-read': 'httpTrigger function GET events',
       'events-dead-letters': 'httpTrigger function GET events/dead-letters',
       'events-replay': 'httpTrigger function POST events/replay',
