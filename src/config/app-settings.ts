@@ -39,7 +39,10 @@ export const appSettingsSchema = z
     /** Multi-tenant mode: the Key Vault certificate (PEM) of that app registration (empty: off). */
     SYNC_MULTITENANT_CERTIFICATE_NAME: z.preprocess(
       (v) => (v === '' ? undefined : v),
-      z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, 'expected a Key Vault secret name').optional(),
+      z
+        .string()
+        .regex(/^[0-9a-zA-Z-]{1,127}$/, 'expected a Key Vault secret name')
+        .optional(),
     ),
     /** Multi-tenant mode: the cloud of the app registration (Entra authority and Graph endpoint). */
     SYNC_MULTITENANT_AUTHORITY_HOST: z.url().default('https://login.microsoftonline.com'),

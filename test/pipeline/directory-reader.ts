@@ -35,7 +35,7 @@ export async function readDirectory(connectionString: string, tenantId: string):
   const peopleRows = await rows(connectionString, 'people', range);
   // A person whose user was deleted for good is unlinked: its former user says whose it was.
   const objectOf = (r: Record<string, unknown>): string =>
-    orNull(r.sourceObjectId) ?? String(r.formerObjectId ?? '');
+    orNull(r.sourceObjectId) ?? orNull(r.formerObjectId) ?? '';
   const objectOfPerson = new Map(peopleRows.map((r) => [String(r.rowKey), objectOf(r)]));
   const people = new Map<string, ActualPerson>();
   const peopleRowsPerObject = new Map<string, number>();

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { ConnectionSettings } from '../../src/domain/connection-settings.js';
 import { personIdFor } from '../../src/domain/person-id.js';
-import type { RunSummary } from '../../src/usecases/describe-runs.js';
 import { expireHeldRuns } from '../../src/usecases/approve-held.js';
+import type { RunSummary } from '../../src/usecases/describe-runs.js';
 import { requestDueRounds } from '../../src/usecases/request-sync.js';
 import { type ApiCall, apiClient } from '../api/api-client.js';
 import { PipelineUnderTest } from './pipeline-harness.js';

@@ -2,8 +2,8 @@ import { z } from 'zod';
 
 import type { JsonValue, Membership, MirrorGroup, MirrorUser } from '../../domain/directory.js';
 import type { PersonRecord, PersonValues } from '../../domain/person.js';
-import { PERSON_FIELDS } from '../../domain/policy.js';
 import { PERSON_STATUSES } from '../../domain/person-status.js';
+import { PERSON_FIELDS } from '../../domain/policy.js';
 import { groupFactsSchema, userFactsSchema } from '../../usecases/messages.js';
 import type { Row } from './table-gateway.js';
 
