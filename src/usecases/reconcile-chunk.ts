@@ -173,7 +173,9 @@ async function applyOnce(
   }
   const replanned = new Set(work.replan === 'all' ? ids : (work.replan ?? []));
   const toPlan = [...ids].filter((id) => mirror.get(id) !== stored.get(id) || replanned.has(id));
-  const replayed = [...ids].filter((id) => !toPlan.includes(id) && userChanges.some((c) => c.id === id));
+  const planned = new Set(toPlan);
+  const described = new Set(userChanges.map((c) => c.id));
+  const replayed = [...ids].filter((id) => !planned.has(id) && described.has(id));
 
   // 3. Plan and project the users whose mirror changed (or that are re-planned).
   const sources = await work.sources();
