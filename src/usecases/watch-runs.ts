@@ -16,12 +16,23 @@ export const WATCHDOG = {
   /** A chunk whose reconciler has not beaten for this long is taken for dead. */
   staleHeartbeatMs: 3 * HEARTBEAT_MS,
   /**
-   * A chunk nobody has started: with nothing visible in the queue it can only be invisible, taken by a
-   * host that died before it began (or is beginning it now): published again after this long...
+   * A chunk nobody has started whose message is no longer visible in the queue (the oldest visible one
+   * is younger, or none is): it can only be invisible, taken by a host that died before it began (or is
+   * beginning it now): published again after this long. A chunk waiting its turn behind a backlog is
+   * still visible, so it is left alone however long the backlog takes...
    */
   unclaimedIdleQueueMs: 3 * HEARTBEAT_MS,
-  /** ...and, while the queue has a backlog (it may simply be waiting its turn), after this long. */
-  unclaimedMs: 90_000,
+  /**
+   * ...unless it waited past the host's dequeue visibility (10 minutes): a message taken by a dead host
+   * is visible again by then, so a chunk still unstarted has lost its message (or the queue's order
+   * fooled the rule above).
+   */
+  unclaimedMs: 600_000,
+  /**
+   * A chunk's record is written just before its message is sent, on the host's clock, and the queue
+   * stamps the message on its own: a message up to this much younger than the record may be its own.
+   */
+  publishSlackMs: 10_000,
   /** At most one new copy of a chunk this often. */
   republishEveryMs: 3 * HEARTBEAT_MS,
   /** After this many new copies, a chunk that still stalls is lost. */
@@ -74,7 +85,7 @@ async function superviseRun(
   log: Logger,
 ): Promise<{ republished: number; lost: number; completed: boolean }> {
   const total = Number(row.chunksTotal);
-  const now = Date.now();
+  const now = deps.now().getTime();
   if (total < 0) {
     await failIfOrphaned(deps, ref, row, now, log);
     return { republished: 0, lost: 0, completed: false };
@@ -87,9 +98,12 @@ async function superviseRun(
   const stalled: PublishedChunk[] = [];
   if (applied.size < total) {
     const beats = await deps.runs.heartbeats(ref);
-    let backlog: boolean | undefined;
-    const queueHasBacklog = async (): Promise<boolean> =>
-      (backlog ??= await deps.queues.hasVisibleMessages(QUEUES.directoryChanges));
+    let oldest: { at: number | undefined } | undefined;
+    /** Could this chunk's message still be waiting in the queue (visible, behind others)? */
+    const mayBeQueued = async (publishedAt: number): Promise<boolean> => {
+      oldest ??= { at: await deps.queues.oldestVisibleInsertedAt(QUEUES.directoryChanges) };
+      return oldest.at !== undefined && oldest.at <= publishedAt + WATCHDOG.publishSlackMs;
+    };
     for (const chunk of await deps.runs.listPublished(ref)) {
       if (chunk.chunkIndex >= total || applied.has(chunk.chunkIndex)) continue;
       if (now - chunk.lastPublishedAt < WATCHDOG.republishEveryMs) continue;
@@ -99,7 +113,7 @@ async function superviseRun(
         beat !== undefined
           ? now - beat > WATCHDOG.staleHeartbeatMs
           : waited > WATCHDOG.unclaimedMs ||
-            (waited > WATCHDOG.unclaimedIdleQueueMs && !(await queueHasBacklog()));
+            (waited > WATCHDOG.unclaimedIdleQueueMs && !(await mayBeQueued(chunk.lastPublishedAt)));
       if (dead) stalled.push(chunk);
     }
   }

@@ -56,10 +56,14 @@ export class QueueGateway {
     }));
   }
 
-  /** True when the queue holds a message any consumer could take now (invisible ones are not seen). */
-  async hasVisibleMessages(queue: QueueName): Promise<boolean> {
+  /**
+   * When the oldest message any consumer could take now was put in the queue (ms since the epoch), or
+   * undefined when none is visible (invisible ones are not seen: taken, or sent with a delay). Peek reads
+   * from the front of the queue, which is the oldest message or close to it (queues are not strictly FIFO).
+   */
+  async oldestVisibleInsertedAt(queue: QueueName): Promise<number | undefined> {
     const { peekedMessageItems } = await this.client(queue).peekMessages({ numberOfMessages: 1 });
-    return peekedMessageItems.length > 0;
+    return peekedMessageItems[0]?.insertedOn.getTime();
   }
 
   async sendAll(queue: QueueName, messages: readonly unknown[], concurrency = 16): Promise<void> {
