@@ -1,5 +1,6 @@
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
 
+import { forEachConcurrently } from '../../shared/concurrency.js';
 import type { StorageAccount } from './storage-account.js';
 import { DIRECTORY_TABLES, type TableName } from './storage-names.js';
 import { checkEntity, planBatches, TABLE_LIMITS } from './table-limits.js';
@@ -22,10 +23,14 @@ export class WriteMeter {
 /** Table Storage's limit for one batch transaction. */
 export const MAX_BATCH = TABLE_LIMITS.batchOperations;
 /**
- * Up to this many keys, point reads; above it, one scan of the partition. Measured on Azurite: a point
- * read costs about as much as scanning 40 rows, and a bucket partition holds tens to ~1,600 rows.
+ * Up to this many keys, point reads (at most POINT_READS_IN_FLIGHT at once); above it, one scan of the
+ * partition. A bucket partition holds tens to ~1,600 rows of a few KB, and a chunk names at most a
+ * hundred or so of them: reading just those is less traffic in Azure (a point read is one small
+ * response; a scan carries the whole partition) and far less work on Azurite, which answers any
+ * query by filtering every row of the table, not just the partition's.
  */
-const POINT_READ_LIMIT = 3;
+const POINT_READ_LIMIT = 128;
+const POINT_READS_IN_FLIGHT = 16;
 
 /**
  * The one table gateway: reads shaped for Table Storage (a partition, a key range, a few point
@@ -114,8 +119,10 @@ export class TableGateway {
     const found = new Map<string, Row>();
     if (wanted.size === 0) return found;
     if (wanted.size <= POINT_READ_LIMIT) {
-      const rows = await Promise.all([...wanted].map((key) => this.get(table, partitionKey, key)));
-      for (const row of rows) if (row) found.set(row.rowKey, row);
+      await forEachConcurrently([...wanted], POINT_READS_IN_FLIGHT, async (key) => {
+        const row = await this.get(table, partitionKey, key);
+        if (row) found.set(row.rowKey, row);
+      });
       return found;
     }
     for (const row of await this.listPartition(table, partitionKey)) {
