@@ -3,10 +3,17 @@ import type { ManagerEntry } from '../adapters/storage/manager-index.js';
 import { withPartitionLock } from '../adapters/storage/partition-lock.js';
 import type { RunError } from '../adapters/storage/run-store.js';
 import { TABLES } from '../adapters/storage/storage-names.js';
+import { isWriteConflict, MAX_BATCH, type Row } from '../adapters/storage/table-gateway.js';
 import { bucketPartition, personBucketOf, userBucketOf } from '../domain/bucket.js';
 import { type ManagerFacts, type ManagerLink, resolveManagers } from '../domain/managers.js';
 import { HISTORY_ON_ROW } from '../domain/person.js';
-import { flushEvents, personChange, recoverOutboxes, replayedRow } from './event-outbox.js';
+import {
+  flushEvents,
+  personChange,
+  recoverOutboxes,
+  replayedRow,
+  type SubjectChange,
+} from './event-outbox.js';
 import type { RunRef } from './messages.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 import { managerEntryOf } from './project-people.js';
@@ -59,79 +66,192 @@ export async function linkManagers(
   let updated = 0;
   for (const [bucket, list] of corrections) {
     await withPartitionLock(deps.tables, tenantId, `users:${bucket}`, async (lease) => {
-      const changes = new Map<string, ManagerEntry | null>();
+      const written = await correctBucket(deps, ref, list, indexed, errors, lease);
       for (const { userId, link } of list) {
-        const written = await correct(deps, ref, userId, indexed.get(userId)!.entry, link, errors);
-        if (written !== undefined) changes.set(userId, written);
-        if (written && written[3] === link.managerPersonId) updated += 1;
+        const entry = written.get(userId);
+        if (entry && entry[3] === link.managerPersonId) updated += 1;
       }
       lease.assertHeld();
-      await deps.managerIndex.update(tenantId, bucket, changes);
+      await deps.managerIndex.update(tenantId, bucket, written);
     });
   }
   return { updated, errors };
 }
 
-/** Writes one person's corrected manager link (ETag'd); answers its index entry as it now is. */
-async function correct(
+interface Correction {
+  readonly userId: string;
+  readonly link: ManagerLink;
+}
+
+/**
+ * Writes the corrected manager links of one bucket's users: their people read together, written as
+ * ETag'd batch transactions, each batch's events into the feed around it (event-outbox.ts). A batch
+ * that meets a concurrent write is redone person by person. Answers each user's index entry as it now
+ * is (null: no person any more; absent: it kept changing under us).
+ */
+async function correctBucket(
   deps: PipelineDeps,
   ref: RunRef,
-  userId: string,
-  entry: ManagerEntry,
-  link: ManagerLink,
+  list: readonly Correction[],
+  indexed: ReadonlyMap<string, { entry: ManagerEntry }>,
+  errors: RunError[],
+  lease: { assertHeld(): void },
+): Promise<Map<string, ManagerEntry | null>> {
+  const { tenantId } = ref;
+  const written = new Map<string, ManagerEntry | null>();
+  const byPartition = new Map<string, { correction: Correction; personId: string }[]>();
+  for (const correction of list) {
+    const personId = indexed.get(correction.userId)!.entry[0];
+    const pk = bucketPartition(tenantId, personBucketOf(personId, deps.buckets));
+    byPartition.set(pk, [...(byPartition.get(pk) ?? []), { correction, personId }]);
+  }
+  for (const [pk, items] of byPartition) {
+    const rows = await deps.tables.readRows(
+      TABLES.people,
+      pk,
+      items.map((i) => i.personId),
+    );
+    const planned: Planned[] = [];
+    for (const { correction, personId } of items) {
+      const step = planCorrection(ref, correction, rows.get(personId), deps.now());
+      if (step.kind === 'settled') {
+        written.set(correction.userId, step.entry);
+        if (step.replayed)
+          await recoverOutboxes(deps.tables, TABLES.people, tenantId, deps.buckets, [step.replayed]);
+      } else planned.push(step);
+    }
+    for (let i = 0; i < planned.length; i += MAX_BATCH) {
+      const batch = planned.slice(i, i + MAX_BATCH);
+      lease.assertHeld();
+      await flushEvents(
+        deps.tables,
+        tenantId,
+        deps.buckets,
+        batch.flatMap((p) => p.change.carried),
+      );
+      try {
+        await deps.tables.transact(
+          TABLES.people,
+          batch.map((p) => ['update', p.row, 'Replace', { etag: p.etag }]),
+        );
+      } catch (error) {
+        if (!isWriteConflict(error)) throw error;
+        // Someone wrote one of these people meanwhile: each is read and decided again on its own.
+        for (const p of batch) {
+          const entry = await correctOne(deps, ref, p.correction, p.row, errors);
+          if (entry !== undefined) written.set(p.correction.userId, entry);
+        }
+        continue;
+      }
+      await flushEvents(
+        deps.tables,
+        tenantId,
+        deps.buckets,
+        batch.flatMap((p) => p.change.events),
+      );
+      for (const p of batch) {
+        written.set(p.correction.userId, p.entry);
+        if (p.problem) errors.push(p.problem);
+      }
+    }
+  }
+  return written;
+}
+
+type Planned = Extract<ReturnType<typeof planCorrection>, { kind: 'write' }>;
+
+/** What correcting one person's manager link takes: nothing (settled), or its row to write. */
+function planCorrection(
+  ref: RunRef,
+  { userId, link }: Correction,
+  full: Row | undefined,
+  at: Date,
+):
+  | { kind: 'settled'; entry: ManagerEntry | null; replayed?: Row }
+  | {
+      kind: 'write';
+      correction: Correction;
+      row: Row;
+      etag: string;
+      change: SubjectChange;
+      entry: ManagerEntry | null;
+      problem?: RunError;
+    } {
+  if (!full) return { kind: 'settled', entry: null };
+  const { person, etag } = personFromRow(full);
+  if (person.sourceObjectId !== userId) return { kind: 'settled', entry: null };
+  if (person.managerId === link.managerPersonId && person.managerProblem === link.problem) {
+    // Corrected already, maybe by this very run before a crash: its event reaches the feed once.
+    const replayed = replayedRow(full, ref.runId);
+    return { kind: 'settled', entry: managerEntryOf(person, userId), ...(replayed ? { replayed } : {}) };
+  }
+  const now = at.toISOString();
+  const rule = link.problem
+    ? `managers: ${describe(link.problem, person.entraManagerId)}`
+    : 'managers: linked to the manager Entra names';
+  const next = {
+    ...person,
+    managerId: link.managerPersonId,
+    managerProblem: link.problem,
+    updatedAt: now,
+    history: [
+      ...person.history,
+      {
+        at: now,
+        runId: ref.runId,
+        kind: 'updated',
+        rule,
+        changes: [{ key: 'managerId', from: person.managerId, to: link.managerPersonId }],
+      },
+    ].slice(-HISTORY_ON_ROW),
+  };
+  // The app's person.updated (managerId) rides on the row (event-outbox.ts).
+  const change = personChange(ref.runId, full, person, next, at);
+  return {
+    kind: 'write',
+    correction: { userId, link },
+    row: { ...personToRow(full.partitionKey, next), ...change.columns },
+    etag: etag!,
+    change,
+    entry: managerEntryOf(next, userId),
+    ...(link.problem && person.managerProblem !== link.problem
+      ? {
+          problem: {
+            category: link.problem,
+            objectId: userId,
+            message: describe(link.problem, person.entraManagerId),
+            source: 'managers',
+          },
+        }
+      : {}),
+  };
+}
+
+/** One person's correction, read and written on its own (ETag'd, a few tries). */
+async function correctOne(
+  deps: PipelineDeps,
+  ref: RunRef,
+  correction: Correction,
+  person: { partitionKey: string; rowKey: string },
   errors: RunError[],
 ): Promise<ManagerEntry | null | undefined> {
   const { tenantId } = ref;
-  const personId = entry[0];
-  const pk = bucketPartition(tenantId, personBucketOf(personId, deps.buckets));
   for (let attempt = 0; attempt < 5; attempt += 1) {
-    const full = await deps.tables.get(TABLES.people, pk, personId);
-    if (!full) return null;
-    const { person, etag } = personFromRow(full);
-    if (person.sourceObjectId !== userId) return null;
-    if (person.managerId === link.managerPersonId && person.managerProblem === link.problem) {
-      // Corrected already, maybe by this very run before a crash: its event reaches the feed once.
-      const replayed = replayedRow(full, ref.runId);
-      if (replayed) await recoverOutboxes(deps.tables, TABLES.people, tenantId, deps.buckets, [replayed]);
-      return managerEntryOf(person, userId);
+    const full = await deps.tables.get(TABLES.people, person.partitionKey, person.rowKey);
+    const step = planCorrection(ref, correction, full, deps.now());
+    if (step.kind === 'settled') {
+      if (step.replayed)
+        await recoverOutboxes(deps.tables, TABLES.people, tenantId, deps.buckets, [step.replayed]);
+      return step.entry;
     }
-    const now = deps.now().toISOString();
-    const rule = link.problem
-      ? `managers: ${describe(link.problem, person.entraManagerId)}`
-      : 'managers: linked to the manager Entra names';
-    const next = {
-      ...person,
-      managerId: link.managerPersonId,
-      managerProblem: link.problem,
-      updatedAt: now,
-      history: [
-        ...person.history,
-        {
-          at: now,
-          runId: ref.runId,
-          kind: 'updated',
-          rule,
-          changes: [{ key: 'managerId', from: person.managerId, to: link.managerPersonId }],
-        },
-      ].slice(-HISTORY_ON_ROW),
-    };
-    // The app's person.updated (managerId) rides on the row (event-outbox.ts).
-    const change = personChange(ref.runId, full, person, next, deps.now());
     try {
-      await flushEvents(deps.tables, tenantId, deps.buckets, change.carried);
-      await deps.tables.replaceIfMatch(TABLES.people, { ...personToRow(pk, next), ...change.columns }, etag!);
-      await flushEvents(deps.tables, tenantId, deps.buckets, change.events);
-      if (link.problem && person.managerProblem !== link.problem) {
-        errors.push({
-          category: link.problem,
-          objectId: userId,
-          message: describe(link.problem, person.entraManagerId),
-          source: 'managers',
-        });
-      }
-      return managerEntryOf(next, userId);
+      await flushEvents(deps.tables, tenantId, deps.buckets, step.change.carried);
+      await deps.tables.replaceIfMatch(TABLES.people, step.row, step.etag);
+      await flushEvents(deps.tables, tenantId, deps.buckets, step.change.events);
+      if (step.problem) errors.push(step.problem);
+      return step.entry;
     } catch (error) {
-      if ((error as { statusCode?: number }).statusCode !== 412) throw error;
+      if (!isWriteConflict(error)) throw error;
     }
   }
   return undefined;
