@@ -7,6 +7,7 @@ import { isWriteConflict, MAX_BATCH, type Row } from '../adapters/storage/table-
 import { bucketPartition, personBucketOf, userBucketOf } from '../domain/bucket.js';
 import { type ManagerFacts, type ManagerLink, resolveManagers } from '../domain/managers.js';
 import { HISTORY_ON_ROW } from '../domain/person.js';
+import { forEachConcurrently } from '../shared/concurrency.js';
 import {
   flushEvents,
   personChange,
@@ -27,6 +28,9 @@ import { managerEntryOf } from './project-people.js';
  * managers as Entra names them, and this pass corrects only what differs, bucket by bucket under each
  * lock, so a sync whose managers are all in the directory writes nothing here.
  */
+/** Point reads of the mirror in flight at once (managers without a person). */
+const READS_IN_FLIGHT = 16;
+
 export async function linkManagers(
   deps: PipelineDeps,
   ref: RunRef,
@@ -44,13 +48,13 @@ export async function linkManagers(
     if (fact.inDirectory && fact.managerUserId && !facts.has(fact.managerUserId))
       unknown.add(fact.managerUserId);
   }
-  for (const managerId of unknown) {
+  await forEachConcurrently([...unknown], READS_IN_FLIGHT, async (managerId) => {
     const pk = bucketPartition(tenantId, userBucketOf(tenantId, managerId, deps.buckets));
     const mirror = await deps.tables.get(TABLES.dirUsers, pk, managerId);
     if (mirror && mirror.deleted !== 'hard' && typeof mirror.facts === 'string' && mirror.facts !== '') {
       facts.set(managerId, { userId: managerId, personId: '', inDirectory: false, managerUserId: null });
     }
-  }
+  });
   const links = resolveManagers(facts.values());
   const corrections = new Map<number, { userId: string; link: ManagerLink }[]>();
   for (const [userId, link] of links) {
