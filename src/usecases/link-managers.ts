@@ -4,10 +4,9 @@ import { withPartitionLock } from '../adapters/storage/partition-lock.js';
 import type { RunError } from '../adapters/storage/run-store.js';
 import { TABLES } from '../adapters/storage/storage-names.js';
 import { isWriteConflict, MAX_BATCH, type Row } from '../adapters/storage/table-gateway.js';
-import { bucketPartition, personBucketOf, userBucketOf } from '../domain/bucket.js';
+import { bucketPartition, personBucketOf } from '../domain/bucket.js';
 import { type ManagerFacts, type ManagerLink, resolveManagers } from '../domain/managers.js';
 import { HISTORY_ON_ROW } from '../domain/person.js';
-import { forEachConcurrently } from '../shared/concurrency.js';
 import {
   flushEvents,
   personChange,
@@ -28,9 +27,6 @@ import { managerEntryOf } from './project-people.js';
  * managers as Entra names them, and this pass corrects only what differs, bucket by bucket under each
  * lock, so a sync whose managers are all in the directory writes nothing here.
  */
-/** Point reads of the mirror in flight at once (managers without a person). */
-const READS_IN_FLIGHT = 16;
-
 export async function linkManagers(
   deps: PipelineDeps,
   ref: RunRef,
@@ -38,23 +34,11 @@ export async function linkManagers(
   const { tenantId } = ref;
   const indexed = await deps.managerIndex.readAll(tenantId, deps.buckets);
   const facts = new Map<string, ManagerFacts>();
+  // A user the mirror knows without a person has an entry with no person ('', out of the directory):
+  // as someone's manager it is out of scope; one with no entry at all is missing.
   for (const [userId, { entry }] of indexed) {
     facts.set(userId, { userId, personId: entry[0], inDirectory: entry[1] === 1, managerUserId: entry[2] });
   }
-  // A manager Entra still knows but who has no person (out of scope from the start) is out of
-  // scope, not missing: the mirror says which.
-  const unknown = new Set<string>();
-  for (const fact of facts.values()) {
-    if (fact.inDirectory && fact.managerUserId && !facts.has(fact.managerUserId))
-      unknown.add(fact.managerUserId);
-  }
-  await forEachConcurrently([...unknown], READS_IN_FLIGHT, async (managerId) => {
-    const pk = bucketPartition(tenantId, userBucketOf(tenantId, managerId, deps.buckets));
-    const mirror = await deps.tables.get(TABLES.dirUsers, pk, managerId);
-    if (mirror && mirror.deleted !== 'hard' && typeof mirror.facts === 'string' && mirror.facts !== '') {
-      facts.set(managerId, { userId: managerId, personId: '', inDirectory: false, managerUserId: null });
-    }
-  });
   const links = resolveManagers(facts.values());
   const corrections = new Map<number, { userId: string; link: ManagerLink }[]>();
   for (const [userId, link] of links) {
@@ -162,6 +146,8 @@ async function correctBucket(
   return written;
 }
 
+const WITHOUT_PERSON: ManagerEntry = ['', 0, null, null, null];
+
 type Planned = Extract<ReturnType<typeof planCorrection>, { kind: 'write' }>;
 
 /** What correcting one person's manager link takes: nothing (settled), or its row to write. */
@@ -181,9 +167,11 @@ function planCorrection(
       entry: ManagerEntry | null;
       problem?: RunError;
     } {
-  if (!full) return { kind: 'settled', entry: null };
+  // Its person is gone (or linked to another user) since the index was written: the user stays known,
+  // without a person, until its bucket plans it again.
+  if (!full) return { kind: 'settled', entry: WITHOUT_PERSON };
   const { person, etag } = personFromRow(full);
-  if (person.sourceObjectId !== userId) return { kind: 'settled', entry: null };
+  if (person.sourceObjectId !== userId) return { kind: 'settled', entry: WITHOUT_PERSON };
   if (person.managerId === link.managerPersonId && person.managerProblem === link.problem) {
     // Corrected already, maybe by this very run before a crash: its event reaches the feed once.
     const replayed = replayedRow(full, ref.runId);

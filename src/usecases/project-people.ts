@@ -220,7 +220,7 @@ export async function projectBucket(tables: TableGateway, input: ProjectInput): 
     }
     if (decision.outcome === 'skipped') {
       // Nothing to do for someone out of scope with no person: not even worth a line in the change set.
-      out.managers.set(user.id, null);
+      out.managers.set(user.id, indexEntryOf(undefined, user));
       continue;
     }
     for (const error of decision.errors) {
@@ -247,7 +247,7 @@ export async function projectBucket(tables: TableGateway, input: ProjectInput): 
         rule: decision.rule,
         held: true,
       });
-      out.managers.set(user.id, managerEntryOf(current?.person, user.id));
+      out.managers.set(user.id, indexEntryOf(current?.person, user));
       continue;
     }
     const writes = person !== undefined && person !== current?.person;
@@ -265,7 +265,7 @@ export async function projectBucket(tables: TableGateway, input: ProjectInput): 
       );
       if (!row) {
         out.refused.add(user.id);
-        out.managers.set(user.id, managerEntryOf(current?.person, user.id));
+        out.managers.set(user.id, indexEntryOf(current?.person, user));
         count('failed');
         continue;
       }
@@ -290,7 +290,7 @@ export async function projectBucket(tables: TableGateway, input: ProjectInput): 
       }
       spillHistory(tables, tenantId, person, out);
     }
-    out.managers.set(user.id, managerEntryOf(writes ? person : current?.person, user.id));
+    out.managers.set(user.id, indexEntryOf(writes ? person : current?.person, user));
     count(decision.outcome);
     if (decision.outcome !== 'unchanged') {
       out.entries.push({
@@ -305,6 +305,17 @@ export async function projectBucket(tables: TableGateway, input: ProjectInput): 
     }
   }
   return out;
+}
+
+/**
+ * A user as the managers rule sees it (manager-index.ts): its linked person; or, for a user the mirror
+ * knows without a person (out of scope), an entry with no person, so that being someone's manager it is
+ * out of scope rather than missing; null for a user the mirror does not know (or deleted for good).
+ */
+export function indexEntryOf(person: PersonRecord | undefined, user: MirrorUser): ManagerEntry | null {
+  const entry = managerEntryOf(person, user.id);
+  if (entry) return entry;
+  return user.facts && user.deleted !== 'hard' ? ['', 0, null, null, null] : null;
 }
 
 /** A linked person as the managers rule sees it (manager-index.ts), or null when the user has none. */
