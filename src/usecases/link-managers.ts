@@ -7,6 +7,7 @@ import { isWriteConflict, MAX_BATCH, type Row } from '../adapters/storage/table-
 import { bucketPartition, personBucketOf } from '../domain/bucket.js';
 import { type ManagerFacts, type ManagerLink, resolveManagers } from '../domain/managers.js';
 import { HISTORY_ON_ROW } from '../domain/person.js';
+import { forEachConcurrently } from '../shared/concurrency.js';
 import {
   flushEvents,
   personChange,
@@ -27,6 +28,9 @@ import { managerEntryOf } from './project-people.js';
  * managers as Entra names them, and this pass corrects only what differs, bucket by bucket under each
  * lock, so a sync whose managers are all in the directory writes nothing here.
  */
+/** Buckets corrected at once (each under its own lock). */
+const BUCKETS_IN_FLIGHT = 8;
+
 export async function linkManagers(
   deps: PipelineDeps,
   ref: RunRef,
@@ -52,7 +56,7 @@ export async function linkManagers(
   }
   const errors: RunError[] = [];
   let updated = 0;
-  for (const [bucket, list] of corrections) {
+  await forEachConcurrently([...corrections], BUCKETS_IN_FLIGHT, async ([bucket, list]) => {
     await withPartitionLock(deps.tables, tenantId, `users:${bucket}`, async (lease) => {
       const written = await correctBucket(deps, ref, list, indexed, errors, lease);
       for (const { userId, link } of list) {
@@ -62,7 +66,7 @@ export async function linkManagers(
       lease.assertHeld();
       await deps.managerIndex.update(tenantId, bucket, written);
     });
-  }
+  });
   return { updated, errors };
 }
 
