@@ -2,10 +2,9 @@ import { z } from 'zod';
 
 import { TABLES } from '../adapters/storage/storage-names.js';
 import { isWriteConflict } from '../adapters/storage/table-gateway.js';
-import { tenantPartitionRange, userBucketOf } from '../domain/bucket.js';
+import { userBucketOf } from '../domain/bucket.js';
 import { type ChangeCounts, decideGate, type GateDecision } from '../domain/guard.js';
 import { RUN_OUTCOMES } from '../domain/person-plan.js';
-import { isOutOfDirectory, PERSON_STATUSES, type PersonStatus } from '../domain/person-status.js';
 import { DEFAULT_POLICY, type Policy } from '../domain/policy.js';
 import { linkManagers } from './link-managers.js';
 import type { RunRef } from './messages.js';
@@ -212,14 +211,13 @@ async function countsOf(
   if (destructive < gate.minChangesForShare || destructive > gate.maxDeletions || destructive === 0) {
     return { destructive, other, directorySize: 0 };
   }
-  const range = tenantPartitionRange(ref.tenantId);
-  const rows = await deps.tables.listPartitionRange(TABLES.people, range.from, range.to, ['status']);
-  const directorySize = rows.filter((row) => {
-    const status = String(row.status);
-    return (
-      (PERSON_STATUSES as readonly string[]).includes(status) && !isOutOfDirectory(status as PersonStatus)
-    );
-  }).length;
+  // The managers index holds every linked person with whether it is in the directory: 64 small blobs
+  // instead of every people row. People made by hand and never linked are not in it, which can only
+  // make the share larger, so the guard holds sooner, never later.
+  let directorySize = 0;
+  for (const { entry } of (await deps.managerIndex.readAll(ref.tenantId, deps.buckets)).values()) {
+    if (entry[1] === 1) directorySize += 1;
+  }
   return { destructive, other, directorySize };
 }
 
