@@ -33,13 +33,18 @@ export const TABLES = {
 } as const;
 export type TableName = (typeof TABLES)[keyof typeof TABLES];
 
-/** The tables that hold the directory itself (mirror and projection), as opposed to bookkeeping. */
+/**
+ * The tables that hold the directory itself (mirror and projection) and the app's feed of its changes
+ * (one event per applied change, written with it), as opposed to bookkeeping (runs, locks, reports).
+ * A run's `directoryWrites` counts these; the bench's storage baseline writes the same entities.
+ */
 export const DIRECTORY_TABLES: ReadonlySet<TableName> = new Set([
   TABLES.dirUsers,
   TABLES.dirGroups,
   TABLES.people,
   TABLES.peopleByEmail,
   TABLES.teams,
+  TABLES.events,
 ]);
 
 export const QUEUES = {
