@@ -50,6 +50,9 @@ export interface GroupWork {
   readonly replanAll?: boolean;
 }
 
+/** Batch transactions of one table in flight at once. */
+const BATCHES_IN_FLIGHT = 4;
+
 /** Records the outcome of one bucket's team refresh, once (the first decision wins on redelivery). */
 export type RefreshDecidedHook = (bucket: number, outcome: ChunkOutcome) => Promise<void>;
 
@@ -166,11 +169,12 @@ export async function applyGroupChanges(
     });
     lease.assertHeld();
     await flushEvents(tables, tenantId, work.buckets, carriedEvents);
-    await tables.transact(TABLES.teams, teamActions);
+    // A full round's groups chunk writes thousands of teams and groups: batches run a few at a time.
+    await tables.transact(TABLES.teams, teamActions, { concurrency: BATCHES_IN_FLIGHT });
     await flushEvents(tables, tenantId, work.buckets, teamEvents);
     await recoverOutboxes(tables, TABLES.teams, tenantId, work.buckets, replayedTeams);
     lease.assertHeld();
-    await tables.transact(TABLES.dirGroups, groupActions);
+    await tables.transact(TABLES.dirGroups, groupActions, { concurrency: BATCHES_IN_FLIGHT });
   });
 
   // Nesting matters to people only when scope or teams follow it transitively.

@@ -3,6 +3,7 @@ import { z } from 'zod';
 
 import { bucketOf, bucketPartition } from '../../domain/bucket.js';
 import { EVENT_TYPES, type FeedEvent } from '../../domain/person-events.js';
+import { forEachSettling } from '../../shared/concurrency.js';
 import { gatherText, spreadColumns, spreadText } from './directory-rows.js';
 import { TABLES } from './storage-names.js';
 import { isWriteConflict, type Row, type TableGateway } from './table-gateway.js';
@@ -37,6 +38,8 @@ export const feedEventSchema = z.object({
 });
 
 const OUTBOX = 'outbox';
+/** Feed partitions written at once by one append. */
+const APPEND_PARTITIONS_IN_FLIGHT = 4;
 /** The outbox columns a subject's row carries (for writers that copy a row's other columns). */
 export const OUTBOX_COLUMNS = ['eventSeq', 'eventAt', 'outboxRun', ...spreadColumns(OUTBOX)];
 
@@ -170,14 +173,15 @@ export class EventStore {
       if (!partition) byPartition.set(pk, (partition = new Map<string, FeedEvent>()));
       partition.set(event.key, event);
     }
-    for (const [pk, partition] of byPartition) {
+    // Partitions are independent: a chunk's events are one, a groups chunk's team events are many.
+    await forEachSettling([...byPartition], APPEND_PARTITIONS_IN_FLIGHT, async ([pk, partition]) => {
       const actions: TransactionAction[] = [...partition.values()].map((e) => [
         'upsert',
         rowOf(pk, e),
         'Replace',
       ]);
       await this.tables.transact(TABLES.events, actions);
-    }
+    });
   }
 
   /**

@@ -1,6 +1,6 @@
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
 
-import { forEachConcurrently } from '../../shared/concurrency.js';
+import { forEachConcurrently, forEachSettling } from '../../shared/concurrency.js';
 import type { StorageAccount } from './storage-account.js';
 import { DIRECTORY_TABLES, type TableName } from './storage-names.js';
 import { checkEntity, planBatches, TABLE_LIMITS } from './table-limits.js';
@@ -137,17 +137,22 @@ export class TableGateway {
    * nothing is written when one would be refused (TableLimitError). Each batch is atomic; a failed
    * condition (409, 412) rejects that batch and is rethrown for the caller to re-decide.
    */
-  async transact(table: TableName, actions: readonly TransactionAction[]): Promise<void> {
+  async transact(
+    table: TableName,
+    actions: readonly TransactionAction[],
+    /** Batches in flight at once (they touch distinct entities; each stays atomic). Default 1, in order. */
+    options: { concurrency?: number } = {},
+  ): Promise<void> {
     if (actions.length === 0) return;
     const client = this.client(table);
-    for (const batch of planBatches(table, actions)) {
+    await forEachSettling(planBatches(table, actions), options.concurrency ?? 1, async (batch) => {
       if (batch.length === 1) {
         await this.#single(client, batch[0]!);
       } else {
         await client.submitTransaction([...batch]);
       }
       this.meter.count(table, batch.length, 1);
-    }
+    });
   }
 
   async upsert(table: TableName, entity: Row, mode: 'Replace' | 'Merge' = 'Replace'): Promise<void> {
