@@ -19,18 +19,18 @@ import type { RunRef } from './messages.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 import { managerEntryOf } from './project-people.js';
 
+/** Buckets corrected at once (each under its own lock). */
+const BUCKETS_IN_FLIGHT = 8;
+
 /**
  * The managers rule over the whole directory, once a run's changes are in: a person's manager is
  * linked to the manager's own person only when that person is in the directory; a missing manager,
  * a manager out of scope and a cycle are each the person's problem, reported in the run when it
  * appears (`manager-missing`, `manager-out-of-scope`, `manager-cycle`), never a crash. It reads the
  * managers index (64 small blobs, manager-index.ts), not the people table; the planner links
- * managers as Entra names them, and this pass corrects only what differs, bucket by bucket under each
- * lock, so a sync whose managers are all in the directory writes nothing here.
+ * managers as Entra names them, and this pass corrects only what differs, a few buckets at a time, each
+ * under its lock, so a sync whose managers are all in the directory writes nothing here.
  */
-/** Buckets corrected at once (each under its own lock). */
-const BUCKETS_IN_FLIGHT = 8;
-
 export async function linkManagers(
   deps: PipelineDeps,
   ref: RunRef,
@@ -79,7 +79,7 @@ interface Correction {
  * Writes the corrected manager links of one bucket's users: their people read together, written as
  * ETag'd batch transactions, each batch's events into the feed around it (event-outbox.ts). A batch
  * that meets a concurrent write is redone person by person. Answers each user's index entry as it now
- * is (null: no person any more; absent: it kept changing under us).
+ * is (WITHOUT_PERSON: no person any more; absent: it kept changing under us).
  */
 async function correctBucket(
   deps: PipelineDeps,
