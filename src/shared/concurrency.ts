@@ -1,25 +1,9 @@
-/** Runs `work` over `items` with at most `concurrency` in flight; rejects on the first failure. */
-export async function forEachConcurrently<T>(
-  items: readonly T[],
-  concurrency: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next++]!;
-      await work(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-}
-
 /**
- * Like forEachConcurrently, but after a failure it starts nothing more and waits for the work in
- * flight to end before it rejects (with the first failure): nothing of it is still running when the
- * caller reacts, e.g. by reading again and retrying.
+ * Runs `work` over `items` with at most `concurrency` in flight. After a failure it starts nothing
+ * more and waits for the work in flight to end before it rejects (with the first failure): nothing of
+ * it is still running when the caller reacts, e.g. by reading again and retrying.
  */
-export async function forEachSettling<T>(
+export async function forEachConcurrently<T>(
   items: readonly T[],
   concurrency: number,
   work: (item: T) => Promise<void>,

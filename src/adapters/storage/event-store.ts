@@ -3,7 +3,7 @@ import { z } from 'zod';
 
 import { bucketOf, bucketPartition } from '../../domain/bucket.js';
 import { EVENT_TYPES, type FeedEvent } from '../../domain/person-events.js';
-import { forEachSettling } from '../../shared/concurrency.js';
+import { forEachConcurrently } from '../../shared/concurrency.js';
 import { gatherText, spreadColumns, spreadText } from './directory-rows.js';
 import { TABLES } from './storage-names.js';
 import { isWriteConflict, type Row, type TableGateway } from './table-gateway.js';
@@ -174,7 +174,7 @@ export class EventStore {
       partition.set(event.key, event);
     }
     // Partitions are independent: a chunk's events are one, a groups chunk's team events are many.
-    await forEachSettling([...byPartition], APPEND_PARTITIONS_IN_FLIGHT, async ([pk, partition]) => {
+    await forEachConcurrently([...byPartition], APPEND_PARTITIONS_IN_FLIGHT, async ([pk, partition]) => {
       const actions: TransactionAction[] = [...partition.values()].map((e) => [
         'upsert',
         rowOf(pk, e),

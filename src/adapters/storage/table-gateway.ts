@@ -1,6 +1,6 @@
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
 
-import { forEachConcurrently, forEachSettling } from '../../shared/concurrency.js';
+import { forEachConcurrently } from '../../shared/concurrency.js';
 import type { StorageAccount } from './storage-account.js';
 import { DIRECTORY_TABLES, type TableName } from './storage-names.js';
 import { checkEntity, planBatches, TABLE_LIMITS } from './table-limits.js';
@@ -145,7 +145,7 @@ export class TableGateway {
   ): Promise<void> {
     if (actions.length === 0) return;
     const client = this.client(table);
-    await forEachSettling(planBatches(table, actions), options.concurrency ?? 1, async (batch) => {
+    await forEachConcurrently(planBatches(table, actions), options.concurrency ?? 1, async (batch) => {
       if (batch.length === 1) {
         await this.#single(client, batch[0]!);
       } else {

@@ -3,16 +3,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import { forEachSettling } from '../../../src/shared/concurrency.js';
+import { forEachConcurrently } from '../../../src/shared/concurrency.js';
 
-describe('forEachSettling', () => {
+describe('forEachConcurrently', () => {
   it('runs every item once, never more than `concurrency` at a time', async () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 1, max: 8 }), async (n, limit) => {
         const seen: number[] = [];
         let running = 0;
         let most = 0;
-        await forEachSettling(
+        await forEachConcurrently(
           Array.from({ length: n }, (_, i) => i),
           limit,
           async (i) => {
@@ -33,7 +33,7 @@ describe('forEachSettling', () => {
   it('after a failure starts nothing more, and rejects only once the work in flight has ended', async () => {
     const ended: number[] = [];
     const started: number[] = [];
-    const outcome = forEachSettling([0, 1, 2, 3, 4, 5], 3, async (i) => {
+    const outcome = forEachConcurrently([0, 1, 2, 3, 4, 5], 3, async (i) => {
       started.push(i);
       if (i === 0) throw new Error('conflict');
       await sleep(30);
