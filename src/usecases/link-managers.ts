@@ -1,5 +1,5 @@
 import { personFromRow, personToRow } from '../adapters/storage/directory-rows.js';
-import type { ManagerEntry } from '../adapters/storage/manager-index.js';
+import { type ManagerEntry, WITHOUT_PERSON } from '../adapters/storage/manager-index.js';
 import { withPartitionLock } from '../adapters/storage/partition-lock.js';
 import type { RunError } from '../adapters/storage/run-store.js';
 import { TABLES } from '../adapters/storage/storage-names.js';
@@ -95,7 +95,9 @@ async function correctBucket(
   for (const correction of list) {
     const personId = indexed.get(correction.userId)!.entry[0];
     const pk = bucketPartition(tenantId, personBucketOf(personId, deps.buckets));
-    byPartition.set(pk, [...(byPartition.get(pk) ?? []), { correction, personId }]);
+    const items = byPartition.get(pk) ?? [];
+    items.push({ correction, personId });
+    byPartition.set(pk, items);
   }
   for (const [pk, items] of byPartition) {
     const rows = await deps.tables.readRows(
@@ -149,8 +151,6 @@ async function correctBucket(
   }
   return written;
 }
-
-const WITHOUT_PERSON: ManagerEntry = ['', 0, null, null, null];
 
 type Planned = Extract<ReturnType<typeof planCorrection>, { kind: 'write' }>;
 

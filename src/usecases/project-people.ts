@@ -4,7 +4,7 @@ import { personFromRow, personToRow } from '../adapters/storage/directory-rows.j
 import { type Dispute, DisputeStore } from '../adapters/storage/dispute-store.js';
 import { EmailIndexStore } from '../adapters/storage/email-index-store.js';
 import type { TenantGroups } from '../adapters/storage/group-graph-store.js';
-import type { ManagerEntry } from '../adapters/storage/manager-index.js';
+import { type ManagerEntry, WITHOUT_PERSON } from '../adapters/storage/manager-index.js';
 import { PersonHistoryStore, splitHistory } from '../adapters/storage/person-history-store.js';
 import type { RunError } from '../adapters/storage/run-store.js';
 import { TABLES } from '../adapters/storage/storage-names.js';
@@ -315,7 +315,7 @@ export async function projectBucket(tables: TableGateway, input: ProjectInput): 
 export function indexEntryOf(person: PersonRecord | undefined, user: MirrorUser): ManagerEntry | null {
   const entry = managerEntryOf(person, user.id);
   if (entry) return entry;
-  return user.facts && user.deleted !== 'hard' ? ['', 0, null, null, null] : null;
+  return user.facts && user.deleted !== 'hard' ? WITHOUT_PERSON : null;
 }
 
 /** A linked person as the managers rule sees it (manager-index.ts), or null when the user has none. */

@@ -8,7 +8,7 @@ import type { ChunkStore } from './chunk-store.js';
  * (`managers/<tenant>/<bucket>.json` in the change-sets container), so the rule reads 64 blobs instead
  * of the whole people table: user id → [person id, in the directory (1/0), Entra's manager (user id),
  * the manager's person linked now, the problem recorded now]. A user the mirror knows without a person
- * (out of scope) is `['', 0, null, null, null]`, so the rule tells a manager out of scope from a
+ * (out of scope) is WITHOUT_PERSON, so the rule tells a manager out of scope from a
  * missing one without reading the mirror. Written under the bucket's lock by the
  * chunk that planned those users (after its people writes: a redelivery writes it again), and by the
  * managers rule for the links it corrects.
@@ -21,6 +21,9 @@ export const managerEntrySchema = z.tuple([
   z.string().nullable(),
 ]);
 export type ManagerEntry = z.infer<typeof managerEntrySchema>;
+
+/** The entry of a user the mirror knows without a person (out of scope). */
+export const WITHOUT_PERSON: ManagerEntry = ['', 0, null, null, null];
 
 const indexSchema = z.record(z.string(), managerEntrySchema);
 
