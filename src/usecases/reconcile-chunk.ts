@@ -102,8 +102,8 @@ const MAX_ATTEMPTS = 6;
  * Idempotent: a change no newer than what the mirror holds is ignored, and the mirror is written
  * last, so a crash re-applies the rest.
  *
- * `fresh`: the tenant has never been synced, so nothing is read; rows are created, and if one
- * already exists (a redelivered message) the chunk is applied again the ordinary way.
+ * `fresh`: the tenant has never been synced, so nothing is read; rows and managers index entries are
+ * created, and if one already exists (a redelivered message) the chunk is applied again the ordinary way.
  */
 export async function applyUserBucket(
   tables: TableGateway,
@@ -111,7 +111,7 @@ export async function applyUserBucket(
   decided: DecidedHook = () => Promise.resolve(),
 ): Promise<ChunkOutcome> {
   return withPartitionLock(tables, work.tenantId, `users:${work.bucket}`, async (lease) => {
-    let assumeEmpty = work.fresh;
+    let assumeEmpty = work.fresh && describesEveryUser(work.changes);
     for (let attempt = 1; ; attempt += 1) {
       try {
         return await applyOnce(tables, work, assumeEmpty, lease, decided);
@@ -123,6 +123,17 @@ export async function applyUserBucket(
       }
     }
   });
+}
+
+/**
+ * A first round's chunk may assume nothing exists only for users it describes: the memberships of users
+ * it does not describe (a resumed fetch publishes those it held as chunks of their own) are of users
+ * whose rows an earlier chunk wrote, and must be decided from those rows.
+ */
+function describesEveryUser(changes: readonly DirectoryChange[]): boolean {
+  const described = new Set<string>();
+  for (const change of changes) if (change.kind === 'user') described.add(change.id);
+  return changes.every((c) => c.kind !== 'edge' || c.memberType !== 'user' || described.has(c.memberId));
 }
 
 async function applyOnce(
@@ -241,7 +252,7 @@ async function applyOnce(
   await recoverOutboxes(tables, TABLES.people, tenantId, work.buckets, projection.replayed);
   // What the managers rule reads of these people (after their writes; a redelivery writes it again).
   lease.assertHeld();
-  await work.managerIndex.update(tenantId, bucket, projection.managers);
+  await work.managerIndex.update(tenantId, bucket, projection.managers, { onlyNew: assumeEmpty });
   lease.assertHeld();
   await tables.transact(TABLES.dirUsers, mirrorActions);
   return outcome;

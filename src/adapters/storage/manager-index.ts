@@ -25,6 +25,15 @@ export type ManagerEntry = z.infer<typeof managerEntrySchema>;
 /** The entry of a user the mirror knows without a person (out of scope). */
 export const WITHOUT_PERSON: ManagerEntry = ['', 0, null, null, null];
 
+/** A write conflict (409, as a row's create meeting a row that exists): re-read and decide again. */
+export class IndexEntryExists extends Error {
+  readonly statusCode = 409;
+  constructor(tenantId: string, bucket: number, userId: string) {
+    super(`managers index ${tenantId}/${bucket}: user ${userId} has an entry already`);
+    this.name = 'IndexEntryExists';
+  }
+}
+
 const indexSchema = z.record(z.string(), managerEntrySchema);
 
 export class ManagerIndex {
@@ -43,17 +52,24 @@ export class ManagerIndex {
     await this.blobs.put(ManagerIndex.blobName(tenantId, bucket), Object.fromEntries(entries));
   }
 
-  /** Sets (or, for null, removes) these users' entries: read, change, write (the caller holds the lock). */
+  /**
+   * Sets (or, for null, removes) these users' entries: read, change, write (the caller holds the lock).
+   * `onlyNew`: the entries of a first round's chunk, decided assuming nothing exists: like a row's
+   * create, they never replace or remove an entry; one already there is an IndexEntryExists conflict,
+   * and the chunk is applied again the ordinary way.
+   */
   async update(
     tenantId: string,
     bucket: number,
     changes: ReadonlyMap<string, ManagerEntry | null>,
+    options: { onlyNew?: boolean } = {},
   ): Promise<void> {
     if (changes.size === 0) return;
     const entries = await this.read(tenantId, bucket);
     let changed = false;
     for (const [userId, entry] of changes) {
       const before = entries.get(userId);
+      if (options.onlyNew && before) throw new IndexEntryExists(tenantId, bucket, userId);
       if (entry === null) {
         if (before) changed = entries.delete(userId) || changed;
       } else if (!before || JSON.stringify(before) !== JSON.stringify(entry)) {

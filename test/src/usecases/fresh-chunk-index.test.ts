@@ -1,0 +1,164 @@
+/**
+ * A tenant's first round applies its chunks assuming nothing exists yet (no reads); a chunk that meets
+ * rows that do exist is applied again the ordinary way. Against Azurite: the managers index
+ * (manager-index.ts) must come out of that as the people rows are, whatever the fresh attempt assumed.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { type EmbeddedAzurite, startAzurite } from '../../../local/azurite/embedded-azurite.js';
+import { ChunkStore } from '../../../src/adapters/storage/chunk-store.js';
+import { personFromRow } from '../../../src/adapters/storage/directory-rows.js';
+import type { TenantGroups } from '../../../src/adapters/storage/group-graph-store.js';
+import { ManagerIndex } from '../../../src/adapters/storage/manager-index.js';
+import { storageAccountFromConnectionString } from '../../../src/adapters/storage/storage-account.js';
+import { CONTAINERS, TABLES } from '../../../src/adapters/storage/storage-names.js';
+import { TableGateway } from '../../../src/adapters/storage/table-gateway.js';
+import { bucketPartition } from '../../../src/domain/bucket.js';
+import type { DirectoryChange } from '../../../src/domain/directory.js';
+import { policySchema } from '../../../src/domain/policy.js';
+import { encodeVersion } from '../../../src/domain/version.js';
+import { managerEntryOf } from '../../../src/usecases/project-people.js';
+import { applyUserBucket, type BucketWork } from '../../../src/usecases/reconcile-chunk.js';
+import { factsOf, GROUPS, MANAGERS, TENANT, USER_ID } from '../domain/arbitraries.js';
+
+const BUCKETS = 1;
+const GROUP_GRAPH: TenantGroups = {
+  version: 1,
+  deleted: new Set(),
+  children: { children: new Map() },
+  parents: { children: new Map() },
+  alive: new Set(GROUPS),
+};
+const MANAGER = MANAGERS[0];
+const version = (page: number, index: number): string => encodeVersion({ round: 1, page, index });
+
+/** The first round's users page: a user and its manager, each with a membership. */
+const usersPage: DirectoryChange[] = [
+  { kind: 'user', id: USER_ID, version: version(0, 0), facts: factsOf(), manager: MANAGER },
+  {
+    kind: 'user',
+    id: MANAGER,
+    version: version(0, 1),
+    facts: factsOf({ displayName: 'Megan Bowen', mail: 'MeganB@contoso.onmicrosoft.com' }),
+    manager: null,
+  },
+  ...[USER_ID, MANAGER].map((memberId, index): DirectoryChange => ({
+    kind: 'edge',
+    groupId: GROUPS[0],
+    memberId,
+    memberType: 'user',
+    present: true,
+    version: version(1, index),
+  })),
+];
+
+describe('a first round chunk applied over rows that exist', () => {
+  let azurite: EmbeddedAzurite;
+  let tables: TableGateway;
+  let index: ManagerIndex;
+
+  beforeAll(async () => {
+    azurite = await startAzurite();
+    const account = storageAccountFromConnectionString(azurite.connectionString);
+    tables = new TableGateway(account);
+    await Promise.all(Object.values(TABLES).map((t) => tables.client(t).createTable()));
+    const blobs = new ChunkStore(account.blobService(), CONTAINERS.changeSets);
+    await blobs.createContainer();
+    index = new ManagerIndex(blobs);
+  });
+  afterAll(async () => {
+    await azurite?.stop();
+  });
+
+  function work(runId: string, changes: DirectoryChange[]): BucketWork {
+    return {
+      tenantId: TENANT,
+      runId,
+      bucket: 0,
+      buckets: BUCKETS,
+      changes,
+      now: new Date().toISOString(),
+      source: 'test',
+      fresh: true,
+      settledRound: 0,
+      sources: () => Promise.resolve({ policy: policySchema.parse({}), groups: GROUP_GRAPH }),
+      managerIndex: index,
+    };
+  }
+
+  /** The index entries the people rows call for: what the managers rule must read. */
+  async function entriesOfPeople(): Promise<Map<string, unknown>> {
+    const rows = await tables.listPartition(TABLES.people, bucketPartition(TENANT, 0));
+    const entries = new Map<string, unknown>();
+    for (const row of rows) {
+      const { person } = personFromRow(row);
+      entries.set(person.sourceObjectId!, managerEntryOf(person, person.sourceObjectId!));
+    }
+    return entries;
+  }
+
+  it('memberships delivered again in a chunk of their own (a resumed fetch) leave every person in the managers index', async () => {
+    await applyUserBucket(tables, work('run-1', usersPage));
+    const expected = await entriesOfPeople();
+    expect([...expected.keys()].sort()).toEqual([USER_ID, MANAGER].sort());
+    expect(new Map(await index.read(TENANT, 0))).toEqual(expected);
+
+    // The resumed fetch publishes the memberships it had held for the users as a chunk of their own:
+    // duplicates of what the users' chunk applied, for users whose rows exist.
+    await applyUserBucket(
+      tables,
+      work(
+        'run-1',
+        usersPage.filter((c) => c.kind === 'edge'),
+      ),
+    );
+
+    expect(new Map(await index.read(TENANT, 0))).toEqual(expected);
+    expect(await entriesOfPeople()).toEqual(expected);
+  });
+
+  it('user facts delivered again without the memberships that put the users in scope keep their entries', async () => {
+    const scoped = policySchema.parse({ scope: { groups: [GROUPS[0]] } });
+    const inScope = (runId: string, changes: DirectoryChange[]): BucketWork => ({
+      ...work(runId, changes),
+      sources: () => Promise.resolve({ policy: scoped, groups: GROUP_GRAPH }),
+    });
+    await applyUserBucket(tables, inScope('run-1', usersPage));
+    const expected = await entriesOfPeople();
+    // A resumed fetch's users page again, alone: from an empty directory (what the fresh attempt
+    // assumes) these users are in no group, so out of scope; the rows say otherwise.
+    await applyUserBucket(
+      tables,
+      inScope(
+        'run-1',
+        usersPage.filter((c) => c.kind === 'user'),
+      ),
+    );
+    expect(new Map(await index.read(TENANT, 0))).toEqual(expected);
+    expect(await entriesOfPeople()).toEqual(expected);
+  });
+
+  it('a chunk of memberships alone is decided from the rows, not from an empty directory: its change set counts the people it updates', async () => {
+    const decisions: Record<string, number>[] = [];
+    await applyUserBucket(
+      tables,
+      work(
+        'run-1',
+        [USER_ID, MANAGER].map((memberId, index): DirectoryChange => ({
+          kind: 'edge',
+          groupId: GROUPS[1],
+          memberId,
+          memberType: 'user',
+          present: true,
+          version: version(2, index),
+        })),
+      ),
+      // The run records a chunk's first decision only (reconcile-message.ts): it must be the true one.
+      (outcome) => {
+        decisions.push({ ...outcome.counts });
+        return Promise.resolve();
+      },
+    );
+    expect(decisions[0]).toEqual({ updated: 2 });
+  });
+});
