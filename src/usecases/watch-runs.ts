@@ -107,10 +107,12 @@ async function superviseRun(
     for (const chunk of await deps.runs.listPublished(ref)) {
       if (chunk.chunkIndex >= total || applied.has(chunk.chunkIndex)) continue;
       if (now - chunk.lastPublishedAt < WATCHDOG.republishEveryMs) continue;
+      // A heartbeat from before the chunk's latest copy is the dead host's, not the copy's: the copy is
+      // judged as a chunk nobody has started (it may be waiting its turn in the queue).
       const beat = beats.get(chunk.chunkIndex);
       const waited = now - chunk.lastPublishedAt;
       const dead =
-        beat !== undefined
+        beat !== undefined && beat > chunk.lastPublishedAt
           ? now - beat > WATCHDOG.staleHeartbeatMs
           : waited > WATCHDOG.unclaimedMs ||
             (waited > WATCHDOG.unclaimedIdleQueueMs && !(await mayBeQueued(chunk.lastPublishedAt)));

@@ -11,6 +11,31 @@ import { PipelineUnderTest } from './pipeline-harness.js';
 
 const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
+/** A first round fetched and published, no host running: the run knows how many chunks it has. */
+async function fetchedRound(pipeline: PipelineUnderTest): Promise<Extract<RunEvent, { type: 'fetch-done' }>> {
+  const deps = pipeline.deps();
+  const tenantId = pipeline.env.tenantId;
+  const request: SyncRequest = {
+    type: 'sync-request',
+    tenantId,
+    trigger: 'initial',
+    full: true,
+    requestedAt: new Date().toISOString(),
+  };
+  expect((await fetchRound(deps, request, quiet)).kind).toBe('completed');
+  // No host runs: the finalizer's part is done here (the run learns how many chunks it has).
+  const runEvents = new QueueClient(pipeline.env.azurite.connectionString, QUEUES.runEvents);
+  const { receivedMessageItems } = await runEvents.receiveMessages({ numberOfMessages: 32 });
+  const events = receivedMessageItems.map((m) =>
+    runEventSchema.parse(JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8'))),
+  );
+  const done = events.find((e): e is Extract<RunEvent, { type: 'fetch-done' }> => e.type === 'fetch-done');
+  expect(done).toBeDefined();
+  await recordFetchDone(deps, done!);
+  expect(done!.chunksTotal).toBeGreaterThan(1);
+  return done!;
+}
+
 /**
  * The watchdog publishes again a chunk that nobody started only when its message can no longer be in
  * the queue (taken by a host that died). A chunk waiting its turn behind a long backlog is still
@@ -34,25 +59,7 @@ describe('the watchdog and a backlog', () => {
 
   it('a chunk waiting in the queue for minutes is not published again; one whose message a dead host took is', async () => {
     const deps = pipeline.deps();
-    const tenantId = pipeline.env.tenantId;
-    const request: SyncRequest = {
-      type: 'sync-request',
-      tenantId,
-      trigger: 'initial',
-      full: true,
-      requestedAt: new Date().toISOString(),
-    };
-    expect((await fetchRound(deps, request, quiet)).kind).toBe('completed');
-    // No host runs: the finalizer's part is done here (the run learns how many chunks it has).
-    const runEvents = new QueueClient(pipeline.env.azurite.connectionString, QUEUES.runEvents);
-    const { receivedMessageItems } = await runEvents.receiveMessages({ numberOfMessages: 32 });
-    const events = receivedMessageItems.map((m) =>
-      runEventSchema.parse(JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8'))),
-    );
-    const done = events.find((e): e is Extract<RunEvent, { type: 'fetch-done' }> => e.type === 'fetch-done');
-    expect(done).toBeDefined();
-    await recordFetchDone(deps, done!);
-    expect(done!.chunksTotal).toBeGreaterThan(1);
+    const done = await fetchedRound(pipeline);
 
     const later = { ...deps, now: () => new Date(Date.now() + 5 * 60_000) };
     // Five minutes on, every chunk still waits in the queue, visible: nothing is published again.
@@ -66,9 +73,57 @@ describe('the watchdog and a backlog', () => {
       if (batch.receivedMessageItems.length === 0) break;
       taken += batch.receivedMessageItems.length;
     }
-    expect(taken).toBe(done!.chunksTotal);
-    expect((await watchRuns(later, quiet)).republished).toBe(done!.chunksTotal);
+    expect(taken).toBe(done.chunksTotal);
+    expect((await watchRuns(later, quiet)).republished).toBe(done.chunksTotal);
     const { peekedMessageItems } = await changes.peekMessages({ numberOfMessages: 32 });
-    expect(peekedMessageItems.length).toBe(Math.min(32, done!.chunksTotal));
+    expect(peekedMessageItems.length).toBe(Math.min(32, done.chunksTotal));
+  });
+});
+
+/**
+ * A chunk whose host died while applying it (its heartbeat stopped) is published again; the new copy
+ * then waits its turn behind the backlog. The old heartbeat is that of the dead host, not of the copy:
+ * the copy is judged as a chunk nobody has started, so it is neither published again and again nor
+ * declared lost while it waits (under chaos, 20,000 users and 5 kills, chunks waiting behind a resumed
+ * round's backlog were declared lost, and their users never reached the directory).
+ */
+describe('the watchdog and a chunk published again behind a backlog', () => {
+  let pipeline: PipelineUnderTest;
+
+  beforeAll(async () => {
+    pipeline = await PipelineUnderTest.start({
+      standin: { users: 300, seed: 5 },
+      schedule: { kind: 'manual' },
+      startHost: false,
+    });
+  });
+  afterAll(async () => {
+    await pipeline?.stop();
+  });
+
+  it('the copy of a chunk whose host died is left to wait in the queue: not published again, not lost', async () => {
+    const deps = pipeline.deps();
+    const tenantId = pipeline.env.tenantId;
+    const done = await fetchedRound(pipeline);
+    const ref = { tenantId, runId: done.runId, runKey: done.runKey };
+
+    // A host takes the first message, starts the chunk (one heartbeat) and dies; the rest wait, visible.
+    const changes = new QueueClient(pipeline.env.azurite.connectionString, QUEUES.directoryChanges);
+    const taken = await changes.receiveMessages({ numberOfMessages: 1, visibilityTimeout: 600 });
+    const chunk = JSON.parse(
+      Buffer.from(taken.receivedMessageItems[0]!.messageText, 'base64').toString('utf8'),
+    ) as {
+      chunkIndex: number;
+    };
+    await deps.runs.heartbeat(ref, chunk.chunkIndex);
+
+    const at = (minutes: number) => ({ ...deps, now: () => new Date(Date.now() + minutes * 60_000) });
+    // Its heartbeat is stale: it is published again, once.
+    expect(await watchRuns(at(1), quiet)).toMatchObject({ republished: 1, lost: 0 });
+    // The copy waits behind the backlog for minutes: it is left alone, and nothing is declared lost.
+    for (const minutes of [2, 3, 4, 5, 6]) {
+      expect(await watchRuns(at(minutes), quiet)).toMatchObject({ republished: 0, lost: 0 });
+    }
+    expect(await deps.runs.listErrors(ref)).toEqual([]);
   });
 });
