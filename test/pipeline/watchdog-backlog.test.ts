@@ -1,15 +1,37 @@
 import { QueueClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { decodeQueueMessage } from '../../local/host/queue-message-encoding.js';
 import { QUEUES } from '../../src/adapters/storage/storage-names.js';
 import type { Logger } from '../../src/ports/logger.js';
 import { fetchRound } from '../../src/usecases/fetch-round.js';
 import { recordFetchDone } from '../../src/usecases/finalize-run.js';
-import { type RunEvent, runEventSchema, type SyncRequest } from '../../src/usecases/messages.js';
+import {
+  directoryChunkSchema,
+  type RunEvent,
+  runEventSchema,
+  type SyncRequest,
+} from '../../src/usecases/messages.js';
 import { watchRuns } from '../../src/usecases/watch-runs.js';
 import { PipelineUnderTest } from './pipeline-harness.js';
 
 const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/** A pipeline with no host (the test plays the hosts), started for the enclosing describe. */
+function startsPipeline(): () => PipelineUnderTest {
+  let pipeline: PipelineUnderTest | undefined;
+  beforeAll(async () => {
+    pipeline = await PipelineUnderTest.start({
+      standin: { users: 300, seed: 5 },
+      schedule: { kind: 'manual' },
+      startHost: false,
+    });
+  });
+  afterAll(async () => {
+    await pipeline?.stop();
+  });
+  return () => pipeline!;
+}
 
 /** A first round fetched and published, no host running: the run knows how many chunks it has. */
 async function fetchedRound(pipeline: PipelineUnderTest): Promise<Extract<RunEvent, { type: 'fetch-done' }>> {
@@ -27,7 +49,7 @@ async function fetchedRound(pipeline: PipelineUnderTest): Promise<Extract<RunEve
   const runEvents = new QueueClient(pipeline.env.azurite.connectionString, QUEUES.runEvents);
   const { receivedMessageItems } = await runEvents.receiveMessages({ numberOfMessages: 32 });
   const events = receivedMessageItems.map((m) =>
-    runEventSchema.parse(JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8'))),
+    runEventSchema.parse(JSON.parse(decodeQueueMessage(m.messageText, 'base64') ?? 'null')),
   );
   const done = events.find((e): e is Extract<RunEvent, { type: 'fetch-done' }> => e.type === 'fetch-done');
   expect(done).toBeDefined();
@@ -44,20 +66,10 @@ async function fetchedRound(pipeline: PipelineUnderTest): Promise<Extract<RunEve
  * queue's is not.
  */
 describe('the watchdog and a backlog', () => {
-  let pipeline: PipelineUnderTest;
-
-  beforeAll(async () => {
-    pipeline = await PipelineUnderTest.start({
-      standin: { users: 300, seed: 5 },
-      schedule: { kind: 'manual' },
-      startHost: false,
-    });
-  });
-  afterAll(async () => {
-    await pipeline?.stop();
-  });
+  const pipelineOf = startsPipeline();
 
   it('a chunk waiting in the queue for minutes is not published again; one whose message a dead host took is', async () => {
+    const pipeline = pipelineOf();
     const deps = pipeline.deps();
     const done = await fetchedRound(pipeline);
 
@@ -88,20 +100,10 @@ describe('the watchdog and a backlog', () => {
  * round's backlog were declared lost, and their users never reached the directory).
  */
 describe('the watchdog and a chunk published again behind a backlog', () => {
-  let pipeline: PipelineUnderTest;
-
-  beforeAll(async () => {
-    pipeline = await PipelineUnderTest.start({
-      standin: { users: 300, seed: 5 },
-      schedule: { kind: 'manual' },
-      startHost: false,
-    });
-  });
-  afterAll(async () => {
-    await pipeline?.stop();
-  });
+  const pipelineOf = startsPipeline();
 
   it('the copy of a chunk whose host died is left to wait in the queue: not published again, not lost', async () => {
+    const pipeline = pipelineOf();
     const deps = pipeline.deps();
     const tenantId = pipeline.env.tenantId;
     const done = await fetchedRound(pipeline);
@@ -110,11 +112,9 @@ describe('the watchdog and a chunk published again behind a backlog', () => {
     // A host takes the first message, starts the chunk (one heartbeat) and dies; the rest wait, visible.
     const changes = new QueueClient(pipeline.env.azurite.connectionString, QUEUES.directoryChanges);
     const taken = await changes.receiveMessages({ numberOfMessages: 1, visibilityTimeout: 600 });
-    const chunk = JSON.parse(
-      Buffer.from(taken.receivedMessageItems[0]!.messageText, 'base64').toString('utf8'),
-    ) as {
-      chunkIndex: number;
-    };
+    const chunk = directoryChunkSchema.parse(
+      JSON.parse(decodeQueueMessage(taken.receivedMessageItems[0]!.messageText, 'base64') ?? 'null'),
+    );
     await deps.runs.heartbeat(ref, chunk.chunkIndex);
 
     const at = (minutes: number) => ({ ...deps, now: () => new Date(Date.now() + minutes * 60_000) });

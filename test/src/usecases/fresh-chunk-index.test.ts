@@ -32,6 +32,18 @@ const GROUP_GRAPH: TenantGroups = {
 const MANAGER = MANAGERS[0];
 const version = (page: number, index: number): string => encodeVersion({ round: 1, page, index });
 
+/** The user and its manager joining a group, as a page of memberships. */
+function membershipsIn(groupId: string, page: number): DirectoryChange[] {
+  return [USER_ID, MANAGER].map((memberId, index) => ({
+    kind: 'edge',
+    groupId,
+    memberId,
+    memberType: 'user',
+    present: true,
+    version: version(page, index),
+  }));
+}
+
 /** The first round's users page: a user and its manager, each with a membership. */
 const usersPage: DirectoryChange[] = [
   { kind: 'user', id: USER_ID, version: version(0, 0), facts: factsOf(), manager: MANAGER },
@@ -42,14 +54,7 @@ const usersPage: DirectoryChange[] = [
     facts: factsOf({ displayName: 'Megan Bowen', mail: 'MeganB@contoso.onmicrosoft.com' }),
     manager: null,
   },
-  ...[USER_ID, MANAGER].map((memberId, index): DirectoryChange => ({
-    kind: 'edge',
-    groupId: GROUPS[0],
-    memberId,
-    memberType: 'user',
-    present: true,
-    version: version(1, index),
-  })),
+  ...membershipsIn(GROUPS[0], 1),
 ];
 
 describe('a first round chunk applied over rows that exist', () => {
@@ -97,6 +102,12 @@ describe('a first round chunk applied over rows that exist', () => {
     return entries;
   }
 
+  /** The index holds exactly these entries, and the people rows still call for them. */
+  async function expectIndexAndPeople(expected: Map<string, unknown>): Promise<void> {
+    expect(new Map(await index.read(TENANT, 0))).toEqual(expected);
+    expect(await entriesOfPeople()).toEqual(expected);
+  }
+
   it('memberships delivered again in a chunk of their own (a resumed fetch) leave every person in the managers index', async () => {
     await applyUserBucket(tables, work('run-1', usersPage));
     const expected = await entriesOfPeople();
@@ -113,8 +124,7 @@ describe('a first round chunk applied over rows that exist', () => {
       ),
     );
 
-    expect(new Map(await index.read(TENANT, 0))).toEqual(expected);
-    expect(await entriesOfPeople()).toEqual(expected);
+    await expectIndexAndPeople(expected);
   });
 
   it('user facts delivered again without the memberships that put the users in scope keep their entries', async () => {
@@ -134,25 +144,14 @@ describe('a first round chunk applied over rows that exist', () => {
         usersPage.filter((c) => c.kind === 'user'),
       ),
     );
-    expect(new Map(await index.read(TENANT, 0))).toEqual(expected);
-    expect(await entriesOfPeople()).toEqual(expected);
+    await expectIndexAndPeople(expected);
   });
 
   it('a chunk of memberships alone is decided from the rows, not from an empty directory: its change set counts the people it updates', async () => {
     const decisions: Record<string, number>[] = [];
     await applyUserBucket(
       tables,
-      work(
-        'run-1',
-        [USER_ID, MANAGER].map((memberId, index): DirectoryChange => ({
-          kind: 'edge',
-          groupId: GROUPS[1],
-          memberId,
-          memberType: 'user',
-          present: true,
-          version: version(2, index),
-        })),
-      ),
+      work('run-1', membershipsIn(GROUPS[1], 2)),
       // The run records a chunk's first decision only (reconcile-message.ts): it must be the true one.
       (outcome) => {
         decisions.push({ ...outcome.counts });
