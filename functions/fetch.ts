@@ -15,8 +15,8 @@ import { settleNotificationRequest } from '../src/usecases/notification-requests
 
 /**
  * `sync-requests` → one delta round for the tenant (lease, paging, checkpoint, fan-out). A round asked
- * for by change notifications waits out its debounce first, and publishes through the queue output
- * bindings (the fast path: the host wakes the reconcilers at once).
+ * for by change notifications waits out its debounce first. Incremental rounds publish through the
+ * queue output bindings (the fast path: the host wakes the reconcilers and the finalizer at once).
  */
 export async function fetch(message: unknown, context: InvocationContext): Promise<void> {
   const log = loggerFor(context);
@@ -32,7 +32,10 @@ export async function fetch(message: unknown, context: InvocationContext): Promi
   );
   if (!request) return;
   const fast = request.trigger === 'notification' ? notificationServices() : undefined;
-  const queues = fast?.outputQueues();
+  // The fast path for the rounds that take seconds: a notification's and any incremental one asked
+  // for. A round asked to be full (thousands of chunks over minutes) publishes each chunk as it goes.
+  const quick = fast !== undefined || (!request.full && request.trigger !== 'initial');
+  const queues = quick ? appServices().outputQueues() : undefined;
   const deps = queues ? { ...base, queues } : base;
   try {
     if (fast) await settleNotificationRequest(fast.deps(), request);

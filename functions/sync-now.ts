@@ -7,6 +7,8 @@ import { parseBody, respond } from '../src/adapters/functions/http-api.js';
 import { guardedAuthLevel } from '../src/adapters/functions/http-auth.js';
 import { loggerFor } from '../src/adapters/functions/invocation-logger.js';
 import { documentRoute } from '../src/adapters/functions/openapi-registry.js';
+import { QUEUE_OUTPUTS } from '../src/adapters/functions/output-binding-queues.js';
+import { QUEUES } from '../src/adapters/storage/storage-names.js';
 import { appServices } from '../src/app-services.js';
 import { requestSync } from '../src/usecases/request-sync.js';
 import { requireConnection } from '../src/usecases/resolve-tenant.js';
@@ -19,13 +21,19 @@ export const syncBodySchema = z.object({ full: z.boolean().default(false) }).str
  * GET …/runs/{requestId} finds it once it has started.
  */
 export async function syncNow(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  const deps = appServices().deps();
+  const services = appServices();
+  const deps = services.deps();
   const tenant = await requireConnection(deps, request.params.tenantId ?? '');
   if (!tenant.ok) return respond(tenant);
   const body = await parseBody(request, syncBodySchema.default({ full: false }));
   if (!body.ok) return body.response;
   const requestId = randomUUID();
-  const requested = await requestSync(deps, tenant.value, 'manual', body.data.full, [requestId]);
+  // The request leaves through the output binding: the host wakes the fetcher at once.
+  const queues = services.outputQueues();
+  const requested = await requestSync({ ...deps, queues }, tenant.value, 'manual', body.data.full, [
+    requestId,
+  ]);
+  queues.handTo(context);
   loggerFor(context).info('sync requested by an admin', {
     tenantId: tenant.value,
     full: body.data.full,
@@ -55,5 +63,6 @@ app.http('sync-now', {
   methods: ['POST'],
   authLevel: guardedAuthLevel(),
   route: 'connections/{tenantId}/sync',
+  extraOutputs: [QUEUE_OUTPUTS[QUEUES.syncRequests]],
   handler: syncNow,
 });

@@ -1,5 +1,6 @@
 import type { TokenCredential } from '@azure/identity';
 
+import { OutputBindingQueues } from './adapters/functions/output-binding-queues.js';
 import { APP_IDENTITY_CLIENT_ID_SETTING, createGraphCredential } from './adapters/graph/graph-credential.js';
 import { GraphDirectorySource } from './adapters/graph/graph-directory-source.js';
 import {
@@ -79,6 +80,11 @@ export class AppServices {
       securityAttributeSourceFor: (connection) => this.#graphReads(connection),
       now: () => new Date(),
     };
+  }
+
+  /** A queue gateway whose undelayed messages go out through one invocation's output bindings. */
+  outputQueues(): OutputBindingQueues {
+    return new OutputBindingQueues(this.#account.queueService());
   }
 
   /** Creates every table, queue (and its -poison twin) and container; idempotent. */

@@ -1,7 +1,5 @@
 import type { TokenCredential } from '@azure/identity';
-import type { QueueServiceClient } from '@azure/storage-queue';
 
-import { OutputBindingQueues } from './adapters/functions/output-binding-queues.js';
 import { APP_IDENTITY_CLIENT_ID_SETTING, createGraphCredential } from './adapters/graph/graph-credential.js';
 import { GraphSubscriptionClient } from './adapters/graph/graph-subscriptions.js';
 import { KeyVaultClientStates } from './adapters/keyvault/key-vault-client-states.js';
@@ -10,7 +8,6 @@ import {
   KeyVaultSecretStore,
 } from './adapters/keyvault/key-vault-secret-store.js';
 import { NotificationRequestMarks } from './adapters/storage/notification-requests.js';
-import { storageAccountFromSettings } from './adapters/storage/storage-account.js';
 import { SubscriptionStore } from './adapters/storage/subscription-store.js';
 import { type AppServices, appServices } from './app-services.js';
 import { resolveCloud } from './domain/cloud.js';
@@ -22,10 +19,9 @@ import type { NotificationDeps } from './usecases/notification-deps.js';
 /**
  * The composition root of change notifications, beside the pipeline's (src/app-services.ts): Graph
  * `/subscriptions` with each connection's credential, clientStates in Key Vault, the subscriptions
- * table, the pending-request marks and the fast path's output-binding queues.
+ * table and the pending-request marks.
  */
 export class NotificationServices {
-  readonly #queueService: QueueServiceClient;
   readonly #vault: ClientStateVault | undefined;
   readonly #secrets: KeyVaultSecretStore | undefined;
   readonly #appIdentityClientId: string | undefined;
@@ -36,7 +32,6 @@ export class NotificationServices {
     identityEnv: NodeJS.ProcessEnv = process.env,
   ) {
     const { settings } = app;
-    this.#queueService = storageAccountFromSettings(settings).queueService();
     if (settings.KEY_VAULT_URI) {
       const identity = createAppIdentityCredential(identityEnv);
       this.#vault = new KeyVaultClientStates(settings.KEY_VAULT_URI, identity);
@@ -65,11 +60,6 @@ export class NotificationServices {
       },
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     };
-  }
-
-  /** A queue gateway whose undelayed messages go out through the invocation's output bindings. */
-  outputQueues(): OutputBindingQueues {
-    return new OutputBindingQueues(this.#queueService);
   }
 
   async #graph(connection: ConnectionSettings): Promise<GraphSubscriptions> {

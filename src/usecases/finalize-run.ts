@@ -18,6 +18,13 @@ const CHANGING = ['created', 'updated', 'deactivated', 'removed', 'reactivated']
 export const CHECK_DELAY_SECONDS = 1;
 
 /**
+ * A run of at most this many chunks is checked as each chunk is applied (after its fetch is done), so
+ * a small round completes as soon as its last chunk is in, not at the next check. Each such check lists
+ * the run's reports, so larger runs (a first sync: thousands of chunks) keep to the periodic checks.
+ */
+export const CHECK_EACH_CHUNK_UP_TO = 128;
+
+/**
  * Fan-in. The fetcher's `fetch-done` records how many chunks the round published; then the run is
  * checked: when every chunk has written its report, the reports are summed into the run row and the
  * run completes (once: ETag `If-Match`); otherwise a `check` comes back after a short delay.
@@ -27,13 +34,26 @@ export async function recordRunEvent(deps: PipelineDeps, event: RunEvent): Promi
   const ref: RunRef = { tenantId: event.tenantId, runId: event.runId, runKey: event.runKey };
   if (event.type === 'fetch-done') await recordFetchDone(deps, event);
   const result = await completeIfAllReported(deps, ref);
-  if (result === 'waiting') {
+  if (result === 'waiting' && event.type !== 'chunk-applied') {
     const attempt = event.type === 'check' ? event.attempt + 1 : 0;
     await deps.queues.send(QUEUES.runEvents, { type: 'check', ...ref, attempt } satisfies RunEvent, {
       delaySeconds: CHECK_DELAY_SECONDS,
     });
   }
   return result;
+}
+
+/**
+ * A chunk is in: when its run is small and its fetch is done, the run is checked now (a
+ * `chunk-applied` event). Nothing for a first sync's chunk (a run of thousands), nor while the fetch
+ * runs (its fetch-done checks).
+ */
+export async function chunkApplied(deps: PipelineDeps, ref: RunRef, fresh: boolean): Promise<void> {
+  if (fresh) return;
+  const run = await deps.runs.get(ref);
+  const total = Number(run?.chunksTotal ?? -1);
+  if (run?.state !== ('running' satisfies RunState) || total < 0 || total > CHECK_EACH_CHUNK_UP_TO) return;
+  await deps.queues.send(QUEUES.runEvents, { type: 'chunk-applied', ...ref } satisfies RunEvent);
 }
 
 /** Records what the fetcher published (once: a repeated fetch-done changes nothing). */

@@ -127,7 +127,8 @@ export type WriteCounts = z.infer<typeof writeCountsSchema>;
 
 /**
  * `run-events`: the fetcher's end of a round (`fetch-done`), then `check` messages that poll, with a
- * delay, until every chunk of the run has reported; chunks report by writing a row (no contention).
+ * delay, until every chunk of the run has reported; chunks report by writing a row (no contention),
+ * and a small run's chunks also say so here (`chunk-applied`), so its last one completes it at once.
  */
 export const runEventSchema = z.discriminatedUnion('type', [
   runRefSchema.extend({
@@ -138,6 +139,11 @@ export const runEventSchema = z.discriminatedUnion('type', [
     errors: z.number().int().min(0),
   }),
   runRefSchema.extend({ type: z.literal('check'), attempt: z.number().int().min(0) }),
+  /**
+   * A chunk of a small run is in (its fetch done): check now rather than at the next check. One that
+   * finds the run still waiting sends nothing; the fetch-done's own checks go on.
+   */
+  runRefSchema.extend({ type: z.literal('chunk-applied') }),
 ]);
 export type RunEvent = z.infer<typeof runEventSchema>;
 

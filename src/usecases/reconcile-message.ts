@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { DirectoryChange, EdgeChange, GroupChange, UserChange } from '../domain/directory.js';
 import { DEFAULT_POLICY } from '../domain/policy.js';
 import { PermanentError } from '../shared/errors.js';
+import { chunkApplied } from './finalize-run.js';
 import { type ChunkReport, directoryChangeSchema, type DirectoryChunk, type RunRef } from './messages.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 import { applyUserBucket, type ChunkOutcome, type PlanSources } from './reconcile-chunk.js';
@@ -146,6 +147,7 @@ async function reconcileOnce(
     },
   };
   await deps.runs.recordChunk(ref, report, 'applied');
+  await chunkApplied(deps, ref, chunk.fresh);
   return report;
 }
 

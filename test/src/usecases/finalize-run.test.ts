@@ -3,7 +3,12 @@ import { describe, expect, it } from 'vitest';
 
 import type { Row } from '../../../src/adapters/storage/table-gateway.js';
 import { RUN_OUTCOMES } from '../../../src/domain/person-plan.js';
-import { type FanIn, recordRunEvent } from '../../../src/usecases/finalize-run.js';
+import {
+  CHECK_EACH_CHUNK_UP_TO,
+  chunkApplied,
+  type FanIn,
+  recordRunEvent,
+} from '../../../src/usecases/finalize-run.js';
 import type { ChunkReport, RunEvent, RunRef } from '../../../src/usecases/messages.js';
 import type { PipelineDeps } from '../../../src/usecases/pipeline-deps.js';
 
@@ -179,5 +184,51 @@ describe('recordRunEvent (fan-in)', () => {
         },
       ),
     );
+  });
+
+  it('a chunk-applied event completes the run once the last chunk is in, and sends no check while one is missing', async () => {
+    const run = inMemoryRun();
+    run.report(0);
+    await recordRunEvent(run.deps, fetchDone(2));
+    run.sent.length = 0;
+    const applied: RunEvent = { type: 'chunk-applied', ...REF };
+    expect(await recordRunEvent(run.deps, applied)).toBe('waiting');
+    expect(run.sent).toEqual([]);
+    run.report(1, 2);
+    expect(await recordRunEvent(run.deps, applied)).toBe('completed');
+    expect(run.row()).toMatchObject({ state: 'completed', created: 3, chunksDone: 2 });
+  });
+});
+
+describe('chunkApplied (a small run is checked as each chunk is in)', () => {
+  it('asks for a check at once once the fetch is done and the run is small', async () => {
+    const run = inMemoryRun();
+    await recordRunEvent(run.deps, fetchDone(3));
+    run.sent.length = 0;
+    await chunkApplied(run.deps, REF, false);
+    expect(run.sent).toEqual([{ type: 'chunk-applied', ...REF }]);
+  });
+
+  it("asks nothing for a first sync's chunk, while the fetch runs, for a large run, or for a run that ended", async () => {
+    const fetching = inMemoryRun();
+    await chunkApplied(fetching.deps, REF, false);
+    expect(fetching.sent).toEqual([]);
+
+    const first = inMemoryRun();
+    await recordRunEvent(first.deps, fetchDone(3));
+    first.sent.length = 0;
+    await chunkApplied(first.deps, REF, true);
+    expect(first.sent).toEqual([]);
+
+    const large = inMemoryRun();
+    await recordRunEvent(large.deps, fetchDone(CHECK_EACH_CHUNK_UP_TO + 1));
+    large.sent.length = 0;
+    await chunkApplied(large.deps, REF, false);
+    expect(large.sent).toEqual([]);
+
+    const ended = inMemoryRun();
+    await recordRunEvent(ended.deps, fetchDone(0));
+    await chunkApplied(ended.deps, REF, false);
+    expect(ended.sent).toEqual([]);
   });
 });
