@@ -6,12 +6,16 @@ import { userBucketOf } from '../domain/bucket.js';
 import { type ChangeCounts, decideGate, type GateDecision } from '../domain/guard.js';
 import { RUN_OUTCOMES } from '../domain/person-plan.js';
 import { DEFAULT_POLICY, type Policy } from '../domain/policy.js';
+import { forEachConcurrently } from '../shared/concurrency.js';
 import { linkManagers } from './link-managers.js';
 import type { RunRef } from './messages.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 import type { HeldChange } from './project-people.js';
 import { applyUserBucket } from './reconcile-chunk.js';
 import { heldChangesPrefix } from './run-blobs.js';
+
+/** Buckets the gate applies at once (each under its own lock). */
+const BUCKETS_IN_FLIGHT = 8;
 
 const heldSchema = z.array(
   z.object({
@@ -134,7 +138,8 @@ async function passClaimedGate(deps: PipelineDeps, ref: RunRef, changed: boolean
 
 /**
  * Applies the gate's let-through (or an admin's approval) for these users: each re-planned from the
- * mirror as it is now, destructive changes allowed; counts recorded once per bucket as `<prefix>NN`.
+ * mirror as it is now, destructive changes allowed, a few buckets at once; counts recorded once per
+ * bucket as `<prefix>NN`.
  */
 export async function applyHeld(
   deps: PipelineDeps,
@@ -152,7 +157,8 @@ export async function applyHeld(
   const total: Record<string, number> = {};
   if (byBucket.size === 0) return total;
   const settledRound = await deps.settled.get(ref.tenantId);
-  for (const [bucket, ids] of byBucket) {
+  // Buckets are independent (each under its own lock): a few at once.
+  await forEachConcurrently([...byBucket], BUCKETS_IN_FLIGHT, async ([bucket, ids]) => {
     const part = `${prefix}${String(bucket).padStart(2, '0')}`;
     const outcome = await applyUserBucket(
       deps.tables,
@@ -178,7 +184,7 @@ export async function applyHeld(
       },
     );
     for (const [name, n] of Object.entries(outcome.counts)) total[name] = (total[name] ?? 0) + (n ?? 0);
-  }
+  });
   return total;
 }
 

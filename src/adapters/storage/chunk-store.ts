@@ -26,9 +26,12 @@ export class ChunkStore {
     });
   }
 
+  /** One GET (downloadToBuffer would ask for the blob's size first: two requests a read). */
   async get(name: string): Promise<unknown> {
-    const buffer = await this.#container.getBlockBlobClient(name).downloadToBuffer();
-    return JSON.parse(buffer.toString('utf8')) as unknown;
+    const response = await this.#container.getBlockBlobClient(name).download();
+    const parts: Buffer[] = [];
+    for await (const part of response.readableStreamBody ?? []) parts.push(part as Buffer);
+    return JSON.parse(Buffer.concat(parts).toString('utf8')) as unknown;
   }
 
   /** The payload, or undefined when there is no such blob. */
