@@ -2,6 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
+import { NODE_WORKER_ARGUMENTS_SETTING, nodeWorkerArguments } from '../../src/config/node-worker.js';
+
 /** One JSON line the local host's CLI prints. */
 export interface HostEvent {
   readonly event: string;
@@ -39,6 +41,8 @@ export async function startHostProcess(options: {
   const child = spawn(
     process.execPath,
     [
+      // As the Functions host starts its Node worker: with the arguments the app settings give it.
+      ...nodeWorkerArguments(options.env[NODE_WORKER_ARGUMENTS_SETTING]),
       ...(options.nodeArgs ?? []),
       join(options.root, 'dist', 'local', 'host', 'cli.js'),
       '--root',

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 import { AppServices } from '../../src/app-services.js';
 import { readAppSettings } from '../../src/config/app-settings.js';
+import { NODE_WORKER_ARGUMENTS, NODE_WORKER_ARGUMENTS_SETTING } from '../../src/config/node-worker.js';
 import type { ConnectionSettings, ConnectionSettingsInput } from '../../src/domain/connection-settings.js';
 import { nextDueAfter, type Schedule } from '../../src/domain/schedule.js';
 import { type EmbeddedAzurite, startAzurite } from '../azurite/embedded-azurite.js';
@@ -64,6 +65,7 @@ export async function startLocalEnvironment(
     AzureWebJobsStorage: azurite.connectionString,
     KEY_VAULT_URI: standin.keyVaultUrl,
     FUNCTIONS_DEFAULT_KEY: functionKey,
+    [NODE_WORKER_ARGUMENTS_SETTING]: NODE_WORKER_ARGUMENTS,
     ...(options.notifications
       ? { SYNC_NOTIFICATION_URL: `http://127.0.0.1:${hostPort}/api/notifications` }
       : {}),

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 
 import type { AppServices } from '../../src/app-services.js';
+import { NODE_WORKER_ARGUMENTS, NODE_WORKER_ARGUMENTS_SETTING } from '../../src/config/node-worker.js';
 import type { CloudSetting } from '../../src/domain/cloud.js';
 import { CLOUD_PRESETS } from '../../src/domain/cloud.js';
 import type { Schedule } from '../../src/domain/schedule.js';
@@ -77,6 +78,7 @@ export async function startTenantEnvironment(
     AzureWebJobsStorage: azurite ? azurite.connectionString : values.AzureWebJobsStorage!,
     KEY_VAULT_URI: values.KEY_VAULT_URI,
     FUNCTIONS_DEFAULT_KEY: functionKey,
+    [NODE_WORKER_ARGUMENTS_SETTING]: NODE_WORKER_ARGUMENTS,
   };
   const cloud: CloudSetting =
     values.SYNC_AUTHORITY_HOST && values.SYNC_GRAPH_ENDPOINT

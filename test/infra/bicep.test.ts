@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { APP_IDENTITY_CLIENT_ID_SETTING } from '../../src/adapters/graph/graph-credential.js';
 import { CONTAINERS, QUEUES, TABLES } from '../../src/adapters/storage/storage-names.js';
 import { appSettingsSchema, readAppSettings } from '../../src/config/app-settings.js';
+import { NODE_WORKER_ARGUMENTS, NODE_WORKER_ARGUMENTS_SETTING } from '../../src/config/node-worker.js';
 import { appSettingsDrift } from './app-settings-rule.js';
 import {
   arrayItems,
@@ -393,6 +394,11 @@ describe('function app', () => {
     const settings = deployedAppSettings();
     const drift = appSettingsDrift(appSettingsSchema.shape, settings.keys(), APP_SETTINGS_RULE);
     expect({ unexpected: drift.unexpected, missing: drift.missing }).toEqual({ unexpected: [], missing: [] });
+  });
+
+  it('gives the Node worker the heap budget the local host runs with', () => {
+    const value = deployedAppSettings().get(NODE_WORKER_ARGUMENTS_SETTING);
+    expect(stringLiteral(value ?? '')).toBe(NODE_WORKER_ARGUMENTS);
   });
 
   it('sets app settings the app starts with (readAppSettings accepts them)', () => {

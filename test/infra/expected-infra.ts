@@ -3,6 +3,7 @@
  * ones that compile it (bicep-cli.test.ts).
  */
 import { APP_IDENTITY_CLIENT_ID_SETTING } from '../../src/adapters/graph/graph-credential.js';
+import { NODE_WORKER_ARGUMENTS_SETTING } from '../../src/config/node-worker.js';
 import type { AppSettingsRule } from './app-settings-rule.js';
 
 // Built-in Azure role definition ids (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles),
@@ -50,6 +51,7 @@ export const APP_SETTINGS_RULE: AppSettingsRule = {
     AzureWebJobsStorage__credential: 'the Functions host: identity-based AzureWebJobsStorage',
     APPLICATIONINSIGHTS_CONNECTION_STRING: 'the Functions host: where telemetry goes',
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'the Functions host: Entra-authenticated telemetry',
+    [NODE_WORKER_ARGUMENTS_SETTING]: 'the Functions host: the arguments of the Node worker it starts',
     [APP_IDENTITY_CLIENT_ID_SETTING]:
       'src/adapters/graph/graph-credential.ts and key-vault-secret-store.ts: the app identity',
   },

@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { NODE_WORKER_ARGUMENTS } from '../../src/config/node-worker.js';
 import { PipelineUnderTest } from './pipeline-harness.js';
 import { mutateTenant } from './tenant-mutations.js';
 
@@ -28,6 +31,11 @@ describe('the pipeline on a generated 2,000-user tenant', () => {
   });
   afterAll(async () => {
     await pipeline?.stop();
+  });
+
+  it('the host runs with the Node worker arguments its app settings give, as the Functions host starts its worker', () => {
+    const commandLine = readFileSync(`/proc/${pipeline.env.host().pid}/cmdline`, 'utf8').split('\0');
+    expect(commandLine).toContain(NODE_WORKER_ARGUMENTS);
   });
 
   it('a full sync makes people (every mapped field, status, manager), teams and team members equal the oracle', async () => {
