@@ -15,7 +15,7 @@ import { settleNotificationRequest } from '../src/usecases/notification-requests
 
 /**
  * `sync-requests` → one delta round for the tenant (lease, paging, checkpoint, fan-out). A round asked
- * for by change notifications waits out its debounce first. Incremental rounds publish through the
+ * for by change notifications waits out its debounce first. An incremental round publishes through the
  * queue output bindings (the fast path: the host wakes the reconcilers and the finalizer at once).
  */
 export async function fetch(message: unknown, context: InvocationContext): Promise<void> {
@@ -32,11 +32,10 @@ export async function fetch(message: unknown, context: InvocationContext): Promi
   );
   if (!request) return;
   const fast = request.trigger === 'notification' ? notificationServices() : undefined;
-  // The fast path for the rounds that take seconds: a notification's and any incremental one asked
-  // for. A round asked to be full (thousands of chunks over minutes) publishes each chunk as it goes.
-  const quick = fast !== undefined || (!request.full && request.trigger !== 'initial');
-  const queues = quick ? appServices().outputQueues() : undefined;
-  const deps = queues ? { ...base, queues } : base;
+  // The fast path: the round's messages leave through the output bindings as it returns; a full round
+  // sends each as it goes instead (its fetch runs for minutes, fetch-round.ts).
+  const queues = appServices().outputQueues();
+  const deps = { ...base, queues };
   try {
     if (fast) await settleNotificationRequest(fast.deps(), request);
     try {
@@ -49,10 +48,10 @@ export async function fetch(message: unknown, context: InvocationContext): Promi
       }
     }
   } catch (error) {
-    await queues?.sendKeptNow();
+    await queues.sendKeptNow();
     throw error;
   }
-  queues?.handTo(context);
+  queues.handTo(context);
 }
 
 app.storageQueue('fetch', {

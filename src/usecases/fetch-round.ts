@@ -125,6 +125,8 @@ class RoundRunner {
     const { cursor } = await this.deps.syncState.readCursor(tenantId);
     const resuming = cursor.round !== null;
     const round = cursor.round ?? (await this.#startRound(cursor, request));
+    // A full round's fetch runs for minutes: its messages leave as they are sent, not at its end.
+    if (round.full) await this.deps.queues.sendKeptNow();
     if (resuming) {
       this.log.info('resuming a round from its checkpoint', {
         tenantId,
@@ -272,6 +274,7 @@ class RoundRunner {
         if (!round.full) {
           round.full = true;
           await this.deps.runs.update(round, (row) => ({ ...row, full: true }));
+          await this.deps.queues.sendKeptNow();
         }
         url = this.source.initialDeltaUrl(resource);
         continue;

@@ -56,8 +56,11 @@ export class OutputBindingQueues extends QueueGateway {
     this.#deferred.clear();
   }
 
-  /** Sends the kept messages now (the invocation is failing: its output bindings will not be sent). */
-  async sendKeptNow(): Promise<void> {
+  /**
+   * Sends the kept messages now, and every later one at once: the invocation is failing (its output
+   * bindings will not be sent), or it will run long (a full round's fetch).
+   */
+  override async sendKeptNow(): Promise<void> {
     const kept = [...this.#deferred];
     this.#deferred.clear();
     this.#count = MAX_DEFERRED_MESSAGES;

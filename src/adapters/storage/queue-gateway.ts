@@ -28,6 +28,12 @@ export class QueueGateway {
   }
 
   /**
+   * Sends at once whatever this gateway keeps to send later, and every message after it at once. This
+   * gateway keeps nothing (a no-op); the output-binding gateway keeps messages for the invocation's end.
+   */
+  async sendKeptNow(): Promise<void> {}
+
+  /**
    * Sends a message body to `<queue>-poison` as the host would have moved it (a string as it is, anything
    * else as JSON; base64 as the trigger expects): a message that cannot succeed, refused at once.
    */

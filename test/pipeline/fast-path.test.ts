@@ -1,0 +1,63 @@
+/** The fetch's fast path: which round's messages wait for the invocation's output bindings. */
+import { QueueClient } from '@azure/storage-queue';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { QUEUES } from '../../src/adapters/storage/storage-names.js';
+import type { Logger } from '../../src/ports/logger.js';
+import { fetchRound } from '../../src/usecases/fetch-round.js';
+import type { SyncRequest } from '../../src/usecases/messages.js';
+import { PipelineUnderTest } from './pipeline-harness.js';
+
+const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+function request(tenantId: string, trigger: SyncRequest['trigger'], full: boolean): SyncRequest {
+  return { type: 'sync-request', tenantId, trigger, full, requestedAt: new Date().toISOString() };
+}
+
+describe('the fetch publishes through the output bindings', () => {
+  let pipeline: PipelineUnderTest;
+  let chunks: QueueClient;
+
+  beforeAll(async () => {
+    // No host: nothing takes the messages, so the queue shows what the fetch sent.
+    pipeline = await PipelineUnderTest.start({
+      standin: { users: 150, seed: 73 },
+      schedule: { kind: 'manual' },
+      startHost: false,
+    });
+    chunks = new QueueClient(pipeline.env.azurite.connectionString, QUEUES.directoryChanges);
+  });
+  afterAll(async () => {
+    await pipeline?.stop();
+  });
+
+  const queued = async (): Promise<number> => (await chunks.getProperties()).approximateMessagesCount ?? 0;
+
+  it("sends a full round's chunks as it goes, and keeps an incremental round's for the invocation's end", async () => {
+    const { tenantId } = pipeline.env;
+    const first = pipeline.env.services.outputQueues();
+    const full = await fetchRound(
+      { ...pipeline.deps(), queues: first },
+      request(tenantId, 'initial', true),
+      quiet,
+    );
+    expect(full.kind).toBe('completed');
+    // Sent while the fetch ran: in the queue before the invocation returned.
+    expect(await queued()).toBeGreaterThan(0);
+    await chunks.clearMessages();
+
+    const users = pipeline.control.snapshot().users.slice(0, 3);
+    users.forEach((user, i) => pipeline.control.rename(user.id, { displayName: `Fast ${i}` }));
+    const next = pipeline.env.services.outputQueues();
+    const incremental = await fetchRound(
+      { ...pipeline.deps(), queues: next },
+      request(tenantId, 'manual', false),
+      quiet,
+    );
+    expect(incremental.kind).toBe('completed');
+    // Kept for the output bindings: nothing in the queue until the invocation hands them over.
+    expect(await queued()).toBe(0);
+    await next.sendKeptNow();
+    expect(await queued()).toBeGreaterThan(0);
+  });
+});
