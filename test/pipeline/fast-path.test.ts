@@ -2,6 +2,7 @@
 import { QueueClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import type { OutputBindingQueues } from '../../src/adapters/functions/output-binding-queues.js';
 import { QUEUES } from '../../src/adapters/storage/storage-names.js';
 import type { Logger } from '../../src/ports/logger.js';
 import { fetchRound } from '../../src/usecases/fetch-round.js';
@@ -34,14 +35,12 @@ describe('the fetch publishes through the output bindings', () => {
   const queued = async (): Promise<number> => (await chunks.getProperties()).approximateMessagesCount ?? 0;
 
   it("sends a full round's chunks as it goes, and keeps an incremental round's for the invocation's end", async () => {
-    const { tenantId } = pipeline.env;
-    const first = pipeline.env.services.outputQueues();
-    const full = await fetchRound(
-      { ...pipeline.deps(), queues: first },
-      request(tenantId, 'initial', true),
-      quiet,
+    // One fetch invocation: its own output-binding gateway, as functions/fetch.ts makes one.
+    const fetchThrough = (queues: OutputBindingQueues, trigger: SyncRequest['trigger'], full: boolean) =>
+      fetchRound({ ...pipeline.deps(), queues }, request(pipeline.env.tenantId, trigger, full), quiet);
+    expect((await fetchThrough(pipeline.env.services.outputQueues(), 'initial', true)).kind).toBe(
+      'completed',
     );
-    expect(full.kind).toBe('completed');
     // Sent while the fetch ran: in the queue before the invocation returned.
     expect(await queued()).toBeGreaterThan(0);
     await chunks.clearMessages();
@@ -49,12 +48,7 @@ describe('the fetch publishes through the output bindings', () => {
     const users = pipeline.control.snapshot().users.slice(0, 3);
     users.forEach((user, i) => pipeline.control.rename(user.id, { displayName: `Fast ${i}` }));
     const next = pipeline.env.services.outputQueues();
-    const incremental = await fetchRound(
-      { ...pipeline.deps(), queues: next },
-      request(tenantId, 'manual', false),
-      quiet,
-    );
-    expect(incremental.kind).toBe('completed');
+    expect((await fetchThrough(next, 'manual', false)).kind).toBe('completed');
     // Kept for the output bindings: nothing in the queue until the invocation hands them over.
     expect(await queued()).toBe(0);
     await next.sendKeptNow();
