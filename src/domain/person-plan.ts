@@ -61,7 +61,7 @@ export interface PersonDecision {
  *
  * - Scope (scope.ts) says whether the user belongs; the status rule (person-status.ts) what a leaver
  *   or a returner becomes; a hard-deleted user's person is a leaver and is unlinked (a rehire
- *   candidate again).
+ *   candidate again). A linked person whose user Graph has not described yet is left as it is.
  * - Mapping (person-mapping.ts) gives Entra's values; the merge (merge.ts) decides, three-way against
  *   what sync last wrote, which of them are written under the connection's strategy. A leaver's
  *   profile keeps following Entra's values (a deleted user keeps its last known ones).
@@ -120,6 +120,11 @@ export function planPerson(
       conflicts: [],
     };
   }
+
+  // Graph has not described the user yet (only memberships are known: the user's own chunk wrote the
+  // person and died before its mirror row): missing facts say nothing of scope, so nothing changes until
+  // they come. Never a leaver for want of facts.
+  if (!user.facts && !user.deleted) return none('unchanged', `${scope.rule}; the person is left as it is`);
 
   const transition = decideStatusTransition(linked.status, linked.previousStatus, scope.inScope);
   const status: PersonStatus = transition.kind === 'none' ? linked.status : transition.status;

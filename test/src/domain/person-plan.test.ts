@@ -145,6 +145,23 @@ describe('planPerson under the default policy', () => {
     expect(decision.person).toBe(person);
   });
 
+  it('leaves a person as it is while its user is not described by Graph (memberships alone): never a leaver', () => {
+    // A chunk of memberships alone can meet the person of a user whose own chunk wrote it and died before
+    // writing the user's mirror row: the missing facts say nothing about scope.
+    for (const status of ['created', 'invited', 'active'] as const) {
+      const person = withStatus(created(userOf({ memberships: membershipsOf([G1]) })), status);
+      const decision = planPerson(
+        CTX2,
+        userOf({ facts: undefined, memberships: membershipsOf([G2]) }),
+        person,
+      );
+      expect(decision.outcome).toBe('unchanged');
+      expect(decision.destructive).toBe(false);
+      expect(decision.person).toBe(person);
+      expect(decision.rule).toBe('scope: not described by Graph yet; the person is left as it is');
+    }
+  });
+
   it('deactivates an active person whose user was disabled, with the profile Entra last gave and no teams', () => {
     const person = withStatus(created(userOf({ memberships: membershipsOf([G1]) })), 'active');
     const user = userOf({ memberships: membershipsOf([G1]) }, { accountEnabled: false, jobTitle: 'Changed' });
@@ -542,7 +559,8 @@ describe('planPerson properties', () => {
               : user;
           const startPerson = planPerson(ctx, inGroup(first), undefined).person;
           if (!startPerson) return;
-          fc.pre(!decideScope(away[0], ctx.scope).inScope);
+          // A way of leaving Graph says (a user not described yet leaves the person as it is).
+          fc.pre(!decideScope(away[0], ctx.scope).inScope && (away[0]!.facts !== null || !!away[0]!.deleted));
           let person: PersonRecord = { ...startPerson, status };
           const leave = planPerson(laterRun(ctx, T2), away[0]!, person);
           expect(leave.outcome).toBe(status === 'active' ? 'deactivated' : 'removed');
@@ -642,6 +660,11 @@ describe('planPerson properties', () => {
           const ctx = planContextOf(policy);
           const decision = planPerson(ctx, user, existing);
           if (!decision.person || decision.outcome === 'failed') return;
+          if (!user.facts && !user.deleted) {
+            // Not described by Graph yet: the person is left as it is, teams included.
+            expect(decision.person).toBe(existing);
+            return;
+          }
           const { status, teams } = decision.person;
           expect(teams).toEqual(isOutOfDirectory(status) ? [] : teamsOf(user.memberships, true, ctx.teams));
         },

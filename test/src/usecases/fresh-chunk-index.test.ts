@@ -160,4 +160,22 @@ describe('a first round chunk applied over rows that exist', () => {
     );
     expect(decisions[0]).toEqual({ updated: 2 });
   });
+
+  it("a chunk of memberships alone, meeting people whose users' mirror rows were never written, takes nobody out of the directory", async () => {
+    // The users' chunk wrote their people and died before its mirror write (the mirror is written last).
+    const pk = bucketPartition(TENANT, 0);
+    await tables.transact(
+      TABLES.dirUsers,
+      (await tables.listPartition(TABLES.dirUsers, pk)).map((row) => [
+        'delete',
+        { partitionKey: pk, rowKey: row.rowKey },
+      ]),
+    );
+    const people = await entriesOfPeople();
+    const outcome = await applyUserBucket(tables, work('run-2', membershipsIn(GROUPS[0], 3)));
+    // Graph has not described these users to the mirror: their people stay as they are, nothing held.
+    expect(outcome.held ?? []).toEqual([]);
+    expect(outcome.counts).toEqual({ unchanged: 2 });
+    expect(await entriesOfPeople()).toEqual(people);
+  });
 });
