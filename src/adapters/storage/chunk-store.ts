@@ -1,6 +1,7 @@
 import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 
 import { forEachConcurrently } from '../../shared/concurrency.js';
+import { downloadBlob } from './blob-content.js';
 import { type ContainerName, CONTAINERS } from './storage-names.js';
 
 /**
@@ -26,12 +27,9 @@ export class ChunkStore {
     });
   }
 
-  /** One GET (downloadToBuffer would ask for the blob's size first: two requests a read). */
   async get(name: string): Promise<unknown> {
-    const response = await this.#container.getBlockBlobClient(name).download();
-    const parts: Buffer[] = [];
-    for await (const part of response.readableStreamBody ?? []) parts.push(part as Buffer);
-    return JSON.parse(Buffer.concat(parts).toString('utf8')) as unknown;
+    const content = await downloadBlob(this.#container.getBlockBlobClient(name));
+    return JSON.parse(content.toString('utf8')) as unknown;
   }
 
   /** The payload, or undefined when there is no such blob. */

@@ -2,6 +2,7 @@ import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import { z } from 'zod';
 
 import { tenantPartitionRange } from '../../domain/bucket.js';
+import { downloadBlob } from './blob-content.js';
 import { CONTAINERS, TABLES } from './storage-names.js';
 import { isWriteConflict, type Row, statusOf, type TableGateway } from './table-gateway.js';
 
@@ -148,7 +149,7 @@ export class PersonPhotoStore {
     if (!row) return undefined;
     const linked = linkedFromRow(row);
     try {
-      const content = await this.#container.getBlockBlobClient(linked.blobName).downloadToBuffer();
+      const content = await downloadBlob(this.#container.getBlockBlobClient(linked.blobName));
       return { content, contentType: linked.contentType, mediaEtag: linked.mediaEtag };
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
