@@ -88,14 +88,17 @@ function waitForEndpoints(
       }
       if (found.Blob && found.Queue && found.Table) {
         child.off('exit', onExit);
-        // Listening: the startup output is no longer needed; later output goes to onOutput alone.
+        // Listening: the startup output is no longer needed; later output goes to onOutput alone (the
+        // streams keep flowing without it, and what they carry is dropped).
         child.stdout?.off('data', onData);
         child.stderr?.off('data', onData);
-        const forward = (later: Buffer): void => {
-          for (const line of later.toString('utf8').split('\n')) if (line.trim() !== '') onOutput?.(line);
-        };
-        child.stdout?.on('data', forward);
-        child.stderr?.on('data', forward);
+        if (onOutput) {
+          const forward = (later: Buffer): void => {
+            for (const line of later.toString('utf8').split('\n')) if (line.trim() !== '') onOutput(line);
+          };
+          child.stdout?.on('data', forward);
+          child.stderr?.on('data', forward);
+        }
         resolve(found as Record<'Blob' | 'Queue' | 'Table', string>);
       }
     };
