@@ -8,7 +8,7 @@ import type { Cursor, Lease, LeaseKeeper, Round } from '../adapters/storage/sync
 import { tenantPartitionRange } from '../domain/bucket.js';
 import type { DirectoryChange, EdgeChange } from '../domain/directory.js';
 import { encodeVersion, SWEEP_PAGE } from '../domain/version.js';
-import type { DeltaResource, DirectorySource } from '../ports/directory-source.js';
+import type { DeltaPage, DeltaResource, DirectorySource } from '../ports/directory-source.js';
 import { DeltaTokenExpiredError, TransientError } from '../shared/errors.js';
 import { ChangePublisher } from './change-publisher.js';
 import { recordFetchDone } from './finalize-run.js';
@@ -257,12 +257,15 @@ class RoundRunner {
     const isFull = (): boolean => (resource === 'users' ? round.fullUsers : round.fullGroups);
     let url = round.nextLink ?? (isFull() || !deltaLink ? this.source.initialDeltaUrl(resource) : deltaLink);
     let pagesSinceFlush = 0;
+    // The next page is asked for as soon as its link is known, so Graph's latency overlaps the work
+    // on this page (parsing, staging, publishing, the checkpoint) instead of adding to it.
+    let ahead: Promise<DeltaPage> | undefined;
     for (;;) {
       let page;
       try {
-        round.graphRequests += 1;
-        page = await this.source.getDeltaPage(url);
+        page = await (ahead ?? this.#request(round, url));
       } catch (error) {
+        ahead = undefined;
         if (!(error instanceof DeltaTokenExpiredError)) throw error;
         this.log.warn('delta token expired: the round becomes a full resync', {
           tenantId: round.tenantId,
@@ -279,6 +282,7 @@ class RoundRunner {
         url = this.source.initialDeltaUrl(resource);
         continue;
       }
+      ahead = page.deltaLink ? undefined : this.#request(round, page.nextLink!);
       round.page += 1;
       page.items.forEach((item, index) => this.#accept(round, resource, item, index));
       pagesSinceFlush += 1;
@@ -296,6 +300,17 @@ class RoundRunner {
         pagesSinceFlush = 0;
       }
     }
+  }
+
+  /**
+   * One delta page, asked for now. A page read ahead whose caller fails first (a lost lease, a failed
+   * flush) is never awaited: its failure is dropped, and a resumed round asks for it again.
+   */
+  #request(round: Round, url: string): Promise<DeltaPage> {
+    round.graphRequests += 1;
+    const page = this.source.getDeltaPage(url);
+    page.catch(() => undefined);
+    return page;
   }
 
   #accept(round: Round, resource: DeltaResource, item: unknown, index: number): void {

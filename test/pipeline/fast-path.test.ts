@@ -1,4 +1,7 @@
-/** The fetch's fast path: which round's messages wait for the invocation's output bindings. */
+/**
+ * The fetch's fast path: which round's messages wait for the invocation's output bindings, and the
+ * next delta page asked for while this one is worked on.
+ */
 import { QueueClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -53,5 +56,52 @@ describe('the fetch publishes through the output bindings', () => {
     expect(await queued()).toBe(0);
     await next.sendKeptNow();
     expect(await queued()).toBeGreaterThan(0);
+  });
+
+  it('asks Graph for the next delta page before it stages or publishes the page it has', async () => {
+    const base = pipeline.deps();
+    let pagesInFlight = 0;
+    const inFlightAtWrite: number[] = [];
+    const chunkStore = new Proxy(base.chunkStore, {
+      get(target, property, receiver) {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function') return value;
+        const method = (value as (...args: unknown[]) => unknown).bind(target);
+        if (property !== 'put') return method;
+        return (...args: unknown[]): unknown => {
+          inFlightAtWrite.push(pagesInFlight);
+          return method(...args);
+        };
+      },
+    });
+    const deps = {
+      ...base,
+      chunkStore,
+      flushEveryPages: 1,
+      directorySourceFor: async (settings: Parameters<typeof base.directorySourceFor>[0]) => {
+        const source = await base.directorySourceFor(settings);
+        const getDeltaPage = source.getDeltaPage.bind(source);
+        source.getDeltaPage = async (url) => {
+          pagesInFlight += 1;
+          try {
+            return await getDeltaPage(url);
+          } finally {
+            pagesInFlight -= 1;
+          }
+        };
+        return source;
+      },
+    };
+    pipeline.control.setDeltaPageSize(20, 40);
+    const done = await fetchRound(
+      { ...deps, queues: pipeline.env.services.outputQueues() },
+      request(pipeline.env.tenantId, 'manual', true),
+      quiet,
+    );
+    expect(done.kind).toBe('completed');
+    // Every flush of a page that has a next one finds that next page already asked for.
+    expect(inFlightAtWrite.length).toBeGreaterThan(5);
+    expect(inFlightAtWrite.filter((n) => n === 1).length).toBeGreaterThan(inFlightAtWrite.length / 2);
+    expect(Math.max(...inFlightAtWrite)).toBe(1);
   });
 });
