@@ -203,6 +203,7 @@ export async function startStandin(options: StandinOptions = {}): Promise<Runnin
     root,
     control: controlRouter,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    now: () => performance.now(),
   });
   batchDeps.bind((input) => dispatcher.dispatch(input));
 

@@ -50,6 +50,8 @@ export interface DispatcherDeps {
   readonly root: Router;
   readonly control: Router;
   readonly sleep: (ms: number) => Promise<void>;
+  /** A monotonic clock in ms (performance.now). */
+  readonly now: () => number;
 }
 
 type Area = 'graph' | 'root' | 'control';
@@ -58,23 +60,30 @@ type Area = 'graph' | 'root' | 'control';
 interface Routed {
   area?: Area;
   routeKey?: string;
+  /** What the fault plan's `latency` rules added while serving. */
+  ruleLatencyMs?: number;
 }
 
 export class Dispatcher {
   constructor(private readonly deps: DispatcherDeps) {}
 
   /**
-   * Serves the request, then holds a top-level Graph answer back by the fault plan's latency model (the
-   * objects it carries decide how long) and counts the wait on the route.
+   * Serves the request, then holds a top-level Graph answer back until the fault plan's latency model
+   * (the objects it carries decide how long) has passed since the request came in, and counts that
+   * latency on the route. The model is Graph's answer time, its own work included: the stand-in's time
+   * making the answer is part of it, not added to it (an answer that took longer goes out at once).
+   * A `latency` rule's wait is added on top, as the rule says.
    */
   async dispatch(input: DispatchInput): Promise<DispatchResult> {
     const routed: Routed = {};
+    const started = this.deps.now();
     const result = await this.serve(input, routed);
     if (routed.area === 'graph' && routed.routeKey !== undefined && !input.inBatch) {
       const ms = this.deps.faults.graphLatencyMs(objectsIn(result));
       if (ms > 0) {
         this.deps.counters.latency(routed.routeKey, ms);
-        await this.deps.sleep(ms);
+        const spent = this.deps.now() - started - (routed.ruleLatencyMs ?? 0);
+        if (ms - spent > 0) await this.deps.sleep(ms - spent);
       }
     }
     return result;
@@ -142,6 +151,7 @@ export class Dispatcher {
       });
       if (decision.latencyMs > 0) {
         this.deps.counters.latency(routeKey, decision.latencyMs);
+        routed.ruleLatencyMs = decision.latencyMs;
         await this.deps.sleep(decision.latencyMs);
       }
       if (decision.kind === 'throttle') {
