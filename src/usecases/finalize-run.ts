@@ -20,9 +20,12 @@ export const CHECK_DELAY_SECONDS = 1;
 /**
  * A run of at most this many chunks is checked as each chunk is applied (after its fetch is done), so
  * a small round completes as soon as its last chunk is in, not at the next check. Each such check lists
- * the run's reports, so larger runs (a first sync: thousands of chunks) keep to the periodic checks.
+ * the run's reports, so a larger run (a first sync: thousands of chunks) keeps to the periodic checks
+ * until a check finds no more than CHECK_EACH_CHUNK_LAST chunks to go: from then on (the run row's
+ * `closing`), each of its last chunks checks it too, and the last one completes it at once.
  */
 export const CHECK_EACH_CHUNK_UP_TO = 128;
+export const CHECK_EACH_CHUNK_LAST = 16;
 
 /**
  * Fan-in. The fetcher's `fetch-done` records how many chunks the round published; then the run is
@@ -44,15 +47,15 @@ export async function recordRunEvent(deps: PipelineDeps, event: RunEvent): Promi
 }
 
 /**
- * A chunk is in: when its run is small and its fetch is done, the run is checked now (a
- * `chunk-applied` event). Nothing for a first sync's chunk (a run of thousands), nor while the fetch
- * runs (its fetch-done checks).
+ * A chunk is in: when its fetch is done and its run is small or closing (a check found only its last
+ * chunks to go), the run is checked now (a `chunk-applied` event). Nothing while the fetch runs (its
+ * fetch-done checks), nor for the bulk of a large run's chunks (the periodic checks).
  */
-export async function chunkApplied(deps: PipelineDeps, ref: RunRef, fresh: boolean): Promise<void> {
-  if (fresh) return;
+export async function chunkApplied(deps: PipelineDeps, ref: RunRef): Promise<void> {
   const run = await deps.runs.get(ref);
   const total = Number(run?.chunksTotal ?? -1);
-  if (run?.state !== ('running' satisfies RunState) || total < 0 || total > CHECK_EACH_CHUNK_UP_TO) return;
+  if (run?.state !== ('running' satisfies RunState) || total < 0) return;
+  if (total > CHECK_EACH_CHUNK_UP_TO && run.closing !== true) return;
   await deps.queues.send(QUEUES.runEvents, { type: 'chunk-applied', ...ref } satisfies RunEvent);
 }
 
@@ -81,7 +84,16 @@ export async function completeIfAllReported(deps: PipelineDeps, ref: RunRef): Pr
   const reported = new Set(
     reports.filter((r) => r.chunkIndex < total && r.state === 'applied').map((r) => r.chunkIndex),
   );
-  if (reported.size < total) return 'waiting';
+  if (reported.size < total) {
+    if (total > CHECK_EACH_CHUNK_UP_TO && total - reported.size <= CHECK_EACH_CHUNK_LAST && !run.closing) {
+      await deps.runs.transition(ref, (row) =>
+        row.state === ('running' satisfies RunState) && row.closing !== true
+          ? { ...row, closing: true }
+          : undefined,
+      );
+    }
+    return 'waiting';
+  }
   // Every chunk is in: the run's change set is whole. The gate decides what of the held changes is
   // applied, applies it, and links managers (pass-gate.ts); then the run completes.
   const changed = reports.some((r) =>

@@ -147,7 +147,7 @@ async function reconcileOnce(
     },
   };
   await deps.runs.recordChunk(ref, report, 'applied');
-  await chunkApplied(deps, ref, chunk.fresh);
+  await chunkApplied(deps, ref);
   return report;
 }
 

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { Row } from '../../../src/adapters/storage/table-gateway.js';
 import { RUN_OUTCOMES } from '../../../src/domain/person-plan.js';
 import {
+  CHECK_EACH_CHUNK_LAST,
   CHECK_EACH_CHUNK_UP_TO,
   chunkApplied,
   type FanIn,
@@ -200,35 +201,52 @@ describe('recordRunEvent (fan-in)', () => {
   });
 });
 
-describe('chunkApplied (a small run is checked as each chunk is in)', () => {
+describe('chunkApplied (a small run, and the last chunks of a large one, are checked as each chunk is in)', () => {
   it('asks for a check at once once the fetch is done and the run is small', async () => {
     const run = inMemoryRun();
     await recordRunEvent(run.deps, fetchDone(3));
     run.sent.length = 0;
-    await chunkApplied(run.deps, REF, false);
+    await chunkApplied(run.deps, REF);
     expect(run.sent).toEqual([{ type: 'chunk-applied', ...REF }]);
   });
 
-  it("asks nothing for a first sync's chunk, while the fetch runs, for a large run, or for a run that ended", async () => {
+  it('asks nothing while the fetch runs, for the bulk of a large run, or for a run that ended', async () => {
     const fetching = inMemoryRun();
-    await chunkApplied(fetching.deps, REF, false);
+    await chunkApplied(fetching.deps, REF);
     expect(fetching.sent).toEqual([]);
-
-    const first = inMemoryRun();
-    await recordRunEvent(first.deps, fetchDone(3));
-    first.sent.length = 0;
-    await chunkApplied(first.deps, REF, true);
-    expect(first.sent).toEqual([]);
 
     const large = inMemoryRun();
     await recordRunEvent(large.deps, fetchDone(CHECK_EACH_CHUNK_UP_TO + 1));
     large.sent.length = 0;
-    await chunkApplied(large.deps, REF, false);
+    await chunkApplied(large.deps, REF);
     expect(large.sent).toEqual([]);
 
     const ended = inMemoryRun();
     await recordRunEvent(ended.deps, fetchDone(0));
-    await chunkApplied(ended.deps, REF, false);
+    await chunkApplied(ended.deps, REF);
     expect(ended.sent).toEqual([]);
+  });
+
+  it("makes each of a large run's last chunks check it once a check finds only those to go, so the last one completes it", async () => {
+    const total = CHECK_EACH_CHUNK_UP_TO + 40;
+    const run = inMemoryRun();
+    for (let i = 0; i < total - CHECK_EACH_CHUNK_LAST - 1; i += 1) run.report(i);
+    await recordRunEvent(run.deps, fetchDone(total));
+    run.sent.length = 0;
+    await chunkApplied(run.deps, REF);
+    expect(run.sent).toEqual([]);
+
+    run.report(total - CHECK_EACH_CHUNK_LAST - 1);
+    expect(await recordRunEvent(run.deps, { type: 'check', ...REF, attempt: 0 })).toBe('waiting');
+    expect(run.row().closing).toBe(true);
+    run.sent.length = 0;
+    for (let i = total - CHECK_EACH_CHUNK_LAST; i < total; i += 1) {
+      run.report(i);
+      await chunkApplied(run.deps, REF);
+    }
+    expect(run.sent).toHaveLength(CHECK_EACH_CHUNK_LAST);
+    expect(run.sent.every((event) => event.type === 'chunk-applied')).toBe(true);
+    expect(await recordRunEvent(run.deps, run.sent.at(-1)!)).toBe('completed');
+    expect(run.row()).toMatchObject({ state: 'completed', chunksDone: total, created: total });
   });
 });
