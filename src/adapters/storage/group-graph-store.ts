@@ -25,6 +25,8 @@ export interface TenantGroups {
 }
 
 const cache = new Map<string, TenantGroups>();
+/** A read of a tenant's graph under way, by tenant and version: callers at once share it. */
+const reading = new Map<string, Promise<TenantGroups>>();
 
 export class GroupGraphStore {
   constructor(private readonly tables: TableGateway) {}
@@ -34,11 +36,23 @@ export class GroupGraphStore {
     return typeof row?.version === 'number' ? row.version : 0;
   }
 
-  /** The graph at its current version (read again only when the version moved). */
+  /**
+   * The graph at its current version (read again only when the version moved; the chunks that find
+   * it moved at the same moment share one read).
+   */
   async load(tenantId: string): Promise<TenantGroups> {
     const version = await this.version(tenantId);
     const cached = cache.get(tenantId);
     if (cached && cached.version === version) return cached;
+    const key = `${tenantId}|${version}`;
+    const under = reading.get(key);
+    if (under) return under;
+    const read = this.#read(tenantId, version).finally(() => reading.delete(key));
+    reading.set(key, read);
+    return read;
+  }
+
+  async #read(tenantId: string, version: number): Promise<TenantGroups> {
     const rows = await this.tables.query(TABLES.dirGroups, odata`PartitionKey eq ${tenantId}`, [
       'PartitionKey',
       'RowKey',
@@ -64,7 +78,7 @@ export class GroupGraphStore {
       parents: { children: parents },
       alive: new Set(groups.filter((g) => !g.deleted).map((g) => g.id)),
     };
-    cache.set(tenantId, loaded);
+    if ((cache.get(tenantId)?.version ?? -1) <= version) cache.set(tenantId, loaded);
     return loaded;
   }
 
