@@ -37,6 +37,7 @@ export class AppServices {
   readonly #queues: QueueGateway;
   readonly #chunks: ChunkStore;
   readonly #changeSets: ChunkStore;
+  readonly #managerIndex: ManagerIndex;
   readonly #secrets: KeyVaultSecretStore | undefined;
   readonly #appIdentityClientId: string | undefined;
   readonly #credentials = new Map<string, TokenCredential>();
@@ -51,6 +52,8 @@ export class AppServices {
     this.#queues = new QueueGateway(this.#account.queueService());
     this.#chunks = new ChunkStore(this.#account.blobService());
     this.#changeSets = new ChunkStore(this.#account.blobService(), CONTAINERS.changeSets);
+    // One per process: it keeps the index's buckets it read or wrote (by ETag) between invocations.
+    this.#managerIndex = new ManagerIndex(this.#changeSets);
     this.#secrets = settings.KEY_VAULT_URI
       ? new KeyVaultSecretStore(settings.KEY_VAULT_URI, createAppIdentityCredential(identityEnv))
       : undefined;
@@ -66,7 +69,7 @@ export class AppServices {
       chunkStore: this.#chunks,
       changeSets: this.#changeSets,
       groupGraph: new GroupGraphStore(tables),
-      managerIndex: new ManagerIndex(this.#changeSets),
+      managerIndex: this.#managerIndex,
       runs: new RunStore(tables),
       settled: new SettledRounds(tables),
       syncState: new SyncStateStore(tables, this.settings.SYNC_LEASE_SECONDS),

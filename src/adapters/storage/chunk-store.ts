@@ -1,7 +1,7 @@
 import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 
 import { forEachConcurrently } from '../../shared/concurrency.js';
-import { downloadBlob } from './blob-content.js';
+import { downloadBlob, downloadTagged } from './blob-content.js';
 import { type ContainerName, CONTAINERS } from './storage-names.js';
 
 /**
@@ -20,11 +20,13 @@ export class ChunkStore {
     await this.#container.createIfNotExists();
   }
 
-  async put(name: string, payload: unknown): Promise<void> {
+  /** Writes the payload as JSON; answers the blob's new ETag. */
+  async put(name: string, payload: unknown): Promise<string> {
     const body = Buffer.from(JSON.stringify(payload), 'utf8');
-    await this.#container.getBlockBlobClient(name).uploadData(body, {
+    const response = await this.#container.getBlockBlobClient(name).uploadData(body, {
       blobHTTPHeaders: { blobContentType: 'application/json' },
     });
+    return response.etag ?? '';
   }
 
   async get(name: string): Promise<unknown> {
@@ -36,6 +38,24 @@ export class ChunkStore {
   async find(name: string): Promise<unknown> {
     try {
       return await this.get(name);
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * The payload with its ETag; 'unchanged' when the blob still has the ETag `known` (nothing is sent);
+   * undefined when there is no such blob.
+   */
+  async findTagged(
+    name: string,
+    known?: string,
+  ): Promise<{ payload: unknown; etag: string } | 'unchanged' | undefined> {
+    try {
+      const found = await downloadTagged(this.#container.getBlockBlobClient(name), known);
+      if (found === 'unchanged') return found;
+      return { payload: JSON.parse(found.content.toString('utf8')) as unknown, etag: found.etag };
     } catch (error) {
       if ((error as { statusCode?: number }).statusCode === 404) return undefined;
       throw error;

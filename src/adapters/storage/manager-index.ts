@@ -36,20 +36,45 @@ export class IndexEntryExists extends Error {
 
 const indexSchema = z.record(z.string(), managerEntrySchema);
 
+/**
+ * One instance per process (AppServices): it keeps each bucket's entries as last read or written with
+ * the blob's ETag, and reads a bucket again only when its ETag moved (a conditional GET: a bucket
+ * nobody wrote since costs a 304 and no parsing), so the managers rule's whole-index read after an
+ * incremental round fetches just the buckets that round changed.
+ */
 export class ManagerIndex {
+  readonly #kept = new Map<string, { etag: string; entries: ReadonlyMap<string, ManagerEntry> }>();
+
   constructor(private readonly blobs: ChunkStore) {}
 
   static blobName(tenantId: string, bucket: number): string {
     return `managers/${tenantId}/${String(bucket).padStart(2, '0')}.json`;
   }
 
+  /** A bucket's entries (the caller's own copy). */
   async read(tenantId: string, bucket: number): Promise<Map<string, ManagerEntry>> {
-    const found = await this.blobs.find(ManagerIndex.blobName(tenantId, bucket));
-    return new Map(found === undefined ? [] : Object.entries(indexSchema.parse(found)));
+    return new Map(await this.#entries(tenantId, bucket));
   }
 
   async write(tenantId: string, bucket: number, entries: ReadonlyMap<string, ManagerEntry>): Promise<void> {
-    await this.blobs.put(ManagerIndex.blobName(tenantId, bucket), Object.fromEntries(entries));
+    const name = ManagerIndex.blobName(tenantId, bucket);
+    const etag = await this.blobs.put(name, Object.fromEntries(entries));
+    this.#kept.set(name, { etag, entries: new Map(entries) });
+  }
+
+  /** A bucket's entries as the blob holds them now (kept ones when its ETag has not moved). */
+  async #entries(tenantId: string, bucket: number): Promise<ReadonlyMap<string, ManagerEntry>> {
+    const name = ManagerIndex.blobName(tenantId, bucket);
+    const kept = this.#kept.get(name);
+    const found = await this.blobs.findTagged(name, kept?.etag);
+    if (found === 'unchanged') return kept!.entries;
+    if (found === undefined) {
+      this.#kept.delete(name);
+      return new Map();
+    }
+    const entries = new Map(Object.entries(indexSchema.parse(found.payload)));
+    this.#kept.set(name, { etag: found.etag, entries });
+    return entries;
   }
 
   /**
@@ -90,7 +115,8 @@ export class ManagerIndex {
       Array.from({ length: buckets }, (_, bucket) => bucket),
       8,
       async (bucket) => {
-        for (const [userId, entry] of await this.read(tenantId, bucket)) all.set(userId, { entry, bucket });
+        for (const [userId, entry] of await this.#entries(tenantId, bucket))
+          all.set(userId, { entry, bucket });
       },
     );
     return all;

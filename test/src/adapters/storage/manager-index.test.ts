@@ -1,0 +1,81 @@
+/**
+ * The managers index on Azurite: each process keeps the buckets it read or wrote with their ETags and
+ * fetches a bucket again only when its blob changed, so a whole-index read after a round downloads just
+ * the buckets that round wrote, and a write by another process is always seen.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { type EmbeddedAzurite, startAzurite } from '../../../../local/azurite/embedded-azurite.js';
+import { ChunkStore } from '../../../../src/adapters/storage/chunk-store.js';
+import { type ManagerEntry, ManagerIndex } from '../../../../src/adapters/storage/manager-index.js';
+import { storageAccountFromConnectionString } from '../../../../src/adapters/storage/storage-account.js';
+import { CONTAINERS } from '../../../../src/adapters/storage/storage-names.js';
+
+/** Counts the blobs actually downloaded (a 304 is not one). */
+class CountingStore extends ChunkStore {
+  downloads = 0;
+
+  override async findTagged(name: string, known?: string) {
+    const found = await super.findTagged(name, known);
+    if (found !== 'unchanged' && found !== undefined) this.downloads += 1;
+    return found;
+  }
+}
+
+const TENANT = '7d0c5e0e-3b1c-4c3e-9a51-7f0a4b3c2d10';
+const BUCKETS = 4;
+const entry = (personId: string, manager: string | null = null): ManagerEntry => [
+  personId,
+  1,
+  manager,
+  null,
+  null,
+];
+
+describe('the managers index', () => {
+  let azurite: EmbeddedAzurite;
+  let store: CountingStore;
+  let other: ManagerIndex;
+
+  beforeAll(async () => {
+    azurite = await startAzurite();
+    const account = storageAccountFromConnectionString(azurite.connectionString);
+    store = new CountingStore(account.blobService(), CONTAINERS.changeSets);
+    await store.createContainer();
+    // Another host process: its own index on the same storage.
+    other = new ManagerIndex(new ChunkStore(account.blobService(), CONTAINERS.changeSets));
+  });
+  afterAll(async () => {
+    await azurite?.stop();
+  });
+
+  it('reads again only the buckets whose blob changed, and sees what another process wrote', async () => {
+    for (let bucket = 0; bucket < BUCKETS; bucket += 1) {
+      await other.update(TENANT, bucket, new Map([[`user-${bucket}`, entry(`person-${bucket}`)]]));
+    }
+    const index = new ManagerIndex(store);
+    const first = await index.readAll(TENANT, BUCKETS);
+    expect(first.size).toBe(BUCKETS);
+    expect(store.downloads).toBe(BUCKETS);
+
+    // Nothing changed: every bucket answers 304.
+    expect((await index.readAll(TENANT, BUCKETS)).size).toBe(BUCKETS);
+    expect(store.downloads).toBe(BUCKETS);
+
+    // This process's own write is kept with its new ETag; another process's write is read again.
+    await index.update(TENANT, 1, new Map([['user-x', entry('person-x', 'user-1')]]));
+    await other.update(TENANT, 2, new Map([['user-2', null]]));
+    const after = await index.readAll(TENANT, BUCKETS);
+    expect(store.downloads).toBe(BUCKETS + 1);
+    expect([...after.keys()].sort()).toEqual(['user-0', 'user-1', 'user-3', 'user-x']);
+    expect(after.get('user-x')).toEqual({ entry: entry('person-x', 'user-1'), bucket: 1 });
+  });
+
+  it('hands each reader its own copy of a bucket: changing it changes nothing kept', async () => {
+    const index = new ManagerIndex(store);
+    const mine = await index.read(TENANT, 0);
+    mine.set('user-intruder', entry('person-intruder'));
+    mine.delete('user-0');
+    expect([...(await index.read(TENANT, 0)).keys()]).toEqual(['user-0']);
+  });
+});
