@@ -33,6 +33,13 @@ export const WATCHDOG = {
    * stamps the message on its own: a message up to this much younger than the record may be its own.
    */
   publishSlackMs: 10_000,
+  /**
+   * A chunk nobody has started, while one published this much later has started: the queue, first in
+   * first out, has handed out what was behind it, so it was taken by a host that died before it began
+   * (with a backlog its message's age cannot tell that): published again. The margin keeps apart the
+   * chunks of one flush, sent together in any order.
+   */
+  overtakenByMs: 3_000,
   /** At most one new copy of a chunk this often. */
   republishEveryMs: 3 * HEARTBEAT_MS,
   /** After this many new copies, a chunk that still stalls is lost. */
@@ -104,7 +111,15 @@ async function superviseRun(
       oldest ??= { at: await deps.queues.oldestVisibleInsertedAt(QUEUES.directoryChanges) };
       return oldest.at !== undefined && oldest.at <= publishedAt + WATCHDOG.publishSlackMs;
     };
-    for (const chunk of await deps.runs.listPublished(ref)) {
+    const published = await deps.runs.listPublished(ref);
+    // The latest publication of a chunk that has started since (applied ones included).
+    let startedPublishedAt = -Infinity;
+    for (const chunk of published) {
+      const beat = beats.get(chunk.chunkIndex);
+      if (beat !== undefined && beat > chunk.lastPublishedAt)
+        startedPublishedAt = Math.max(startedPublishedAt, chunk.lastPublishedAt);
+    }
+    for (const chunk of published) {
       if (chunk.chunkIndex >= total || applied.has(chunk.chunkIndex)) continue;
       if (now - chunk.lastPublishedAt < WATCHDOG.republishEveryMs) continue;
       // A heartbeat from before the chunk's latest copy is the dead host's, not the copy's: the copy is
@@ -115,7 +130,9 @@ async function superviseRun(
         beat !== undefined && beat > chunk.lastPublishedAt
           ? now - beat > WATCHDOG.staleHeartbeatMs
           : waited > WATCHDOG.unclaimedMs ||
-            (waited > WATCHDOG.unclaimedIdleQueueMs && !(await mayBeQueued(chunk.lastPublishedAt)));
+            (waited > WATCHDOG.unclaimedIdleQueueMs &&
+              (startedPublishedAt - chunk.lastPublishedAt > WATCHDOG.overtakenByMs ||
+                !(await mayBeQueued(chunk.lastPublishedAt))));
       if (dead) stalled.push(chunk);
     }
   }

@@ -2,7 +2,7 @@ import { QueueClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { decodeQueueMessage } from '../../local/host/queue-message-encoding.js';
-import { QUEUES } from '../../src/adapters/storage/storage-names.js';
+import { QUEUES, TABLES } from '../../src/adapters/storage/storage-names.js';
 import type { Logger } from '../../src/ports/logger.js';
 import { fetchRound } from '../../src/usecases/fetch-round.js';
 import { recordFetchDone } from '../../src/usecases/finalize-run.js';
@@ -125,5 +125,65 @@ describe('the watchdog and a chunk published again behind a backlog', () => {
       expect(await watchRuns(at(minutes), quiet)).toMatchObject({ republished: 0, lost: 0 });
     }
     expect(await deps.runs.listErrors(ref)).toEqual([]);
+  });
+});
+
+/**
+ * A host takes messages and dies before it starts them, while a backlog still waits in the queue: the
+ * age of the oldest visible message cannot tell those messages from ones still waiting. But the queue
+ * hands messages out first in, first out: once a chunk published seconds after them has started, they
+ * were taken, and are published again (under chaos, 20,000 users and 5 kills, such chunks waited for the
+ * whole backlog to drain: 9 s of a 35 s run).
+ */
+describe('the watchdog and chunks a dead host took before it began them', () => {
+  const pipelineOf = startsPipeline();
+
+  it('publishes them again once a chunk published after them has started, and leaves the backlog alone', async () => {
+    const pipeline = pipelineOf();
+    const deps = pipeline.deps();
+    const tenantId = pipeline.env.tenantId;
+    const done = await fetchedRound(pipeline);
+    expect(done.chunksTotal).toBeGreaterThan(4);
+    const t0 = Date.now();
+    const changes = new QueueClient(pipeline.env.azurite.connectionString, QUEUES.directoryChanges);
+    const take = async (n: number): Promise<number[]> =>
+      (
+        await changes.receiveMessages({ numberOfMessages: n, visibilityTimeout: 600 })
+      ).receivedMessageItems.map(
+        (m) =>
+          directoryChunkSchema.parse(JSON.parse(decodeQueueMessage(m.messageText, 'base64') ?? 'null'))
+            .chunkIndex,
+      );
+    const record = (chunkIndex: number, columns: Record<string, number>, partition: 'published' | 'claims') =>
+      deps.tables.upsert(
+        TABLES.runChunks,
+        {
+          partitionKey: `${tenantId}|${done.runId}|${partition}`,
+          rowKey: String(chunkIndex).padStart(8, '0'),
+          ...columns,
+        },
+        'Merge',
+      );
+
+    // A host takes two messages and dies before it begins them.
+    const takenByDeadHost = await take(2);
+    // A later flush: one chunk published 5 s on, taken and started by a live host; the rest after it,
+    // still waiting in the queue.
+    const [started] = await take(1);
+    await record(started!, { lastPublishedAt: t0 + 5_000 }, 'published');
+    await record(started!, { heartbeatAt: t0 + 6_000 }, 'claims');
+    for (let chunkIndex = 0; chunkIndex < done.chunksTotal; chunkIndex += 1) {
+      if (chunkIndex === started || takenByDeadHost.includes(chunkIndex)) continue;
+      await record(chunkIndex, { lastPublishedAt: t0 + 6_000 }, 'published');
+    }
+
+    const at = (ms: number) => ({ ...deps, now: () => new Date(t0 + ms) });
+    const report = await watchRuns(at(7_000), quiet);
+    expect(report).toMatchObject({ republished: 2, lost: 0 });
+    // Their copies are in the queue, behind the backlog, which was not published again.
+    const queued: number[] = [];
+    for (let batch = await take(32); batch.length > 0; batch = await take(32)) queued.push(...batch);
+    expect(queued).toHaveLength(done.chunksTotal - 3 + 2);
+    expect(queued.slice(-2).sort()).toEqual([...takenByDeadHost].sort());
   });
 });
