@@ -1,0 +1,69 @@
+/**
+ * The partition lock on Azurite: chunks of one bucket apply one after the other, a holder keeps its lock
+ * only PARTITION_LOCK_SECONDS past its last renewal (so a dead host's buckets are free again within
+ * seconds), and a lock a dead holder left is taken once it has expired, never before.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { type EmbeddedAzurite, startAzurite } from '../../../../local/azurite/embedded-azurite.js';
+import {
+  PARTITION_LOCK_SECONDS,
+  withPartitionLock,
+} from '../../../../src/adapters/storage/partition-lock.js';
+import { storageAccountFromConnectionString } from '../../../../src/adapters/storage/storage-account.js';
+import { TABLES } from '../../../../src/adapters/storage/storage-names.js';
+import { TableGateway } from '../../../../src/adapters/storage/table-gateway.js';
+
+const TENANT = '5a0c1f5e-2b1c-4d3e-8a51-1f0a4b3c2d77';
+
+describe('the partition lock', () => {
+  let azurite: EmbeddedAzurite;
+  let tables: TableGateway;
+
+  beforeAll(async () => {
+    azurite = await startAzurite();
+    tables = new TableGateway(storageAccountFromConnectionString(azurite.connectionString));
+    await tables.client(TABLES.syncState).createTable();
+  });
+  afterAll(async () => {
+    await azurite?.stop();
+  });
+
+  it('is held for 5 s past its last renewal: a dead holder frees its bucket within seconds', async () => {
+    expect(PARTITION_LOCK_SECONDS).toBe(5);
+    await withPartitionLock(tables, TENANT, 'users:1', async () => {
+      const row = await tables.get(TABLES.syncState, TENANT, 'lock|users:1');
+      const left = Number(row?.expiresAt) - Date.now();
+      expect(left).toBeGreaterThan(0);
+      expect(left).toBeLessThanOrEqual(PARTITION_LOCK_SECONDS * 1000);
+    });
+  });
+
+  it('runs the work of one partition one holder at a time', async () => {
+    const running: string[] = [];
+    const overlaps: string[] = [];
+    await Promise.all(
+      ['a', 'b', 'c', 'd'].map((who) =>
+        withPartitionLock(tables, TENANT, 'users:2', async () => {
+          if (running.length > 0) overlaps.push(`${who} with ${running.join(',')}`);
+          running.push(who);
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          running.splice(running.indexOf(who), 1);
+        }),
+      ),
+    );
+    expect(overlaps).toEqual([]);
+  });
+
+  it("takes a dead holder's lock once it has expired, never before", async () => {
+    const expiresAt = Date.now() + 800;
+    await tables.upsert(TABLES.syncState, {
+      partitionKey: TENANT,
+      rowKey: 'lock|users:3',
+      holder: 'a host that died',
+      expiresAt,
+    });
+    const startedAt = await withPartitionLock(tables, TENANT, 'users:3', () => Promise.resolve(Date.now()));
+    expect(startedAt).toBeGreaterThanOrEqual(expiresAt);
+  });
+});
