@@ -17,7 +17,7 @@ export const appSettingsSchema = z
     /** Delta pages fetched between two flushes of queued changes (and checkpoints). */
     SYNC_FLUSH_EVERY_PAGES: z.coerce.number().int().min(1).max(1000).default(25),
     /** One round's lease, renewed every third of it while the round runs; a dead fetcher's expires after it. */
-    SYNC_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(6),
+    SYNC_LEASE_SECONDS: z.coerce.number().int().min(3).max(3600).default(4),
     /** Graph's retry handler: attempts after a 429/503 before the message is retried by the queue. */
     GRAPH_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(6),
     /** The webhook's public URL (`https://<app>/api/notifications`); no subscriptions are made without it. */

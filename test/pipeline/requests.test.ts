@@ -169,8 +169,8 @@ describe('no request is lost', () => {
     expect(await queuedRequests(requests)).toEqual([]);
   });
 
-  it('the round lease lasts 6 s by default, is renewed while the fetcher works, and its epoch grows on every acquisition', async () => {
-    expect(readAppSettings({ AzureWebJobsStorage: 'UseDevelopmentStorage=true' }).SYNC_LEASE_SECONDS).toBe(6);
+  it('the round lease lasts 4 s by default, is renewed while the fetcher works, and its epoch grows on every acquisition', async () => {
+    expect(readAppSettings({ AzureWebJobsStorage: 'UseDevelopmentStorage=true' }).SYNC_LEASE_SECONDS).toBe(4);
 
     const deps = pipeline.deps();
     const shortLease = new SyncStateStore(deps.tables, 2);
