@@ -58,6 +58,25 @@ export interface RoundFigures extends Omit<GraphCounts, 'deltaPages'> {
   readonly problems: Record<string, number>;
 }
 
+/**
+ * An admin's "sync now", `POST /api/connections/{tenantId}/sync` with the function key: how a manual round
+ * is asked for in the product (its request leaves through the output binding, so the host wakes the
+ * fetcher at once; a message put in the queue from outside waits for the listener's next poll, up to
+ * `maxPollingInterval`).
+ */
+export function syncNowThroughApi(env: LocalEnvironment): () => Promise<void> {
+  return async () => {
+    const response = await fetch(`${env.host().httpBaseUrl}/api/connections/${env.tenantId}/sync`, {
+      method: 'POST',
+      headers: { 'x-functions-key': env.functionKey, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    const text = await response.text();
+    if (response.status !== 202)
+      throw new Error(`sync-now answered ${response.status}: ${text.slice(0, 500)}`);
+  };
+}
+
 export async function measureRound(
   probes: RoundProbes,
   name: string,

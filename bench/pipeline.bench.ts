@@ -10,8 +10,8 @@
  *    (`storageBaseline`: neither side slowed by the other's rows) and, as before, into `<table>Baseline`
  *    tables of the pipeline's Azurite after the sync (`storageBaselineAfterSync`); both ratios come from
  *    this one run;
- * 3. incremental: K random tenant changes, then a manual round;
- * 4. no-op: one more round with nothing changed;
+ * 3. incremental: K random tenant changes, then a manual round (an admin's `POST …/sync`);
+ * 4. no-op: one more round with nothing changed (`POST …/sync` again);
  * 5. re-projection: a settings change, everyone planned again from the mirror (no Graph request);
  * 6. preview: what a further settings change would do, answered by the HTTP route from the mirror alone
  *    (`preview.seconds`, `preview.graphRequests`: 0).
@@ -53,7 +53,7 @@ import { benchNotifications } from './pipeline-notifications.js';
 import { measurePreview } from './pipeline-preview.js';
 import { CpuMeter, findChildProcess, MemorySampler, readMemory, round1 } from './pipeline-proc.js';
 import { type BenchResults, printReport } from './pipeline-report.js';
-import { measureRound, type RoundProbes } from './pipeline-round.js';
+import { measureRound, type RoundProbes, syncNowThroughApi } from './pipeline-round.js';
 import { measureChunkScan } from './pipeline-scan-probe.js';
 import { TimelineSampler } from './pipeline-timeline.js';
 
@@ -253,13 +253,13 @@ async function benchPipeline(users: number, out: string): Promise<number> {
       results.incremental = {
         changes: options.changes,
         mix: plan.mix,
-        ...(await measureRound(probes, 'incremental', 'manual')),
+        ...(await measureRound(probes, 'incremental', 'manual', syncNowThroughApi(env))),
       };
     } else results.skipped.push('incremental');
 
     if (results.incremental && results.incremental.state !== 'timed-out' && !outOfTime()) {
       say('No-op round…');
-      results.noop = await measureRound(probes, 'noop', 'manual');
+      results.noop = await measureRound(probes, 'noop', 'manual', syncNowThroughApi(env));
     } else results.skipped.push('noop');
 
     if (results.noop && results.noop.state !== 'timed-out' && !outOfTime()) {
