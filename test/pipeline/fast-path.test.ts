@@ -61,6 +61,7 @@ describe('the fetch publishes through the output bindings', () => {
   it('asks Graph for the next delta page before it stages or publishes the page it has', async () => {
     const base = pipeline.deps();
     let pagesInFlight = 0;
+    let pagesAsked = 0;
     const inFlightAtWrite: number[] = [];
     const chunkStore = new Proxy(base.chunkStore, {
       get(target, property, receiver) {
@@ -83,6 +84,7 @@ describe('the fetch publishes through the output bindings', () => {
         const getDeltaPage = source.getDeltaPage.bind(source);
         source.getDeltaPage = async (url) => {
           pagesInFlight += 1;
+          pagesAsked += 1;
           try {
             return await getDeltaPage(url);
           } finally {
@@ -99,9 +101,10 @@ describe('the fetch publishes through the output bindings', () => {
       quiet,
     );
     expect(done.kind).toBe('completed');
-    // Every flush of a page that has a next one finds that next page already asked for.
-    expect(inFlightAtWrite.length).toBeGreaterThan(5);
-    expect(inFlightAtWrite.filter((n) => n === 1).length).toBeGreaterThan(inFlightAtWrite.length / 2);
+    // Every flush of a page that has a next one (all but each phase's last) begins while that next page
+    // is already asked for: its first write at least finds it in flight (later ones may find it back).
+    expect(pagesAsked).toBeGreaterThan(5);
+    expect(inFlightAtWrite.filter((n) => n === 1).length).toBeGreaterThanOrEqual(pagesAsked - 2);
     expect(Math.max(...inFlightAtWrite)).toBe(1);
   });
 });
