@@ -34,16 +34,6 @@ export class ChunkStore {
     return JSON.parse(content.toString('utf8')) as unknown;
   }
 
-  /** The payload, or undefined when there is no such blob. */
-  async find(name: string): Promise<unknown> {
-    try {
-      return await this.get(name);
-    } catch (error) {
-      if ((error as { statusCode?: number }).statusCode === 404) return undefined;
-      throw error;
-    }
-  }
-
   /**
    * The payload with its ETag; 'unchanged' when the blob still has the ETag `known` (nothing is sent);
    * undefined when there is no such blob.
