@@ -181,10 +181,17 @@ describe('hardening: full rounds, failed rounds, fencing, group deletion, runs t
     const [latest] = await pipeline.deps().runs.list(tenantId, 1);
     const ref = { tenantId, runId: String(latest!.runId), runKey: latest!.rowKey };
     const deps = pipeline.deps();
-    await deps.runs.transition(ref, (row) => ({ ...row, state: 'running' }));
-    const results = await Promise.all(
-      Array.from({ length: 6 }, () => completeIfAllReported(pipeline.deps(), ref)),
-    );
+    // No host meanwhile: its watchdog (every 2 s) would be a seventh finalizer, and could win the run.
+    await pipeline.env.host().stop();
+    let results: string[];
+    try {
+      await deps.runs.transition(ref, (row) => ({ ...row, state: 'running' }));
+      results = await Promise.all(
+        Array.from({ length: 6 }, () => completeIfAllReported(pipeline.deps(), ref)),
+      );
+    } finally {
+      await pipeline.env.startHost();
+    }
     expect(results.filter((r) => r === 'completed')).toHaveLength(1);
   });
 
