@@ -11,12 +11,8 @@ export interface PartitionLease {
   assertHeld(): void;
 }
 
-/**
- * A lock is short and renewed (every third of it) while its work runs, so a dead holder is replaced
- * within seconds: the chunks of its buckets wait for it, and while they wait they fill the host's
- * slots (under chaos, 20,000 users and 5 kills, a 15 s lock left a new host idle for 9 s).
- */
-export const PARTITION_LOCK_SECONDS = 5;
+/** A lock is short and renewed while its work runs, so a dead holder is replaced within seconds. */
+export const PARTITION_LOCK_SECONDS = 15;
 
 /**
  * A lease on one of a tenant's partitions (a row in syncState taken with ETag conditions), so that two
