@@ -9,6 +9,8 @@ import { isWriteConflict, type TableGateway } from './table-gateway.js';
 export interface PartitionLease {
   /** Throws (transient: the message is retried) when the lock was lost to another holder. */
   assertHeld(): void;
+  /** When the lock ends unless renewed (ms since the epoch): the time written on its row, never later. */
+  heldUntil(): number;
 }
 
 /** A lock is short and renewed while its work runs, so a dead holder is replaced within seconds. */
@@ -32,27 +34,28 @@ export async function withPartitionLock<T>(
   const rowKey = `lock|${name}`;
   const holder = randomUUID();
   let etag: string | undefined;
+  let expiresAt = 0;
   for (let attempt = 0; etag === undefined; attempt += 1) {
-    etag = await tryAcquire(tables, tenantId, rowKey, holder, leaseMs);
-    if (etag !== undefined) break;
+    const taken = await tryAcquire(tables, tenantId, rowKey, holder, leaseMs);
+    if (taken !== undefined) {
+      ({ etag, expiresAt } = taken);
+      break;
+    }
     if (Date.now() > giveUpAt) throw new TransientError(`partition ${name} stayed locked; will retry`);
     await sleep(Math.min(200, 10 + attempt * 5) + Math.random() * 20);
   }
   let held = true;
-  let expiresAt = Date.now() + leaseMs;
   const renew = async (): Promise<void> => {
+    // Another holder goes by the time on the row, counted from before the request was sent.
+    const until = Date.now() + leaseMs;
     try {
       const updated = await tables
         .client(TABLES.syncState)
-        .updateEntity(
-          { partitionKey: tenantId, rowKey, holder, expiresAt: Date.now() + leaseMs },
-          'Replace',
-          {
-            etag: etag!,
-          },
-        );
+        .updateEntity({ partitionKey: tenantId, rowKey, holder, expiresAt: until }, 'Replace', {
+          etag: etag!,
+        });
       etag = updated.etag!;
-      expiresAt = Date.now() + leaseMs;
+      expiresAt = until;
     } catch (error) {
       if (isWriteConflict(error)) held = false;
     }
@@ -67,6 +70,7 @@ export async function withPartitionLock<T>(
         throw new TransientError(`lock of partition ${name} was lost; the message will be retried`);
       }
     },
+    heldUntil: () => expiresAt,
   };
   try {
     return await work(lease);
@@ -83,7 +87,7 @@ async function tryAcquire(
   rowKey: string,
   holder: string,
   leaseMs: number,
-): Promise<string | undefined> {
+): Promise<{ etag: string; expiresAt: number } | undefined> {
   const now = Date.now();
   const lease = { partitionKey: tenantId, rowKey, holder, expiresAt: now + leaseMs };
   const client = tables.client(TABLES.syncState);
@@ -92,12 +96,12 @@ async function tryAcquire(
     if (!current) {
       const created = await client.createEntity(lease);
       tables.meter.count(TABLES.syncState, 1, 1);
-      return created.etag;
+      return { etag: created.etag!, expiresAt: lease.expiresAt };
     }
     if (typeof current.expiresAt === 'number' && current.expiresAt > now) return undefined;
     const updated = await client.updateEntity(lease, 'Replace', { etag: current.etag! });
     tables.meter.count(TABLES.syncState, 1, 1);
-    return updated.etag;
+    return { etag: updated.etag!, expiresAt: lease.expiresAt };
   } catch (error) {
     if (isWriteConflict(error)) return undefined;
     throw error;

@@ -66,4 +66,25 @@ describe('the partition lock', () => {
     const startedAt = await withPartitionLock(tables, TENANT, 'users:3', () => Promise.resolve(Date.now()));
     expect(startedAt).toBeGreaterThanOrEqual(expiresAt);
   });
+
+  it('never believes itself held longer than its row says, after taking the lock and after each renewal', async () => {
+    const seen: { believed: number; written: number }[] = [];
+    await withPartitionLock(
+      tables,
+      TENANT,
+      'users:4',
+      async (lease) => {
+        for (let i = 0; i < 4; i += 1) {
+          const row = await tables.get(TABLES.syncState, TENANT, 'lock|users:4');
+          seen.push({ believed: lease.heldUntil(), written: Number(row?.expiresAt) });
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+      },
+      { leaseSeconds: 0.6 },
+    );
+    // Another holder may take the lock once the row's time has passed: a holder that counted its own
+    // time from when the renewal answered would write on past it.
+    for (const { believed, written } of seen) expect(believed).toBeLessThanOrEqual(written);
+    expect(new Set(seen.map((s) => s.written)).size).toBeGreaterThan(1);
+  });
 });
