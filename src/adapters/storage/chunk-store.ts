@@ -20,11 +20,15 @@ export class ChunkStore {
     await this.#container.createIfNotExists();
   }
 
-  /** Writes the payload as JSON; answers the blob's new ETag. */
-  async put(name: string, payload: unknown): Promise<string> {
+  /**
+   * Writes the payload as JSON; answers the blob's new ETag. `ifMatch`: only over the blob with that
+   * ETag, or, for null, only where no blob exists; otherwise Blob Storage refuses with 412 or 409.
+   */
+  async put(name: string, payload: unknown, ifMatch?: string | null): Promise<string> {
     const body = Buffer.from(JSON.stringify(payload), 'utf8');
     const response = await this.#container.getBlockBlobClient(name).uploadData(body, {
       blobHTTPHeaders: { blobContentType: 'application/json' },
+      ...(ifMatch === undefined ? {} : { conditions: ifMatch === null ? { ifNoneMatch: '*' } : { ifMatch } }),
     });
     return response.etag ?? '';
   }

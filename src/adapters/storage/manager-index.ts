@@ -2,6 +2,7 @@ import { z } from 'zod';
 
 import { forEachConcurrently } from '../../shared/concurrency.js';
 import type { ChunkStore } from './chunk-store.js';
+import { isWriteConflict } from './table-gateway.js';
 
 /**
  * What the managers rule needs of every linked person, kept per bucket of users in one small blob
@@ -36,6 +37,9 @@ export class IndexEntryExists extends Error {
 
 const indexSchema = z.record(z.string(), managerEntrySchema);
 
+/** Conditional writes of one bucket's blob that may meet another's before one is given up. */
+const WRITE_ATTEMPTS = 6;
+
 /**
  * One instance per process (AppServices): it keeps each bucket's entries as last read or written with
  * the blob's ETag, and reads a bucket again only when its ETag moved (a conditional GET: a bucket
@@ -53,35 +57,34 @@ export class ManagerIndex {
 
   /** A bucket's entries (the caller's own copy). */
   async read(tenantId: string, bucket: number): Promise<Map<string, ManagerEntry>> {
-    return new Map(await this.#entries(tenantId, bucket));
-  }
-
-  async write(tenantId: string, bucket: number, entries: ReadonlyMap<string, ManagerEntry>): Promise<void> {
-    const name = ManagerIndex.blobName(tenantId, bucket);
-    const etag = await this.blobs.put(name, Object.fromEntries(entries));
-    this.#kept.set(name, { etag, entries: new Map(entries) });
+    return new Map((await this.#tagged(tenantId, bucket)).entries);
   }
 
   /** A bucket's entries as the blob holds them now (kept ones when its ETag has not moved). */
-  async #entries(tenantId: string, bucket: number): Promise<ReadonlyMap<string, ManagerEntry>> {
+  async #tagged(
+    tenantId: string,
+    bucket: number,
+  ): Promise<{ etag: string | null; entries: ReadonlyMap<string, ManagerEntry> }> {
     const name = ManagerIndex.blobName(tenantId, bucket);
     const kept = this.#kept.get(name);
     const found = await this.blobs.findTagged(name, kept?.etag);
-    if (found === 'unchanged') return kept!.entries;
+    if (found === 'unchanged') return kept!;
     if (found === undefined) {
       this.#kept.delete(name);
-      return new Map();
+      return { etag: null, entries: new Map() };
     }
-    const entries = new Map(Object.entries(indexSchema.parse(found.payload)));
-    this.#kept.set(name, { etag: found.etag, entries });
-    return entries;
+    const read = { etag: found.etag, entries: new Map(Object.entries(indexSchema.parse(found.payload))) };
+    this.#kept.set(name, read);
+    return read;
   }
 
   /**
-   * Sets (or, for null, removes) these users' entries: read, change, write (the caller holds the lock).
-   * `onlyNew`: the entries of a first round's chunk, decided assuming nothing exists: like a row's
-   * create, they never replace or remove an entry; one already there is an IndexEntryExists conflict,
-   * and the chunk is applied again the ordinary way.
+   * Sets (or, for null, removes) these users' entries: read, change, and write only over the blob as
+   * read (If-Match), so that a holder that lost the bucket's lock, paused between its read and its
+   * write, cannot overwrite the entries another wrote meanwhile: on a conflict it reads and changes
+   * again. `onlyNew`: the entries of a first round's chunk, decided assuming nothing exists: like a
+   * row's create, they never replace or remove an entry; one already there is an IndexEntryExists
+   * conflict, and the chunk is applied again the ordinary way.
    */
   async update(
     tenantId: string,
@@ -90,19 +93,30 @@ export class ManagerIndex {
     options: { onlyNew?: boolean } = {},
   ): Promise<void> {
     if (changes.size === 0) return;
-    const entries = await this.read(tenantId, bucket);
-    let changed = false;
-    for (const [userId, entry] of changes) {
-      const before = entries.get(userId);
-      if (options.onlyNew && before) throw new IndexEntryExists(tenantId, bucket, userId);
-      if (entry === null) {
-        if (before) changed = entries.delete(userId) || changed;
-      } else if (!before || JSON.stringify(before) !== JSON.stringify(entry)) {
-        entries.set(userId, entry);
-        changed = true;
+    const name = ManagerIndex.blobName(tenantId, bucket);
+    for (let attempt = 1; ; attempt += 1) {
+      const read = await this.#tagged(tenantId, bucket);
+      const entries = new Map(read.entries);
+      let changed = false;
+      for (const [userId, entry] of changes) {
+        const before = entries.get(userId);
+        if (options.onlyNew && before) throw new IndexEntryExists(tenantId, bucket, userId);
+        if (entry === null) {
+          if (before) changed = entries.delete(userId) || changed;
+        } else if (!before || JSON.stringify(before) !== JSON.stringify(entry)) {
+          entries.set(userId, entry);
+          changed = true;
+        }
+      }
+      if (!changed) return;
+      try {
+        const etag = await this.blobs.put(name, Object.fromEntries(entries), read.etag);
+        this.#kept.set(name, { etag, entries });
+        return;
+      } catch (error) {
+        if (!isWriteConflict(error) || attempt >= WRITE_ATTEMPTS) throw error;
       }
     }
-    if (changed) await this.write(tenantId, bucket, entries);
   }
 
   /** Every bucket's entries, by user id, with the bucket they live in. */
@@ -115,7 +129,7 @@ export class ManagerIndex {
       Array.from({ length: buckets }, (_, bucket) => bucket),
       8,
       async (bucket) => {
-        for (const [userId, entry] of await this.#entries(tenantId, bucket))
+        for (const [userId, entry] of (await this.#tagged(tenantId, bucket)).entries)
           all.set(userId, { entry, bucket });
       },
     );

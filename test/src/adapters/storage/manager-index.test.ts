@@ -78,4 +78,36 @@ describe('the managers index', () => {
     mine.delete('user-0');
     expect([...(await index.read(TENANT, 0)).keys()]).toEqual(['user-0']);
   });
+
+  it("keeps another process's entries when two update one bucket at once (neither overwrites the other's write)", async () => {
+    const bucket = 3;
+    // This process's write waits, after its read, until the other process has written the bucket.
+    let release!: () => void;
+    const otherWrote = new Promise<void>((resolve) => (release = resolve));
+    let paused = false;
+    class PausingStore extends ChunkStore {
+      override async put(...args: Parameters<ChunkStore['put']>) {
+        if (!paused) {
+          paused = true;
+          await otherWrote;
+        }
+        return super.put(...args);
+      }
+    }
+    const account = storageAccountFromConnectionString(azurite.connectionString);
+    const slow = new ManagerIndex(new PausingStore(account.blobService(), CONTAINERS.changeSets));
+
+    const mine = slow.update(TENANT, bucket, new Map([['user-mine', entry('person-mine')]]));
+    while (!paused) await new Promise((resolve) => setTimeout(resolve, 5));
+    await other.update(TENANT, bucket, new Map([['user-theirs', entry('person-theirs')]]));
+    release();
+    await mine;
+
+    const fresh = new ManagerIndex(new ChunkStore(account.blobService(), CONTAINERS.changeSets));
+    expect([...(await fresh.read(TENANT, bucket)).keys()].sort()).toEqual([
+      'user-3',
+      'user-mine',
+      'user-theirs',
+    ]);
+  });
 });
