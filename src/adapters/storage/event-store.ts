@@ -5,6 +5,7 @@ import { bucketOf, bucketPartition } from '../../domain/bucket.js';
 import { EVENT_TYPES, type FeedEvent } from '../../domain/person-events.js';
 import { forEachConcurrently } from '../../shared/concurrency.js';
 import { gatherText, spreadColumns, spreadText } from './directory-rows.js';
+import { packOutbox, unpackOutbox } from './outbox-text.js';
 import { TABLES } from './storage-names.js';
 import { isWriteConflict, type Row, type TableGateway } from './table-gateway.js';
 
@@ -18,8 +19,8 @@ import { isWriteConflict, type Row, type TableGateway } from './table-gateway.js
  *   RowKey; a subject's events share a partition, in sequence order. Rows are written with upsert:
  *   writing an event again writes the same row.
  * - the outbox on a subject's own row (people, teams): `eventSeq` (the subject's last sequence),
- *   `eventAt` (its last change's time), `outboxRun` and `outbox` (the events of its last change, as
- *   JSON spread over pieces like `teams`), written in the same ETag'd write as the change itself.
+ *   `eventAt` (its last change's time), `outboxRun` and `outbox` (the events of its last change, packed by
+ *   outbox-text.ts and spread over pieces like `teams`), written in the same ETag'd write as the change itself.
  * - `eventDeliveries`: PartitionKey the tenant; RowKey `state` (the webhook's cursor, failures,
  *   next attempt) and `dead_<feed key>` (an event the webhook refused too often: the dead letters).
  */
@@ -57,7 +58,7 @@ export function outboxColumns(
     outboxRun: runId,
   };
   if (options.clearPieces) for (const piece of spreadColumns(OUTBOX)) columns[piece] = '';
-  return { ...columns, ...spreadText(OUTBOX, JSON.stringify(events)) };
+  return { ...columns, ...spreadText(OUTBOX, packOutbox(events)) };
 }
 
 /** A subject row's event bookkeeping (nothing yet: sequence 0). */
@@ -69,12 +70,7 @@ export function outboxOf(row: Row | undefined): {
 } {
   if (!row) return { seq: 0, at: undefined, runId: undefined, events: [] };
   const seq = typeof row.eventSeq === 'number' ? row.eventSeq : Number(row.eventSeq ?? 0) || 0;
-  const text = gatherText(row, OUTBOX);
-  let events: FeedEvent[] = [];
-  if (text !== '') {
-    const parsed = z.array(feedEventSchema).safeParse(JSON.parse(text));
-    events = parsed.success ? parsed.data : [];
-  }
+  const events = unpackOutbox(gatherText(row, OUTBOX));
   return {
     seq,
     at: typeof row.eventAt === 'string' ? row.eventAt : undefined,
