@@ -70,11 +70,18 @@ async function reconcileOnce(
   const settledRound = await deps.settled.get(chunk.tenantId);
   let decided: ChunkReport | undefined = previous;
   const onDecided = async (outcome: ChunkOutcome): Promise<void> => {
-    if (decided) return;
     // Called under the partition's lock: a copy of this message delivered meanwhile (a redelivery,
     // the watchdog's) may have decided first, and its decision stays (counts, change set).
-    decided = await deps.runs.chunkReport(ref, chunk.chunkIndex);
-    if (decided) return;
+    decided ??= await deps.runs.chunkReport(ref, chunk.chunkIndex);
+    if (decided) {
+      // A later decision (a redelivery, a retry after a write conflict) may find what the first could
+      // not (a conflict with an edit the app made meanwhile, a row over a limit): never hidden.
+      if (outcome.errors.length > 0) {
+        const errors = await deps.runs.recordLaterErrors(ref, chunk.chunkIndex, source, outcome.errors, now);
+        decided = { ...decided, errors: Math.max(decided.errors, errors) };
+      }
+      return;
+    }
     await recordChangeSet(deps, ref, String(chunk.chunkIndex), outcome);
     await deps.runs.recordErrors(ref, outcome.errors, now);
     decided = {

@@ -330,6 +330,33 @@ export class RunStore {
   async listErrors(ref: Pick<RunRef, 'tenantId' | 'runId'>): Promise<Row[]> {
     return this.tables.listPartition(TABLES.runErrors, `${ref.tenantId}|${ref.runId}`);
   }
+
+  /**
+   * A later decision of a chunk (a redelivery, a retry after a write conflict) found errors: they are
+   * recorded (once each, by key) and the chunk's report counts every error recorded for it, in
+   * whatever state the report is.
+   */
+  async recordLaterErrors(
+    ref: RunRef,
+    chunkIndex: number,
+    source: string,
+    errors: readonly RunError[],
+    now: string,
+  ): Promise<number> {
+    await this.recordErrors(ref, errors, now);
+    const partitionKey = `${ref.tenantId}|${ref.runId}`;
+    const recorded = await this.tables.query(
+      TABLES.runErrors,
+      odata`PartitionKey eq ${partitionKey} and source eq ${source}`,
+      ['RowKey'],
+    );
+    await this.tables.upsert(
+      TABLES.runChunks,
+      { partitionKey, rowKey: chunkKey(chunkIndex), errors: recorded.length },
+      'Merge',
+    );
+    return recorded.length;
+  }
 }
 
 export type ChunkState = 'decided' | 'applied';
