@@ -25,57 +25,68 @@ export interface ManagerLink {
 }
 
 const NONE: ManagerLink = Object.freeze({ managerPersonId: null, problem: null });
+const MISSING: ManagerLink = Object.freeze({ managerPersonId: null, problem: 'manager-missing' });
+const OUT_OF_SCOPE: ManagerLink = Object.freeze({ managerPersonId: null, problem: 'manager-out-of-scope' });
+const CYCLE: ManagerLink = Object.freeze({ managerPersonId: null, problem: 'manager-cycle' });
 
 /**
  * One link per user of the input (a userId given twice: the last one counts). A user not in the directory
- * or without a person, or without a manager in Entra: no link, no problem.
+ * or without a person, or without a manager in Entra: no link, no problem. Users are numbered once and the
+ * walk runs over typed arrays: the whole directory (100,000 users) is resolved at every run's end.
  */
 export function resolveManagers(users: Iterable<ManagerFacts>): Map<string, ManagerLink> {
-  const byId = new Map<string, ManagerFacts>();
-  for (const user of users) byId.set(user.userId, user);
-  const inDirectory = (u: ManagerFacts | undefined): u is ManagerFacts & { personId: string } =>
-    u !== undefined && u.inDirectory && u.personId !== null;
-
-  const result = new Map<string, ManagerLink>();
+  const indexOf = new Map<string, number>();
+  const facts: ManagerFacts[] = [];
+  for (const user of users) {
+    const at = indexOf.get(user.userId);
+    if (at === undefined) {
+      indexOf.set(user.userId, facts.length);
+      facts.push(user);
+    } else facts[at] = user;
+  }
+  const n = facts.length;
+  const links = new Array<ManagerLink>(n);
   /** Candidate links between two in-directory users: each user has at most one (a functional graph). */
-  const next = new Map<string, string>();
-  for (const user of byId.values()) {
-    if (!inDirectory(user) || user.managerUserId === null) {
-      result.set(user.userId, NONE);
+  const next = new Int32Array(n).fill(-1);
+  for (let i = 0; i < n; i++) {
+    const user = facts[i]!;
+    if (!user.inDirectory || user.personId === null || user.managerUserId === null) {
+      links[i] = NONE;
       continue;
     }
-    const manager = byId.get(user.managerUserId);
-    if (manager === undefined || manager.personId === null) {
-      result.set(user.userId, { managerPersonId: null, problem: 'manager-missing' });
-    } else if (!manager.inDirectory) {
-      result.set(user.userId, { managerPersonId: null, problem: 'manager-out-of-scope' });
-    } else {
-      next.set(user.userId, manager.userId);
-      result.set(user.userId, { managerPersonId: manager.personId, problem: null });
+    const m = indexOf.get(user.managerUserId);
+    const manager = m === undefined ? undefined : facts[m]!;
+    if (manager === undefined || manager.personId === null) links[i] = MISSING;
+    else if (!manager.inDirectory) links[i] = OUT_OF_SCOPE;
+    else {
+      next[i] = m!;
+      links[i] = { managerPersonId: manager.personId, problem: null };
     }
   }
 
-  // Cycles of a functional graph: walk from each unvisited user along its links; meeting a user of the
-  // current walk closes a cycle made of the walk from that user on.
+  // Cycles of a functional graph: walk from each unvisited user along its links, stamping the users of
+  // this walk; meeting a user stamped by this very walk closes a cycle (from that user round to it).
   const DONE = -1;
-  const state = new Map<string, number>(); // position in the current walk, or DONE
-  for (const start of next.keys()) {
-    if (state.has(start)) continue;
-    const walk: string[] = [];
-    let at: string | undefined = start;
-    while (at !== undefined && !state.has(at)) {
-      state.set(at, walk.length);
-      walk.push(at);
-      at = next.get(at);
+  const stamp = new Int32Array(n); // 0: not visited; w > 0: on walk w; DONE
+  let walk = 0;
+  for (let start = 0; start < n; start++) {
+    if (next[start] === -1 || stamp[start] !== 0) continue;
+    walk += 1;
+    let at = start;
+    while (at !== -1 && stamp[at] === 0) {
+      stamp[at] = walk;
+      at = next[at]!;
     }
-    if (at !== undefined) {
-      const position = state.get(at)!;
-      if (position !== DONE) {
-        for (let i = position; i < walk.length; i++)
-          result.set(walk[i]!, { managerPersonId: null, problem: 'manager-cycle' });
-      }
+    if (at !== -1 && stamp[at] === walk) {
+      const first = at;
+      do {
+        links[at] = CYCLE;
+        at = next[at]!;
+      } while (at !== first);
     }
-    for (const id of walk) state.set(id, DONE);
+    for (at = start; at !== -1 && stamp[at] === walk; at = next[at]!) stamp[at] = DONE;
   }
+  const result = new Map<string, ManagerLink>();
+  for (let i = 0; i < n; i++) result.set(facts[i]!.userId, links[i]!);
   return result;
 }
