@@ -20,7 +20,7 @@ import type { PipelineDeps } from './pipeline-deps.js';
 import { managerEntryOf } from './project-people.js';
 
 /** Buckets corrected at once (each under its own lock). */
-const BUCKETS_IN_FLIGHT = 8;
+const BUCKETS_IN_FLIGHT = 16;
 
 /**
  * The managers rule over the whole directory, once a run's changes are in: a person's manager is
@@ -37,13 +37,13 @@ export async function linkManagers(
 ): Promise<{ updated: number; errors: RunError[] }> {
   const { tenantId } = ref;
   const indexed = await deps.managerIndex.readAll(tenantId, deps.buckets);
-  const facts = new Map<string, ManagerFacts>();
   // A user the mirror knows without a person has an entry with no person ('', out of the directory):
   // as someone's manager it is out of scope; one with no entry at all is missing.
+  const facts: ManagerFacts[] = [];
   for (const [userId, { entry }] of indexed) {
-    facts.set(userId, { userId, personId: entry[0], inDirectory: entry[1] === 1, managerUserId: entry[2] });
+    facts.push({ userId, personId: entry[0], inDirectory: entry[1] === 1, managerUserId: entry[2] });
   }
-  const links = resolveManagers(facts.values());
+  const links = resolveManagers(facts);
   const corrections = new Map<number, { userId: string; link: ManagerLink }[]>();
   for (const [userId, link] of links) {
     const found = indexed.get(userId);

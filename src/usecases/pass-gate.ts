@@ -15,7 +15,7 @@ import { applyUserBucket } from './reconcile-chunk.js';
 import { heldChangesPrefix } from './run-blobs.js';
 
 /** Buckets the gate applies at once (each under its own lock). */
-const BUCKETS_IN_FLIGHT = 8;
+const BUCKETS_IN_FLIGHT = 16;
 
 const heldSchema = z.array(
   z.object({
@@ -26,13 +26,21 @@ const heldSchema = z.array(
   }),
 );
 
+/** Held-change blobs read at once. */
+const HELD_BLOBS_IN_FLIGHT = 16;
+
 /** The changes a run's chunks held for the gate, one per user (the latest decision wins). */
 export async function heldChangesOf(deps: PipelineDeps, ref: RunRef): Promise<HeldChange[]> {
+  const names = await deps.changeSets.list(heldChangesPrefix(ref));
+  const blobs = new Array<unknown>(names.length);
+  await forEachConcurrently([...names.entries()], HELD_BLOBS_IN_FLIGHT, async ([i, name]) => {
+    blobs[i] = await deps.changeSets.get(name);
+  });
+  // In the listing's order, as before: a later blob's decision for a user replaces an earlier one's.
   const byUser = new Map<string, HeldChange>();
-  for (const name of await deps.changeSets.list(heldChangesPrefix(ref))) {
-    for (const change of heldSchema.parse(await deps.changeSets.get(name))) {
+  for (const blob of blobs) {
+    for (const change of heldSchema.parse(blob))
       byUser.set(change.userId, { ...change, personId: change.personId });
-    }
   }
   return [...byUser.values()];
 }
