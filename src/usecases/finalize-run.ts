@@ -35,15 +35,47 @@ export const CHECK_EACH_CHUNK_LAST = 16;
  */
 export async function recordRunEvent(deps: PipelineDeps, event: RunEvent): Promise<FanIn> {
   const ref: RunRef = { tenantId: event.tenantId, runId: event.runId, runKey: event.runKey };
+  // A chunk's hint sends no follow-up: the fetch-done's own checks continue (see chunkApplied).
+  if (event.type === 'chunk-applied') return checkCoalesced(deps, ref);
   if (event.type === 'fetch-done') await recordFetchDone(deps, event);
   const result = await completeIfAllReported(deps, ref);
-  if (result === 'waiting' && event.type !== 'chunk-applied') {
+  if (result === 'waiting') {
     const attempt = event.type === 'check' ? event.attempt + 1 : 0;
     await deps.queues.send(QUEUES.runEvents, { type: 'check', ...ref, attempt } satisfies RunEvent, {
       delaySeconds: CHECK_DELAY_SECONDS,
     });
   }
   return result;
+}
+
+/** The runs this process is checking for a `chunk-applied` event, each with whether another came meanwhile. */
+const checking = new Map<string, { again: boolean }>();
+
+/**
+ * A small run's chunks end close together, and each asks for a check that lists every report of the
+ * run: while this process checks a run, a `chunk-applied` event for it only asks that check to look once
+ * more when it is done (its message is then complete), so a burst of chunks costs two checks, not one
+ * each. The check that was asked again is redone by the same invocation; if that invocation fails, its
+ * own message is retried, which checks again, so no chunk's check is lost.
+ */
+async function checkCoalesced(deps: PipelineDeps, ref: RunRef): Promise<FanIn> {
+  const key = `${ref.tenantId}|${ref.runId}`;
+  const running = checking.get(key);
+  if (running) {
+    running.again = true;
+    return 'waiting';
+  }
+  const state = { again: false };
+  checking.set(key, state);
+  try {
+    for (;;) {
+      const result = await completeIfAllReported(deps, ref);
+      if (result !== 'waiting' || !state.again) return result;
+      state.again = false;
+    }
+  } finally {
+    checking.delete(key);
+  }
 }
 
 /**

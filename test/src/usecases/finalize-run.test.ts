@@ -199,6 +199,37 @@ describe('recordRunEvent (fan-in)', () => {
     expect(await recordRunEvent(run.deps, applied)).toBe('completed');
     expect(run.row()).toMatchObject({ state: 'completed', created: 3, chunksDone: 2 });
   });
+
+  it('coalesces the chunk-applied checks of one run in one process: those arriving while it checks make it look once more', async () => {
+    const run = inMemoryRun();
+    run.report(0);
+    await recordRunEvent(run.deps, fetchDone(3));
+    // The first check's listing is taken now and answers only when released, as a slow query would.
+    const listChunks = run.deps.runs.listChunks.bind(run.deps.runs);
+    let listings = 0;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    (run.deps.runs as { listChunks: typeof listChunks }).listChunks = async (ref) => {
+      listings += 1;
+      const snapshot = await listChunks(ref);
+      if (listings === 1) await released;
+      return snapshot;
+    };
+    const applied: RunEvent = { type: 'chunk-applied', ...REF };
+    const first = recordRunEvent(run.deps, applied);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(listings).toBe(1);
+    run.report(1);
+    run.report(2);
+    // Two more chunks are in while the first check lists: neither lists the reports again.
+    expect(await recordRunEvent(run.deps, applied)).toBe('waiting');
+    expect(await recordRunEvent(run.deps, applied)).toBe('waiting');
+    expect(listings).toBe(1);
+    release();
+    expect(await first).toBe('completed');
+    expect(listings).toBe(2);
+    expect(run.row()).toMatchObject({ state: 'completed', created: 3, chunksDone: 3 });
+  });
 });
 
 describe('chunkApplied (a small run, and the last chunks of a large one, are checked as each chunk is in)', () => {
