@@ -17,8 +17,9 @@ export const MAX_CHANGES_PER_CHUNK = 500;
 /**
  * Regroups a round's changes by partition (a user and its memberships by the user's bucket; groups
  * and group-in-group memberships together) and publishes them as `directory-changes` messages, one
- * partition each. An incremental round publishes as it goes (a payload over 48 KiB goes to Blob
- * Storage and the message carries its name). A full round stages its changes in Blob Storage and
+ * partition each. An incremental round publishes the users' partitions at each flush (a payload over
+ * 48 KiB goes to Blob Storage and the message carries its name) and the groups partition once, first
+ * of its last flush's messages. A full round stages its changes in Blob Storage and
  * publishes one message per partition at the end, so each partition is read and written once.
  */
 export class ChangePublisher {
@@ -78,22 +79,27 @@ export class ChangePublisher {
 
   /**
    * Publishes everything buffered now; returns the next chunk index. With `stagePrefix`, the groups
-   * partition is staged there instead (published once, at the end of the round, by publishStaged).
+   * partition is staged there instead (published once, at the end of the round: by publishStaged, or
+   * by this call with `publishStaged`, ahead of the users' partitions).
    */
   async publish(
     ref: RunRef,
     firstChunkIndex: number,
     fresh: boolean,
-    staging?: { stagePrefix: string; flushNo: number },
+    staging?: { stagePrefix: string; flushNo: number; publishStaged?: boolean },
   ): Promise<number> {
-    const messages: DirectoryChunk[] = [];
-    let chunkIndex = firstChunkIndex;
-    for (const [partition, changes] of this.#drain()) {
-      if (staging && partition === 'groups') {
-        const name = `${String(staging.flushNo).padStart(6, '0')}-e${this.epoch}`;
-        await this.#put(`${staging.stagePrefix}${partition}/${name}.json`, changes);
-        continue;
-      }
+    const drained = this.#drain();
+    const groups = staging ? drained.find(([partition]) => partition === 'groups') : undefined;
+    if (staging && groups) {
+      const name = `${String(staging.flushNo).padStart(6, '0')}-e${this.epoch}`;
+      await this.#put(`${staging.stagePrefix}groups/${name}.json`, groups[1]);
+    }
+    const messages: DirectoryChunk[] = staging?.publishStaged
+      ? await this.#stagedMessages(ref, staging.stagePrefix, firstChunkIndex, fresh)
+      : [];
+    let chunkIndex = firstChunkIndex + messages.length;
+    for (const [partition, changes] of drained) {
+      if (staging && partition === 'groups') continue;
       for (let start = 0; start < changes.length; start += MAX_CHANGES_PER_CHUNK) {
         const slice = changes.slice(start, start + MAX_CHANGES_PER_CHUNK);
         messages.push(await this.#message(ref, chunkIndex, partition, slice, fresh));
@@ -114,13 +120,24 @@ export class ChangePublisher {
 
   /** Publishes one message per partition naming every blob staged for it; returns the next chunk index. */
   async publishStaged(ref: RunRef, prefix: string, firstChunkIndex: number, fresh: boolean): Promise<number> {
+    const messages = await this.#stagedMessages(ref, prefix, firstChunkIndex, fresh);
+    await this.#send(ref, messages);
+    return firstChunkIndex + messages.length;
+  }
+
+  async #stagedMessages(
+    ref: RunRef,
+    prefix: string,
+    firstChunkIndex: number,
+    fresh: boolean,
+  ): Promise<DirectoryChunk[]> {
     const byPartition = new Map<string, string[]>();
     for (const name of await this.chunkStore.list(prefix)) {
       const partition = name.slice(prefix.length, name.lastIndexOf('/'));
       byPartition.set(partition, [...(byPartition.get(partition) ?? []), name]);
     }
     let chunkIndex = firstChunkIndex;
-    const messages: DirectoryChunk[] = [...byPartition.entries()]
+    return [...byPartition.entries()]
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([partition, blobNames]) => ({
         type: 'directory-chunk',
@@ -130,8 +147,6 @@ export class ChangePublisher {
         fresh,
         blobNames,
       }));
-    await this.#send(ref, messages);
-    return chunkIndex;
   }
 
   #drain(): [string, DirectoryChange[]][] {

@@ -140,30 +140,40 @@ class RoundRunner {
     if (resuming) await this.deps.runs.addRequestIds(ref, request.requestIds ?? []);
     // Groups first: a tenant's first round then knows every user's memberships by the time it reads
     // the user, and applies each users page as it goes (see `overlaps`).
+    // An incremental round flushes at its end, not at each phase's: a user's memberships (read in
+    // the groups phase) and its own change (the users phase) go out in one message of its bucket. Its
+    // phase ends are not checkpointed either, since what they read is not published yet: a resumed
+    // round reads again from its last checkpoint, which always follows a flush.
     if (round.phase === 'groups') {
       await this.#readPhase(cursor, round, 'groups');
       round.phase = 'users';
       round.nextLink = null;
-      await this.#checkpoint(cursor, round);
+      if (round.full) await this.#checkpoint(cursor, round);
     }
     if (round.phase === 'users') {
       await this.#readPhase(cursor, round, 'users');
       round.phase = 'sweep';
       round.nextLink = null;
-      await this.#checkpoint(cursor, round);
+      if (round.full) await this.#checkpoint(cursor, round);
     }
     // A full round finds what vanished, except the tenant's first: nothing existed before it.
     if ((round.fullUsers || round.fullGroups) && !round.fresh) await this.#sweep(round);
     // Memberships of users the users phase never described (nobody else will carry them).
     for (const edges of this.#heldEdges.values()) for (const edge of edges) this.#publisher.add(edge);
     this.#heldEdges.clear();
-    await this.#flush(round);
-    round.chunkIndex = await this.#publisher.publishStaged(
-      round,
-      stagedPrefix(round),
-      round.chunkIndex,
-      round.fresh,
-    );
+    if (round.full) {
+      await this.#flush(round);
+      round.chunkIndex = await this.#publisher.publishStaged(
+        round,
+        stagedPrefix(round),
+        round.chunkIndex,
+        round.fresh,
+      );
+    } else {
+      // The groups partition goes out first, so it is applied alongside the users' buckets rather
+      // than after all of them.
+      await this.#flush(round, { last: true });
+    }
 
     // Everything is enqueued: now the delta links may move forward.
     cursor.usersDeltaLink = round.pendingUsersDeltaLink ?? cursor.usersDeltaLink;
@@ -289,7 +299,7 @@ class RoundRunner {
       if (page.deltaLink) {
         if (resource === 'users') round.pendingUsersDeltaLink = page.deltaLink;
         else round.pendingGroupsDeltaLink = page.deltaLink;
-        await this.#flush(round);
+        if (round.full) await this.#flush(round);
         return;
       }
       url = page.nextLink!;
@@ -368,7 +378,7 @@ class RoundRunner {
    * Publishes buffered changes (an incremental round) or stages them (a full round); in a full round,
    * also keeps the ids seen so far for the sweep.
    */
-  async #flush(round: Round): Promise<void> {
+  async #flush(round: Round, options: { last?: boolean } = {}): Promise<void> {
     this.keeper.assertHeld();
     if (this.#seen.size > 0) {
       await this.deps.chunkStore.put(`${seenPrefix(round)}${String(round.flushNo).padStart(6, '0')}.json`, [
@@ -384,15 +394,17 @@ class RoundRunner {
         this.#heldSinceFlush.splice(0),
       );
     }
-    if (this.#publisher.pending === 0) return;
+    if (this.#publisher.pending === 0 && options.last !== true) return;
     if (round.full && !overlaps(round)) {
       await this.#publisher.stage(stagedPrefix(round), round.flushNo);
     } else {
       // Users' partitions go out now; the groups partition is staged and goes out once at the end
-      // of the round, so its deletions cost one pass over the mirror whatever the number of flushes.
+      // of the round (`last`), so its deletions cost one pass over the mirror whatever the number of
+      // flushes.
       round.chunkIndex = await this.#publisher.publish(round, round.chunkIndex, round.fresh, {
         stagePrefix: stagedPrefix(round),
         flushNo: round.flushNo,
+        publishStaged: options.last === true,
       });
     }
     round.flushNo += 1;

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { OutputBindingQueues } from '../../src/adapters/functions/output-binding-queues.js';
 import { QUEUES } from '../../src/adapters/storage/storage-names.js';
+import { userBucketOf } from '../../src/domain/bucket.js';
 import type { Logger } from '../../src/ports/logger.js';
 import { fetchRound } from '../../src/usecases/fetch-round.js';
 import type { SyncRequest } from '../../src/usecases/messages.js';
@@ -106,5 +107,32 @@ describe('the fetch publishes through the output bindings', () => {
     expect(pagesAsked).toBeGreaterThan(5);
     expect(inFlightAtWrite.filter((n) => n === 1).length).toBeGreaterThanOrEqual(pagesAsked - 2);
     expect(Math.max(...inFlightAtWrite)).toBe(1);
+  });
+
+  it('an incremental round publishes each partition it touched once, the groups partition first', async () => {
+    await chunks.clearMessages();
+    const [user] = pipeline.control.snapshot().users;
+    const group = pipeline.control.snapshot().groups.find((g) => !g.memberIds.includes(user!.id))!;
+    // One user's bucket gets a membership (read in the groups phase) and a rename (the users phase).
+    pipeline.control.addMember(group.id, user!.id);
+    pipeline.control.rename(user!.id, { displayName: 'Renamed once' });
+    const queues = pipeline.env.services.outputQueues();
+    const done = await fetchRound(
+      { ...pipeline.deps(), queues },
+      request(pipeline.env.tenantId, 'manual', false),
+      quiet,
+    );
+    expect(done.kind).toBe('completed');
+    await queues.sendKeptNow();
+    const peeked = await chunks.peekMessages({ numberOfMessages: 32 });
+    const partitions = peeked.peekedMessageItems.map(
+      (m) =>
+        (JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')) as { partition: string })
+          .partition,
+    );
+    expect(partitions).toEqual([
+      'groups',
+      `users:${userBucketOf(pipeline.env.tenantId, user!.id, pipeline.deps().buckets)}`,
+    ]);
   });
 });
