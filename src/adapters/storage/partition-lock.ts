@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { TransientError } from '../../shared/errors.js';
 import { TABLES } from './storage-names.js';
-import { isWriteConflict, type TableGateway } from './table-gateway.js';
+import { isWriteConflict, statusOf, type TableGateway } from './table-gateway.js';
 
 /** The holder's view of its lock: whether it still holds it. */
 export interface PartitionLease {
@@ -23,6 +23,27 @@ export interface PartitionLease {
 export const PARTITION_LOCK_SECONDS = 5;
 
 /**
+ * What one process knows of its locks (per gateway: one per process). Its holders of one lock queue
+ * here, in order, instead of polling the lock row; and a lock this process released last is taken by
+ * its next holder over the ETag of that release, with no read: if another process wrote the row since,
+ * the ETag no longer matches and the lock is taken the ordinary way.
+ */
+interface LocalLocks {
+  readonly released: Map<string, string>;
+  readonly queues: Map<string, Promise<void>>;
+}
+const localLocks = new WeakMap<TableGateway, LocalLocks>();
+
+function localLocksOf(tables: TableGateway): LocalLocks {
+  let found = localLocks.get(tables);
+  if (!found) {
+    found = { released: new Map(), queues: new Map() };
+    localLocks.set(tables, found);
+  }
+  return found;
+}
+
+/**
  * A lease on one of a tenant's partitions (a row in syncState taken with ETag conditions), so that two
  * chunks of the same bucket are applied one after the other: each reads, decides and writes alone.
  * The lease is renewed every third of its length while `work` runs; a holder paused past it loses it,
@@ -38,9 +59,58 @@ export async function withPartitionLock<T>(
   const leaseMs = (options.leaseSeconds ?? PARTITION_LOCK_SECONDS) * 1000;
   const giveUpAt = Date.now() + (options.waitSeconds ?? 120) * 1000;
   const rowKey = `lock|${name}`;
+  const local = localLocksOf(tables);
+  const key = `${tenantId}|${rowKey}`;
+  const before = local.queues.get(key) ?? Promise.resolve();
+  let leave!: () => void;
+  const turn = new Promise<void>((resolve) => (leave = resolve));
+  const tail = before.then(() => turn);
+  local.queues.set(key, tail);
+  try {
+    // A predecessor that keeps the lock longer than a lease (a long chunk renewing it, or one paused
+    // past it) is waited for on the row, as another process's holder is.
+    await settlesBefore(before, Math.min(giveUpAt, Date.now() + leaseMs));
+    return await holdRow(tables, tenantId, name, rowKey, local, key, leaseMs, giveUpAt, work);
+  } finally {
+    leave();
+    if (local.queues.get(key) === tail) local.queues.delete(key);
+  }
+}
+
+/** Waits for `promise` to settle, or for `deadline` (epoch ms), whichever comes first. */
+async function settlesBefore(promise: Promise<void>, deadline: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+  });
+  try {
+    await Promise.race([promise, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function holdRow<T>(
+  tables: TableGateway,
+  tenantId: string,
+  name: string,
+  rowKey: string,
+  local: LocalLocks,
+  key: string,
+  leaseMs: number,
+  giveUpAt: number,
+  work: (lease: PartitionLease) => Promise<T>,
+): Promise<T> {
   const holder = randomUUID();
   let etag: string | undefined;
   let expiresAt = 0;
+  const released = local.released.get(key);
+  local.released.delete(key);
+  const takenOver =
+    released === undefined
+      ? undefined
+      : await tryTakeOver(tables, tenantId, rowKey, holder, leaseMs, released);
+  if (takenOver) ({ etag, expiresAt } = takenOver);
   for (let attempt = 0; etag === undefined; attempt += 1) {
     const taken = await tryAcquire(tables, tenantId, rowKey, holder, leaseMs);
     if (taken !== undefined) {
@@ -83,7 +153,33 @@ export async function withPartitionLock<T>(
   } finally {
     clearInterval(timer);
     await renewing;
-    if (held) await release(tables, tenantId, rowKey, etag);
+    if (held) {
+      const releasedAs = await release(tables, tenantId, rowKey, etag);
+      if (releasedAs !== undefined) local.released.set(key, releasedAs);
+    }
+  }
+}
+
+/** Takes a lock this process released last, over the ETag of that release (no read of the row). */
+async function tryTakeOver(
+  tables: TableGateway,
+  tenantId: string,
+  rowKey: string,
+  holder: string,
+  leaseMs: number,
+  releasedEtag: string,
+): Promise<{ etag: string; expiresAt: number } | undefined> {
+  const lease = { partitionKey: tenantId, rowKey, holder, expiresAt: Date.now() + leaseMs };
+  try {
+    const updated = await tables
+      .client(TABLES.syncState)
+      .updateEntity(lease, 'Replace', { etag: releasedEtag });
+    tables.meter.count(TABLES.syncState, 1, 1);
+    return { etag: updated.etag!, expiresAt: lease.expiresAt };
+  } catch (error) {
+    // Written by another process since (or gone): taken the ordinary way.
+    if (isWriteConflict(error) || statusOf(error) === 404) return undefined;
+    throw error;
   }
 }
 
@@ -114,14 +210,22 @@ async function tryAcquire(
   }
 }
 
-async function release(tables: TableGateway, tenantId: string, rowKey: string, etag: string): Promise<void> {
+/** Frees the lock; answers the ETag of the freed row (undefined: another holder has it now). */
+async function release(
+  tables: TableGateway,
+  tenantId: string,
+  rowKey: string,
+  etag: string,
+): Promise<string | undefined> {
   try {
-    await tables
+    const updated = await tables
       .client(TABLES.syncState)
       .updateEntity({ partitionKey: tenantId, rowKey, holder: '', expiresAt: 0 }, 'Replace', { etag });
     tables.meter.count(TABLES.syncState, 1, 1);
+    return updated.etag;
   } catch (error) {
     // Our lease expired and someone else holds it now: theirs to release.
     if (!isWriteConflict(error)) throw error;
+    return undefined;
   }
 }
