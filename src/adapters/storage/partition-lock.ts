@@ -23,7 +23,7 @@ export interface PartitionLease {
 export const PARTITION_LOCK_SECONDS = 5;
 
 /**
- * What one process knows of its locks (per gateway: one per process). Its holders of one lock queue
+ * What one process knows of its locks (per storage account: `TableGateway.scope`). Its holders of one lock queue
  * here, in order, instead of polling the lock row; and a lock this process released last is taken by
  * its next holder over the ETag of that release, with no read: if another process wrote the row since,
  * the ETag no longer matches and the lock is taken the ordinary way.
@@ -32,13 +32,13 @@ interface LocalLocks {
   readonly released: Map<string, string>;
   readonly queues: Map<string, Promise<void>>;
 }
-const localLocks = new WeakMap<TableGateway, LocalLocks>();
+const localLocks = new WeakMap<object, LocalLocks>();
 
 function localLocksOf(tables: TableGateway): LocalLocks {
-  let found = localLocks.get(tables);
+  let found = localLocks.get(tables.scope);
   if (!found) {
     found = { released: new Map(), queues: new Map() };
-    localLocks.set(tables, found);
+    localLocks.set(tables.scope, found);
   }
   return found;
 }

@@ -45,6 +45,14 @@ export class TableGateway {
     readonly meter: WriteMeter = new WriteMeter(),
   ) {}
 
+  /**
+   * The same object for this gateway and every gateway made from it (withMeter): what a process keeps
+   * about its storage across invocations is keyed by it.
+   */
+  get scope(): object {
+    return this.account;
+  }
+
   /** A gateway on the same account that counts into its own meter. */
   withMeter(meter: WriteMeter): TableGateway {
     const gateway = new TableGateway(this.account, meter);

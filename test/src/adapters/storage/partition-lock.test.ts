@@ -12,7 +12,7 @@ import {
 } from '../../../../src/adapters/storage/partition-lock.js';
 import { storageAccountFromConnectionString } from '../../../../src/adapters/storage/storage-account.js';
 import { TABLES } from '../../../../src/adapters/storage/storage-names.js';
-import { TableGateway } from '../../../../src/adapters/storage/table-gateway.js';
+import { TableGateway, WriteMeter } from '../../../../src/adapters/storage/table-gateway.js';
 
 const TENANT = '5a0c1f5e-2b1c-4d3e-8a51-1f0a4b3c2d77';
 
@@ -92,21 +92,23 @@ describe('the partition lock', () => {
 
   it("hands the lock to this process's next holder without reading the lock row, and still defers to another process's holder", async () => {
     let reads = 0;
-    const counting = new Proxy(tables, {
-      get(target, property, receiver) {
-        const value: unknown = Reflect.get(target, property, receiver);
-        if (typeof value !== 'function') return value;
-        if (property !== 'get') return (value as (...a: unknown[]) => unknown).bind(target);
-        return (...args: unknown[]): unknown => {
-          if (args[0] === TABLES.syncState) reads += 1;
-          return (value as (...a: unknown[]) => unknown).apply(target, args);
-        };
-      },
-    });
+    // Each holder with its own gateway, as each invocation has (AppServices.deps: withMeter).
+    const counting = (): TableGateway =>
+      new Proxy(tables.withMeter(new WriteMeter()), {
+        get(target, property, receiver) {
+          const value: unknown = Reflect.get(target, property, receiver);
+          if (typeof value !== 'function') return value;
+          if (property !== 'get') return (value as (...a: unknown[]) => unknown).bind(target);
+          return (...args: unknown[]): unknown => {
+            if (args[0] === TABLES.syncState) reads += 1;
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        },
+      });
     const order: string[] = [];
     await Promise.all(
       ['a', 'b', 'c', 'd'].map((who) =>
-        withPartitionLock(counting, TENANT, 'users:5', async () => {
+        withPartitionLock(counting(), TENANT, 'users:5', async () => {
           order.push(who);
           await new Promise((resolve) => setTimeout(resolve, 20));
         }),
@@ -126,7 +128,9 @@ describe('the partition lock', () => {
       holder: 'another host',
       expiresAt,
     });
-    const startedAt = await withPartitionLock(counting, TENANT, 'users:5', () => Promise.resolve(Date.now()));
+    const startedAt = await withPartitionLock(counting(), TENANT, 'users:5', () =>
+      Promise.resolve(Date.now()),
+    );
     expect(startedAt).toBeGreaterThanOrEqual(expiresAt);
   });
 });
