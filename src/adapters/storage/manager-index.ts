@@ -79,10 +79,10 @@ export class ManagerIndex {
   }
 
   /**
-   * Sets (or, for null, removes) these users' entries: read, change, and write only over the blob as
-   * read (If-Match), so that a holder that lost the bucket's lock, paused between its read and its
-   * write, cannot overwrite the entries another wrote meanwhile: on a conflict it reads and changes
-   * again. `onlyNew`: the entries of a first round's chunk, decided assuming nothing exists: like a
+   * Sets (or, for null, removes) these users' entries: change the copy kept (or read), and write only
+   * over the blob as that copy was (If-Match), so that a holder that lost the bucket's lock, paused
+   * between its read and its write, cannot overwrite the entries another wrote meanwhile: on a
+   * conflict it reads and changes again. `onlyNew`: the entries of a first round's chunk, decided assuming nothing exists: like a
    * row's create, they never replace or remove an entry; one already there is an IndexEntryExists
    * conflict, and the chunk is applied again the ordinary way.
    */
@@ -95,7 +95,11 @@ export class ManagerIndex {
     if (changes.size === 0) return;
     const name = ManagerIndex.blobName(tenantId, bucket);
     for (let attempt = 1; ; attempt += 1) {
-      const read = await this.#tagged(tenantId, bucket);
+      // The copy this process keeps is written over at once (its ETag is the condition): the blob is
+      // written under the bucket's lock, so it is nearly always current; when it is not, the write is
+      // refused and the next attempt reads the blob.
+      const kept = attempt === 1 ? this.#kept.get(name) : undefined;
+      const read = kept ?? (await this.#tagged(tenantId, bucket));
       const entries = new Map(read.entries);
       let changed = false;
       for (const [userId, entry] of changes) {
@@ -108,13 +112,18 @@ export class ManagerIndex {
           changed = true;
         }
       }
-      if (!changed) return;
+      // Nothing to write against an unread copy is decided again against the blob itself.
+      if (!changed) {
+        if (kept === undefined) return;
+        continue;
+      }
       try {
         const etag = await this.blobs.put(name, Object.fromEntries(entries), read.etag);
         this.#kept.set(name, { etag, entries });
         return;
       } catch (error) {
-        if (!isWriteConflict(error) || attempt >= WRITE_ATTEMPTS) throw error;
+        const gone = kept !== undefined && (error as { statusCode?: number }).statusCode === 404;
+        if (!(isWriteConflict(error) || gone) || attempt >= WRITE_ATTEMPTS) throw error;
       }
     }
   }

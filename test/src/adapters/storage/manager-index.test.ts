@@ -14,8 +14,11 @@ import { CONTAINERS } from '../../../../src/adapters/storage/storage-names.js';
 /** Counts the blobs actually downloaded (a 304 is not one). */
 class CountingStore extends ChunkStore {
   downloads = 0;
+  /** Every request for a blob, 304s included. */
+  asked = 0;
 
   override async findTagged(name: string, known?: string) {
+    this.asked += 1;
     const found = await super.findTagged(name, known);
     if (found !== 'unchanged' && found !== undefined) this.downloads += 1;
     return found;
@@ -109,5 +112,30 @@ describe('the managers index', () => {
       'user-mine',
       'user-theirs',
     ]);
+  });
+
+  it('writes over the copy it keeps without asking for the blob first, and re-reads it when another process wrote since', async () => {
+    const bucket = 2;
+    const index = new ManagerIndex(store);
+    await index.read(TENANT, bucket);
+
+    let asked = store.asked;
+    await index.update(TENANT, bucket, new Map([['user-kept', entry('person-kept')]]));
+    // Its own copy is current: written over its ETag (If-Match) with no read.
+    expect(store.asked - asked).toBe(0);
+
+    await other.update(TENANT, bucket, new Map([['user-other', entry('person-other')]]));
+    asked = store.asked;
+    await index.update(TENANT, bucket, new Map([['user-late', entry('person-late')]]));
+    // The kept ETag no longer matches: refused, read again, written again.
+    expect(store.asked - asked).toBe(1);
+    const fresh = new ManagerIndex(
+      new ChunkStore(
+        storageAccountFromConnectionString(azurite.connectionString).blobService(),
+        CONTAINERS.changeSets,
+      ),
+    );
+    const keys = [...(await fresh.read(TENANT, bucket)).keys()];
+    expect(keys).toEqual(expect.arrayContaining(['user-kept', 'user-other', 'user-late']));
   });
 });
