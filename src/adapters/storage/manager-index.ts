@@ -82,9 +82,9 @@ export class ManagerIndex {
    * Sets (or, for null, removes) these users' entries: change the copy kept (or read), and write only
    * over the blob as that copy was (If-Match), so that a holder that lost the bucket's lock, paused
    * between its read and its write, cannot overwrite the entries another wrote meanwhile: on a
-   * conflict it reads and changes again. `onlyNew`: the entries of a first round's chunk, decided assuming nothing exists: like a
-   * row's create, they never replace or remove an entry; one already there is an IndexEntryExists
-   * conflict, and the chunk is applied again the ordinary way.
+   * conflict it reads and changes again. `onlyNew`: the entries of a first round's chunk, decided
+   * assuming nothing exists: like a row's create, they never replace or remove an entry; one already
+   * there is an IndexEntryExists conflict, and the chunk is applied again the ordinary way.
    */
   async update(
     tenantId: string,

@@ -23,10 +23,10 @@ export interface PartitionLease {
 export const PARTITION_LOCK_SECONDS = 5;
 
 /**
- * What one process knows of its locks (per storage account: `TableGateway.scope`). Its holders of one lock queue
- * here, in order, instead of polling the lock row; and a lock this process released last is taken by
- * its next holder over the ETag of that release, with no read: if another process wrote the row since,
- * the ETag no longer matches and the lock is taken the ordinary way.
+ * What one process knows of its locks (per storage account: `TableGateway.scope`). Its holders of one
+ * lock queue here, in order, instead of polling the lock row; and a lock this process released last
+ * is taken by its next holder over the ETag of that release, with no read: if another process wrote
+ * the row since, the ETag no longer matches and the lock is taken the ordinary way.
  */
 interface LocalLocks {
   readonly released: Map<string, string>;
