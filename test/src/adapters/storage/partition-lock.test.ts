@@ -29,6 +29,18 @@ describe('the partition lock', () => {
     await azurite?.stop();
   });
 
+  /** Writes the lock row as another process's holder would, for `ms` more; answers its expiry. */
+  async function heldElsewhere(name: string, holder: string, ms: number): Promise<number> {
+    const expiresAt = Date.now() + ms;
+    await tables.upsert(TABLES.syncState, {
+      partitionKey: TENANT,
+      rowKey: `lock|${name}`,
+      holder,
+      expiresAt,
+    });
+    return expiresAt;
+  }
+
   it('is held for 5 s past its last renewal, the bound on how long a dead holder blocks its bucket', async () => {
     expect(PARTITION_LOCK_SECONDS).toBe(5);
     await withPartitionLock(tables, TENANT, 'users:1', async () => {
@@ -56,13 +68,7 @@ describe('the partition lock', () => {
   });
 
   it("takes a dead holder's lock once it has expired, never before", async () => {
-    const expiresAt = Date.now() + 800;
-    await tables.upsert(TABLES.syncState, {
-      partitionKey: TENANT,
-      rowKey: 'lock|users:3',
-      holder: 'a host that died',
-      expiresAt,
-    });
+    const expiresAt = await heldElsewhere('users:3', 'a host that died', 800);
     const startedAt = await withPartitionLock(tables, TENANT, 'users:3', () => Promise.resolve(Date.now()));
     expect(startedAt).toBeGreaterThanOrEqual(expiresAt);
   });
@@ -121,13 +127,7 @@ describe('the partition lock', () => {
 
     // Another process takes the lock meanwhile: the ETag this process kept is stale, and the lock is
     // taken only once the other holder's time has passed.
-    const expiresAt = Date.now() + 600;
-    await tables.upsert(TABLES.syncState, {
-      partitionKey: TENANT,
-      rowKey: 'lock|users:5',
-      holder: 'another host',
-      expiresAt,
-    });
+    const expiresAt = await heldElsewhere('users:5', 'another host', 600);
     const startedAt = await withPartitionLock(counting(), TENANT, 'users:5', () =>
       Promise.resolve(Date.now()),
     );
