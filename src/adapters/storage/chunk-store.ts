@@ -56,6 +56,14 @@ export class ChunkStore {
     }
   }
 
+  /** The blobs under `prefix` with their ETags (one listing: nothing is downloaded). */
+  async listTagged(prefix: string): Promise<Map<string, string>> {
+    const tagged = new Map<string, string>();
+    for await (const blob of this.#container.listBlobsFlat({ prefix }))
+      tagged.set(blob.name, blob.properties.etag ?? '');
+    return tagged;
+  }
+
   async list(prefix: string): Promise<string[]> {
     const names: string[] = [];
     for await (const blob of this.#container.listBlobsFlat({ prefix })) names.push(blob.name);

@@ -52,7 +52,11 @@ export class ManagerIndex {
   constructor(private readonly blobs: ChunkStore) {}
 
   static blobName(tenantId: string, bucket: number): string {
-    return `managers/${tenantId}/${String(bucket).padStart(2, '0')}.json`;
+    return `${ManagerIndex.prefix(tenantId)}${String(bucket).padStart(2, '0')}.json`;
+  }
+
+  static prefix(tenantId: string): string {
+    return `managers/${tenantId}/`;
   }
 
   /** A bucket's entries (the caller's own copy). */
@@ -128,20 +132,38 @@ export class ManagerIndex {
     }
   }
 
-  /** Every bucket's entries, by user id, with the bucket they live in. */
+  /**
+   * Every bucket's entries, by user id, with the bucket they live in. One listing of the index's blobs
+   * gives their ETags: only the buckets whose blob moved since this process kept it are downloaded.
+   */
   async readAll(
     tenantId: string,
     buckets: number,
   ): Promise<Map<string, { entry: ManagerEntry; bucket: number }>> {
+    const listed = await this.blobs.listTagged(ManagerIndex.prefix(tenantId));
     const all = new Map<string, { entry: ManagerEntry; bucket: number }>();
     await forEachConcurrently(
       Array.from({ length: buckets }, (_, bucket) => bucket),
       8,
       async (bucket) => {
-        for (const [userId, entry] of (await this.#tagged(tenantId, bucket)).entries)
-          all.set(userId, { entry, bucket });
+        const name = ManagerIndex.blobName(tenantId, bucket);
+        const etag = listed.get(name);
+        const kept = this.#kept.get(name);
+        if (etag === undefined) this.#kept.delete(name);
+        const current =
+          etag === undefined
+            ? undefined
+            : kept !== undefined && sameEtag(kept.etag, etag)
+              ? kept
+              : await this.#tagged(tenantId, bucket);
+        for (const [userId, entry] of current?.entries ?? []) all.set(userId, { entry, bucket });
       },
     );
     return all;
   }
+}
+
+/** ETags as a listing and a download give them (a listing may leave out the quotes). */
+function sameEtag(a: string, b: string): boolean {
+  return a.replace(/"/g, '') === b.replace(/"/g, '');
 }
