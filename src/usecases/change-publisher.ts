@@ -90,10 +90,8 @@ export class ChangePublisher {
   ): Promise<number> {
     const drained = this.#drain();
     const groups = staging ? drained.find(([partition]) => partition === 'groups') : undefined;
-    if (staging && groups) {
-      const name = `${String(staging.flushNo).padStart(6, '0')}-e${this.epoch}`;
-      await this.#put(`${staging.stagePrefix}groups/${name}.json`, groups[1]);
-    }
+    if (staging && groups)
+      await this.#put(this.#stagedName(staging.stagePrefix, 'groups', staging.flushNo), groups[1]);
     const messages: DirectoryChunk[] = staging?.publishStaged
       ? await this.#stagedMessages(ref, staging.stagePrefix, firstChunkIndex, fresh)
       : [];
@@ -112,10 +110,16 @@ export class ChangePublisher {
 
   /** Stages everything buffered in Blob Storage under `prefix` (a full round's flush). */
   async stage(prefix: string, flushNo: number): Promise<void> {
-    const name = `${String(flushNo).padStart(6, '0')}-e${this.epoch}`;
     await Promise.all(
-      this.#drain().map(([partition, changes]) => this.#put(`${prefix}${partition}/${name}.json`, changes)),
+      this.#drain().map(([partition, changes]) =>
+        this.#put(this.#stagedName(prefix, partition, flushNo), changes),
+      ),
     );
+  }
+
+  /** A flush's staged blob of one partition (the lease epoch in it: see the constructor). */
+  #stagedName(prefix: string, partition: string, flushNo: number): string {
+    return `${prefix}${partition}/${String(flushNo).padStart(6, '0')}-e${this.epoch}.json`;
   }
 
   /** Publishes one message per partition naming every blob staged for it; returns the next chunk index. */

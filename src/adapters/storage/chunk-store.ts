@@ -65,9 +65,7 @@ export class ChunkStore {
   }
 
   async list(prefix: string): Promise<string[]> {
-    const names: string[] = [];
-    for await (const blob of this.#container.listBlobsFlat({ prefix })) names.push(blob.name);
-    return names.sort();
+    return [...(await this.listTagged(prefix)).keys()].sort();
   }
 
   /** Deletes every blob under `prefix`, a few at a time. */

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 import { forEachConcurrently } from '../../shared/concurrency.js';
 import type { ChunkStore } from './chunk-store.js';
-import { isWriteConflict } from './table-gateway.js';
+import { isWriteConflict, statusOf } from './table-gateway.js';
 
 /**
  * What the managers rule needs of every linked person, kept per bucket of users in one small blob
@@ -126,7 +126,7 @@ export class ManagerIndex {
         this.#kept.set(name, { etag, entries });
         return;
       } catch (error) {
-        const gone = kept !== undefined && (error as { statusCode?: number }).statusCode === 404;
+        const gone = kept !== undefined && statusOf(error) === 404;
         if (!(isWriteConflict(error) || gone) || attempt >= WRITE_ATTEMPTS) throw error;
       }
     }

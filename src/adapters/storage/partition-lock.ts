@@ -171,11 +171,7 @@ async function tryTakeOver(
 ): Promise<{ etag: string; expiresAt: number } | undefined> {
   const lease = { partitionKey: tenantId, rowKey, holder, expiresAt: Date.now() + leaseMs };
   try {
-    const updated = await tables
-      .client(TABLES.syncState)
-      .updateEntity(lease, 'Replace', { etag: releasedEtag });
-    tables.meter.count(TABLES.syncState, 1, 1);
-    return { etag: updated.etag!, expiresAt: lease.expiresAt };
+    return await replaceLease(tables, lease, releasedEtag);
   } catch (error) {
     // Written by another process since (or gone): taken the ordinary way.
     if (isWriteConflict(error) || statusOf(error) === 404) return undefined;
@@ -201,13 +197,22 @@ async function tryAcquire(
       return { etag: created.etag!, expiresAt: lease.expiresAt };
     }
     if (typeof current.expiresAt === 'number' && current.expiresAt > now) return undefined;
-    const updated = await client.updateEntity(lease, 'Replace', { etag: current.etag! });
-    tables.meter.count(TABLES.syncState, 1, 1);
-    return { etag: updated.etag!, expiresAt: lease.expiresAt };
+    return await replaceLease(tables, lease, current.etag!);
   } catch (error) {
     if (isWriteConflict(error)) return undefined;
     throw error;
   }
+}
+
+/** Writes this holder's lease over the lock row as it was when it had `etag` (If-Match). */
+async function replaceLease(
+  tables: TableGateway,
+  lease: { partitionKey: string; rowKey: string; holder: string; expiresAt: number },
+  etag: string,
+): Promise<{ etag: string; expiresAt: number }> {
+  const updated = await tables.client(TABLES.syncState).updateEntity(lease, 'Replace', { etag });
+  tables.meter.count(TABLES.syncState, 1, 1);
+  return { etag: updated.etag!, expiresAt: lease.expiresAt };
 }
 
 /** Frees the lock; answers the ETag of the freed row (undefined: another holder has it now). */
