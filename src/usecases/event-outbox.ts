@@ -1,4 +1,5 @@
 import { EventStore, outboxColumns, outboxOf } from '../adapters/storage/event-store.js';
+import { RunStore } from '../adapters/storage/run-store.js';
 import type { TableName } from '../adapters/storage/storage-names.js';
 import type { Row, TableGateway } from '../adapters/storage/table-gateway.js';
 import type { PersonRecord } from '../domain/person.js';
@@ -28,7 +29,10 @@ import {
  *    do their ids), the row's outbox is updated to the new keys (ETag'd), then they are written: a
  *    reader whose cursor passed the crash still sees them after it, and a second redo finds them. And a later
  *    change of the same subject first writes the previous change's outbox into the feed again
- *    (`carried`, when it is younger than a day), so overwriting an outbox never loses its events.
+ *    (`carried`, when it is younger than a day), so overwriting an outbox never loses its events,
+ *    unless the run that wrote that outbox has `completed`: every writer of a run writes its events
+ *    into the feed before its part of the run counts as done, and a run with a lost chunk ends
+ *    `completed-with-errors`, so a completed run's outboxes are all in the feed.
  *
  * A redelivered or replayed change that is already applied plans `unchanged`: no new sequence, no
  * event; the feed rows it may write again are the same rows.
@@ -39,8 +43,16 @@ export interface SubjectChange {
   /** This change's events: into the feed after the subject's write. */
   readonly events: FeedEvent[];
   /** The previous change's events: into the feed again before the subject's write. */
-  readonly carried: FeedEvent[];
+  readonly carried: CarriedOutbox;
 }
+
+/** A previous change's outbox, with the run that wrote it. */
+export interface CarriedOutbox {
+  readonly runId: string | undefined;
+  readonly events: readonly FeedEvent[];
+}
+
+const NOTHING_CARRIED: CarriedOutbox = Object.freeze({ runId: undefined, events: [] });
 
 /** How long an outbox is written again by the subject's next change (redeliveries come in minutes). */
 export const CARRY_HORIZON_MS = 24 * 60 * 60 * 1000;
@@ -63,15 +75,15 @@ function changeOf(
           : outboxColumns(previous.events, { seq: previous.seq, at: previous.at }, previous.runId ?? ''),
       events: [],
       // Written again only when this very run wrote them (a redo after a crash before the feed's write).
-      carried: previous.runId === runId ? previous.events : [],
+      carried: previous.runId === runId ? { runId, events: previous.events } : NOTHING_CARRIED,
     };
   }
   const at = changeTime(now.toISOString(), previous.at);
   const events = feedEventsOf(subject, subjectId, bodies, { previousSeq: previous.seq, at, runId });
   const carried =
     previous.at !== undefined && now.getTime() - Date.parse(previous.at) < CARRY_HORIZON_MS
-      ? previous.events
-      : [];
+      ? { runId: previous.runId, events: previous.events }
+      : NOTHING_CARRIED;
   return {
     columns: outboxColumns(events, { seq: events.at(-1)!.seq, at }, runId),
     events,
@@ -158,6 +170,28 @@ export async function recoverOutboxes(
 }
 
 /** Writes events into the tenant's feed (again: same keys, same rows). */
+/**
+ * The previous outboxes of the subjects about to be written, into the feed again (see 3. above), but
+ * for those a completed run wrote: their events are in the feed already.
+ */
+export async function flushCarried(
+  tables: TableGateway,
+  tenantId: string,
+  buckets: number,
+  outboxes: readonly CarriedOutbox[],
+): Promise<void> {
+  const byRun = new Map<string | undefined, FeedEvent[]>();
+  for (const { runId, events } of outboxes) {
+    if (events.length > 0) byRun.set(runId, [...(byRun.get(runId) ?? []), ...events]);
+  }
+  const runs = new RunStore(tables);
+  const pending: FeedEvent[] = [];
+  for (const [runId, events] of byRun) {
+    if (runId === undefined || !(await runs.hasCompleted(tenantId, runId))) pending.push(...events);
+  }
+  await flushEvents(tables, tenantId, buckets, pending);
+}
+
 export async function flushEvents(
   tables: TableGateway,
   tenantId: string,

@@ -9,6 +9,7 @@ import { type ManagerFacts, type ManagerLink, resolveManagers } from '../domain/
 import { HISTORY_ON_ROW } from '../domain/person.js';
 import { forEachConcurrently } from '../shared/concurrency.js';
 import {
+  flushCarried,
   flushEvents,
   personChange,
   recoverOutboxes,
@@ -117,11 +118,11 @@ async function correctBucket(
     for (let i = 0; i < planned.length; i += MAX_BATCH) {
       const batch = planned.slice(i, i + MAX_BATCH);
       lease.assertHeld();
-      await flushEvents(
+      await flushCarried(
         deps.tables,
         tenantId,
         deps.buckets,
-        batch.flatMap((p) => p.change.carried),
+        batch.map((p) => p.change.carried),
       );
       try {
         await deps.tables.transact(
@@ -241,7 +242,7 @@ async function correctOne(
       return step.entry;
     }
     try {
-      await flushEvents(deps.tables, tenantId, deps.buckets, step.change.carried);
+      await flushCarried(deps.tables, tenantId, deps.buckets, [step.change.carried]);
       await deps.tables.replaceIfMatch(TABLES.people, step.row, step.etag);
       await flushEvents(deps.tables, tenantId, deps.buckets, step.change.events);
       if (step.problem) errors.push(step.problem);

@@ -23,7 +23,7 @@ import { isOutOfDirectory } from '../domain/person-status.js';
 import type { Policy } from '../domain/policy.js';
 import { decideScope } from '../domain/scope.js';
 import { parseUserFilter } from '../domain/user-filter.js';
-import { personChange, replayedRow } from './event-outbox.js';
+import { type CarriedOutbox, personChange, replayedRow } from './event-outbox.js';
 
 /**
  * Plan → apply for the people of one bucket: the planner (person-plan.ts, pure) decides each user's
@@ -66,8 +66,8 @@ export interface BucketProjection {
   readonly managers: Map<string, ManagerEntry | null>;
   /** The app's events of these writes (event-outbox.ts): into the feed after the people writes… */
   readonly events: FeedEvent[];
-  /** …and those of the previous changes of the people written, into the feed again before them. */
-  readonly carriedEvents: FeedEvent[];
+  /** …and the outboxes of the previous changes of the people written, into the feed again before them. */
+  readonly carried: CarriedOutbox[];
   /** Unchanged rows whose outbox this run wrote: the feed is checked for their events (a redo). */
   readonly replayed: Row[];
 }
@@ -162,7 +162,7 @@ export async function projectBucket(tables: TableGateway, input: ProjectInput): 
     errors: [],
     refused: new Set(),
     events: [],
-    carriedEvents: [],
+    carried: [],
     replayed: [],
     managers: new Map(),
   };
@@ -270,7 +270,7 @@ export async function projectBucket(tables: TableGateway, input: ProjectInput): 
         continue;
       }
       out.events.push(...change.events);
-      out.carriedEvents.push(...change.carried);
+      out.carried.push(change.carried);
       const personPk = row.partitionKey;
       const action: TransactionAction = current?.etag
         ? ['update', row, 'Replace', { etag: current.etag }]

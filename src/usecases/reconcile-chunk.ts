@@ -22,7 +22,7 @@ import {
 import type { Policy } from '../domain/policy.js';
 import { byVersion, isSettled } from '../domain/version.js';
 import { TransientError } from '../shared/errors.js';
-import { flushEvents, recoverOutboxes } from './event-outbox.js';
+import { flushCarried, flushEvents, recoverOutboxes } from './event-outbox.js';
 import type { OutcomeCounts } from './messages.js';
 import {
   type ChangeEntry,
@@ -242,7 +242,7 @@ async function applyOnce(
   }
   lease.assertHeld();
   // The app's events (event-outbox.ts): they ride on the people rows; the feed gets them after.
-  await flushEvents(tables, tenantId, work.buckets, projection.carriedEvents);
+  await flushCarried(tables, tenantId, work.buckets, projection.carried);
   await tables.transact(TABLES.people, projection.actions);
   for (const write of projection.sideWrites) {
     lease.assertHeld();

@@ -23,7 +23,14 @@ import { teamIdFor } from '../domain/person-id.js';
 import type { Policy } from '../domain/policy.js';
 import { isSyncedGroup } from '../domain/team-membership.js';
 import { byVersion, isNewer, isSettled } from '../domain/version.js';
-import { flushEvents, recoverOutboxes, replayedRow, teamChange } from './event-outbox.js';
+import {
+  type CarriedOutbox,
+  flushCarried,
+  flushEvents,
+  recoverOutboxes,
+  replayedRow,
+  teamChange,
+} from './event-outbox.js';
 import {
   applyUserBucket,
   type ChunkOutcome,
@@ -133,7 +140,7 @@ export async function applyGroupChanges(
     const teams = await tables.readRows(TABLES.teams, tenantId, teamIds.values());
     const teamActions: TransactionAction[] = [];
     const teamEvents: FeedEvent[] = [];
-    const carriedEvents: FeedEvent[] = [];
+    const carried: CarriedOutbox[] = [];
     const replayedTeams: Row[] = [];
     for (const id of propertiesChanged) {
       const teamId = teamIds.get(id)!;
@@ -151,7 +158,7 @@ export async function applyGroupChanges(
         const change = teamChange(work.runId, teams.get(teamId), desired);
         Object.assign(desired, change.columns);
         teamEvents.push(...change.events);
-        carriedEvents.push(...change.carried);
+        carried.push(change.carried);
         teamActions.push(['upsert', desired, 'Replace']);
       } else {
         const replayed = replayedRow(teams.get(teamId), work.runId);
@@ -168,7 +175,7 @@ export async function applyGroupChanges(
       return etag ? ['update', row, 'Replace', { etag }] : ['create', row];
     });
     lease.assertHeld();
-    await flushEvents(tables, tenantId, work.buckets, carriedEvents);
+    await flushCarried(tables, tenantId, work.buckets, carried);
     // A full round's groups chunk writes thousands of teams and groups: batches run a few at a time.
     await tables.transact(TABLES.teams, teamActions, { concurrency: BATCHES_IN_FLIGHT });
     await flushEvents(tables, tenantId, work.buckets, teamEvents);

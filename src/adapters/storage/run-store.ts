@@ -48,6 +48,10 @@ export function newRunRef(tenantId: string, now: Date = new Date()): RunRef {
   return { tenantId, runId, runKey: `${inverted}-${runId}` };
 }
 
+/** Completed runs this process has asked about (RunStore.hasCompleted), per storage account. */
+const completedRuns = new WeakMap<object, Map<string, Promise<boolean>>>();
+const COMPLETED_RUNS_KEPT = 1_000;
+
 /**
  * One row per run (trigger, times, counts, state) and its error log (runErrors, one partition a run).
  */
@@ -95,6 +99,32 @@ export class RunStore {
       const ids = [...known, ...requestIds.filter((id) => !known.includes(id))].slice(-50);
       return ids.length === known.length ? undefined : { ...row, requestIds: ids.join(',') };
     });
+  }
+
+  /**
+   * Whether the tenant's run `runId` has `completed`. A completed run stays so: this process asks the
+   * table once for it, and again for a run not completed yet.
+   */
+  async hasCompleted(tenantId: string, runId: string): Promise<boolean> {
+    let known = completedRuns.get(this.tables.scope);
+    if (!known) completedRuns.set(this.tables.scope, (known = new Map<string, Promise<boolean>>()));
+    const key = `${tenantId}|${runId}`;
+    let answer = known.get(key);
+    if (!answer) {
+      answer = this.tables
+        .query(TABLES.runs, odata`PartitionKey eq ${tenantId} and runId eq ${runId}`, ['state'], 1)
+        .then((rows) => rows[0]?.state === ('completed' satisfies RunState));
+      known.set(key, answer);
+      if (known.size > COMPLETED_RUNS_KEPT) known.delete(known.keys().next().value!);
+      const asked = answer;
+      const forget = (): void => {
+        if (known.get(key) === asked) known.delete(key);
+      };
+      answer.then((completed) => {
+        if (!completed) forget();
+      }, forget);
+    }
+    return answer;
   }
 
   async get(ref: Pick<RunRef, 'tenantId' | 'runKey'>): Promise<Row | undefined> {

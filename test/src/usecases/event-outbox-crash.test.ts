@@ -6,6 +6,7 @@ import { type EmbeddedAzurite, startAzurite } from '../../../local/azurite/embed
 import { personFromRow } from '../../../src/adapters/storage/directory-rows.js';
 import { EventStore, outboxOf } from '../../../src/adapters/storage/event-store.js';
 import type { TenantGroups } from '../../../src/adapters/storage/group-graph-store.js';
+import { RunStore } from '../../../src/adapters/storage/run-store.js';
 import { storageAccountFromConnectionString } from '../../../src/adapters/storage/storage-account.js';
 import { type TableName, TABLES } from '../../../src/adapters/storage/storage-names.js';
 import { TableGateway } from '../../../src/adapters/storage/table-gateway.js';
@@ -18,10 +19,15 @@ import { encodeVersion } from '../../../src/domain/version.js';
 import { applyUserBucket, type BucketWork } from '../../../src/usecases/reconcile-chunk.js';
 import { factsOf, TENANT, USER_ID } from '../domain/arbitraries.js';
 
-/** A gateway whose feed write number `crashAt` (1 = the next) fails, as if the process died right before it. */
+/**
+ * A gateway whose feed write number `crashAt` (1 = the next) fails, as if the process died right before
+ * it; `feedWrites` counts the feed's transactions.
+ */
 class CrashingGateway extends TableGateway {
   crashAt = 0;
+  feedWrites = 0;
   override async transact(table: TableName, actions: readonly TransactionAction[]): Promise<void> {
+    if (table === TABLES.events) this.feedWrites += 1;
     if (table === TABLES.events && this.crashAt > 0) {
       this.crashAt -= 1;
       if (this.crashAt === 0) throw new Error('the process died');
@@ -56,13 +62,12 @@ describe('the outbox on the people row', () => {
     await azurite?.stop();
   });
 
+  function userChange(id: string, round: number, facts: Parameters<typeof factsOf>[0]): UserChange {
+    return { kind: 'user', id, version: encodeVersion({ round, page: 0, index: 0 }), facts: factsOf(facts) };
+  }
+
   function work(round: number, runId: string, facts: Parameters<typeof factsOf>[0]): BucketWork {
-    const change: UserChange = {
-      kind: 'user',
-      id: USER_ID,
-      version: encodeVersion({ round, page: 0, index: 0 }),
-      facts: factsOf(facts),
-    };
+    const change = userChange(USER_ID, round, facts);
     const bucketWork = {
       tenantId: TENANT,
       runId,
@@ -126,5 +131,28 @@ describe('the outbox on the people row', () => {
       events.map((e) => ({ type: e.type, ...e.data }) as unknown as PersonEvent),
     );
     expect(replayed).toEqual(viewOf(personFromRow(await personRow()).person));
+  });
+
+  it('a change over an outbox whose run completed writes the feed once: that run wrote its events already', async () => {
+    // A person of its own (the tests above share theirs), created by run-4, which then completes.
+    const userId = '5f0c8a3e-7b1d-4c2a-9e6f-1a2b3c4d5e6f';
+    const runs = new RunStore(tables);
+    const done = { tenantId: TENANT, runId: 'run-4', runKey: '0000000000004-run-4' };
+    await runs.create(done, 'manual', false, new Date().toISOString());
+    const created = { ...work(4, 'run-4', {}), changes: [userChange(userId, 4, {})] };
+    await applyUserBucket(tables, { ...created, bucket: userBucketOf(TENANT, userId, BUCKETS) });
+    await runs.transition(done, (row) => ({ ...row, state: 'completed' }));
+
+    tables.feedWrites = 0;
+    const renamed = { ...work(5, 'run-5', {}), changes: [userChange(userId, 5, { jobTitle: 'CFO' })] };
+    await applyUserBucket(tables, { ...renamed, bucket: userBucketOf(TENANT, userId, BUCKETS) });
+    expect(tables.feedWrites).toBe(1);
+    const mine = (await feed.read(TENANT, { limit: 100 })).filter(
+      (e) => e.subjectId === personIdFor(TENANT, userId),
+    );
+    expect(mine.map((e) => [e.type, e.seq])).toEqual([
+      ['person.created', 1],
+      ['person.updated', 2],
+    ]);
   });
 });

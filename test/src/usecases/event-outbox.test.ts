@@ -44,7 +44,7 @@ describe('the outbox on the changed row', () => {
   it('a creation numbers its events from 1 and puts them on the row', () => {
     const change = personChange('run-1', undefined, undefined, person({ teams: ['t1'] }), t1);
     expect(change.events.map((e) => [e.type, e.seq, e.id])).toEqual([['person.created', 1, `${ID}.1`]]);
-    expect(change.carried).toEqual([]);
+    expect(change.carried.events).toEqual([]);
     const stored = outboxOf(rowWith(change.columns));
     expect(stored).toEqual({ seq: 1, at: t1.toISOString(), runId: 'run-1', events: change.events });
   });
@@ -65,14 +65,14 @@ describe('the outbox on the changed row', () => {
       ['team.member_added', 3],
     ]);
     expect(second.events[0]!.at > first.events[0]!.at).toBe(true);
-    expect(second.carried).toEqual(first.events);
+    expect(second.carried).toEqual({ runId: 'run-1', events: first.events });
   });
 
   it('a write that changes nothing the app sees keeps the row’s bookkeeping and makes no event', () => {
     const first = personChange('run-1', undefined, undefined, person(), t1);
     const same = personChange('run-2', rowWith(first.columns), person(), person({ synced: { a: 'b' } }), t2);
     expect(same.events).toEqual([]);
-    expect(same.carried).toEqual([]);
+    expect(same.carried.events).toEqual([]);
     expect(outboxOf(rowWith(same.columns))).toEqual(outboxOf(rowWith(first.columns)));
   });
 
