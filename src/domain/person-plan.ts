@@ -189,12 +189,15 @@ export function planPerson(
     status,
     previousStatus,
     ...(unlink ? { managerId: null, entraManagerId: null, managerProblem: null } : {}),
-    ...(managerChanged && !unlink
-      ? {
-          entraManagerId: user.managerId,
-          managerId: user.managerId ? personIdFor(ctx.tenantId, user.managerId) : null,
-        }
-      : {}),
+    ...(managerChanged && !unlink ? { entraManagerId: user.managerId } : {}),
+    // The manager link as the managers rule will decide it, as far as the planner knows: none out of the
+    // directory (so the rule has nothing to correct there), the manager Entra names when it changed or
+    // the person comes back (the rule corrects it when that manager is not in the directory).
+    ...(isOutOfDirectory(status)
+      ? { managerId: null, managerProblem: null }
+      : (managerChanged || transition.kind === 'return') && !unlink
+        ? { managerId: user.managerId ? personIdFor(ctx.tenantId, user.managerId) : null }
+        : {}),
     teams: teamsOf(user.memberships, !isOutOfDirectory(status), ctx.teams),
   };
 
@@ -205,6 +208,7 @@ export function planPerson(
     next.previousStatus === linked.previousStatus &&
     next.sourceObjectId === linked.sourceObjectId &&
     next.managerId === linked.managerId &&
+    next.managerProblem === linked.managerProblem &&
     next.entraManagerId === linked.entraManagerId &&
     sameList(next.teams, linked.teams);
   if (same) {

@@ -673,6 +673,27 @@ describe('planPerson properties', () => {
     );
   });
 
+  it('a person out of the directory has no manager link and no manager problem, as the managers rule would decide; one coming back is linked to the manager Entra names', () => {
+    fc.assert(
+      fc.property(
+        policyInputArb,
+        plannerUserArb(),
+        fc.option(personArb(), { nil: undefined }),
+        (policy, user, existing) => {
+          const ctx = planContextOf(policy);
+          const decision = planPerson(ctx, user, existing);
+          if (!decision.person || decision.outcome === 'failed') return;
+          if (!user.facts && !user.deleted) return; // left as it is
+          const { status, managerId, managerProblem } = decision.person;
+          if (isOutOfDirectory(status)) expect([managerId, managerProblem]).toEqual([null, null]);
+          if (decision.outcome === 'reactivated')
+            expect(managerId).toBe(user.managerId ? personIdFor(TENANT, user.managerId) : null);
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+
   it('the person id, its origin and its creation time never change for a linked person', () => {
     fc.assert(
       fc.property(
