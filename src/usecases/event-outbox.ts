@@ -169,7 +169,6 @@ export async function recoverOutboxes(
   }
 }
 
-/** Writes events into the tenant's feed (again: same keys, same rows). */
 /**
  * The previous outboxes of the subjects about to be written, into the feed again (see 3. above), but
  * for those a completed run wrote: their events are in the feed already.
@@ -192,6 +191,7 @@ export async function flushCarried(
   await flushEvents(tables, tenantId, buckets, pending);
 }
 
+/** Writes events into the tenant's feed (again: same keys, same rows). */
 export async function flushEvents(
   tables: TableGateway,
   tenantId: string,
