@@ -181,7 +181,10 @@ export async function flushCarried(
 ): Promise<void> {
   const byRun = new Map<string | undefined, FeedEvent[]>();
   for (const { runId, events } of outboxes) {
-    if (events.length > 0) byRun.set(runId, [...(byRun.get(runId) ?? []), ...events]);
+    if (events.length === 0) continue;
+    const list = byRun.get(runId);
+    if (list) list.push(...events);
+    else byRun.set(runId, [...events]);
   }
   const runs = new RunStore(tables);
   const pending: FeedEvent[] = [];
