@@ -106,7 +106,7 @@ export function planPerson(
     const person: PersonRecord = {
       ...values,
       synced: merged.base,
-      managerId: user.managerId ? personIdFor(ctx.tenantId, user.managerId) : null,
+      managerId: namedManager(ctx, user),
       entraManagerId: user.managerId,
       teams: teamsOf(user.memberships, true, ctx.teams),
       history: [entry(ctx, 'created', scope.rule)],
@@ -182,6 +182,7 @@ export function planPerson(
   }
   const managerChanged = (linked.entraManagerId ?? null) !== user.managerId && !user.deleted;
   const unlink = user.deleted === 'hard';
+  const inDirectory = !isOutOfDirectory(status);
   next = {
     ...next,
     sourceObjectId: unlink ? null : user.id,
@@ -193,12 +194,12 @@ export function planPerson(
     // The manager link as the managers rule will decide it, as far as the planner knows: none out of the
     // directory (so the rule has nothing to correct there), the manager Entra names when it changed or
     // the person comes back (the rule corrects it when that manager is not in the directory).
-    ...(isOutOfDirectory(status)
+    ...(!inDirectory
       ? { managerId: null, managerProblem: null }
-      : (managerChanged || transition.kind === 'return') && !unlink
-        ? { managerId: user.managerId ? personIdFor(ctx.tenantId, user.managerId) : null }
+      : managerChanged || transition.kind === 'return'
+        ? { managerId: namedManager(ctx, user) }
         : {}),
-    teams: teamsOf(user.memberships, !isOutOfDirectory(status), ctx.teams),
+    teams: teamsOf(user.memberships, inDirectory, ctx.teams),
   };
 
   const changes = changedFields(linked, next);
@@ -248,6 +249,11 @@ export function planPerson(
     history: [...linked.history, entry(ctx, outcome === 'conflicted' ? 'updated' : outcome, rule, changes)],
   };
   return { outcome, person, rule, destructive: transition.kind === 'leave', errors, conflicts };
+}
+
+/** The person of the manager Entra names (the managers rule corrects it when not in the directory). */
+function namedManager(ctx: PlanContext, user: MirrorUser): string | null {
+  return user.managerId ? personIdFor(ctx.tenantId, user.managerId) : null;
 }
 
 function emptyPerson(ctx: PlanContext, user: MirrorUser): PersonRecord {
