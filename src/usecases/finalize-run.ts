@@ -79,15 +79,44 @@ async function checkCoalesced(deps: PipelineDeps, ref: RunRef): Promise<FanIn> {
 }
 
 /**
+ * Runs this process found small with their fetch done, per storage account (TableGateway.scope): a
+ * run's chunksTotal is written once, so its other chunks ask for a check without reading it again (a
+ * check of a run that completed meanwhile changes nothing). The most recent few are kept.
+ */
+const smallRuns = new WeakMap<object, Set<string>>();
+const SMALL_RUNS_KEPT = 64;
+
+function smallRunsOf(deps: PipelineDeps): Set<string> {
+  let known = smallRuns.get(deps.tables.scope);
+  if (!known) smallRuns.set(deps.tables.scope, (known = new Set<string>()));
+  return known;
+}
+
+/**
  * A chunk is in: when its fetch is done and its run is small or closing (a check found only its last
- * chunks to go), the run is checked now (a `chunk-applied` event). Nothing while the fetch runs (its
- * fetch-done checks), nor for the bulk of a large run's chunks (the periodic checks).
+ * chunks to go), the run is checked now (a `chunk-applied` event); when this process is checking the
+ * run already, that check only looks once more (as for a `chunk-applied` event that meets it: see
+ * checkCoalesced), and nothing is sent. Nothing while the fetch runs (its fetch-done checks), nor for the
+ * bulk of a large run's chunks (the periodic checks).
  */
 export async function chunkApplied(deps: PipelineDeps, ref: RunRef): Promise<void> {
-  const run = await deps.runs.get(ref);
-  const total = Number(run?.chunksTotal ?? -1);
-  if (run?.state !== ('running' satisfies RunState) || total < 0) return;
-  if (total > CHECK_EACH_CHUNK_UP_TO && run.closing !== true) return;
+  const key = `${ref.tenantId}|${ref.runId}`;
+  const small = smallRunsOf(deps);
+  if (!small.has(key)) {
+    const run = await deps.runs.get(ref);
+    const total = Number(run?.chunksTotal ?? -1);
+    if (run?.state !== ('running' satisfies RunState) || total < 0) return;
+    if (total > CHECK_EACH_CHUNK_UP_TO && run.closing !== true) return;
+    if (total <= CHECK_EACH_CHUNK_UP_TO) {
+      small.add(key);
+      if (small.size > SMALL_RUNS_KEPT) small.delete(small.values().next().value!);
+    }
+  }
+  const running = checking.get(key);
+  if (running) {
+    running.again = true;
+    return;
+  }
   await deps.queues.send(QUEUES.runEvents, { type: 'chunk-applied', ...ref } satisfies RunEvent);
 }
 

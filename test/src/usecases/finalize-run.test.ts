@@ -80,7 +80,15 @@ function inMemoryRun() {
   // Nothing held for the gate, no connection (the default policy), an empty directory for the managers.
   const changeSets = { list: () => Promise.resolve([]) };
   const connections = { get: () => Promise.resolve(undefined) };
+  let runReads = 0;
+  const readRun = runs.get;
+  runs.get = () => {
+    runReads += 1;
+    return readRun();
+  };
   const tables = {
+    // What one process keeps between invocations is kept per storage account (TableGateway.scope).
+    scope: {},
     listPartitionRange: () => Promise.resolve([]),
     // The gate's claim: one finalizer at a time (here, always granted).
     get: () => Promise.resolve(undefined),
@@ -108,7 +116,7 @@ function inMemoryRun() {
       errors,
     });
   };
-  return { deps, row: () => row, sent, report };
+  return { deps, row: () => row, sent, report, runReads: () => runReads };
 }
 
 function fetchDone(chunksTotal: number, errors = 0): RunEvent {
@@ -279,5 +287,43 @@ describe('chunkApplied (a small run, and the last chunks of a large one, are che
     expect(run.sent.every((event) => event.type === 'chunk-applied')).toBe(true);
     expect(await recordRunEvent(run.deps, run.sent.at(-1)!)).toBe('completed');
     expect(run.row()).toMatchObject({ state: 'completed', chunksDone: total, created: total });
+  });
+
+  it('reads a small run once: its other chunks ask for a check without reading it again', async () => {
+    const run = inMemoryRun();
+    await recordRunEvent(run.deps, fetchDone(3));
+    run.sent.length = 0;
+    const reads = run.runReads();
+    for (let i = 0; i < 3; i += 1) await chunkApplied(run.deps, REF);
+    expect(run.runReads() - reads).toBe(1);
+    expect(run.sent).toEqual([1, 2, 3].map(() => ({ type: 'chunk-applied', ...REF })));
+  });
+
+  it('sends nothing for a chunk that ends while this process checks its run: that check looks once more and completes it', async () => {
+    const run = inMemoryRun();
+    run.report(0);
+    await recordRunEvent(run.deps, fetchDone(2));
+    run.sent.length = 0;
+    // The check of chunk 0's event lists the reports and answers only when released, as a slow query would.
+    const listChunks = run.deps.runs.listChunks.bind(run.deps.runs);
+    let listings = 0;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    (run.deps.runs as { listChunks: typeof listChunks }).listChunks = async (ref) => {
+      listings += 1;
+      const snapshot = await listChunks(ref);
+      if (listings === 1) await released;
+      return snapshot;
+    };
+    const checking = recordRunEvent(run.deps, { type: 'chunk-applied', ...REF });
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(listings).toBe(1);
+
+    run.report(1);
+    await chunkApplied(run.deps, REF);
+    expect(run.sent).toEqual([]);
+    release();
+    expect(await checking).toBe('completed');
+    expect(run.row()).toMatchObject({ state: 'completed', created: 2, chunksDone: 2 });
   });
 });
