@@ -30,6 +30,11 @@ export interface FullSyncFigures extends RoundFigures {
   readonly graphBoundRatio: number | null;
 }
 
+export type IncrementalFigures = RoundFigures & {
+  readonly changes: number;
+  readonly mix: Record<ChangeKind, number>;
+};
+
 export interface BenchResults {
   readonly users: number;
   readonly groups: number;
@@ -52,7 +57,10 @@ export interface BenchResults {
   storageBaseline?: BaselineFigures;
   /** The same, into `<table>Baseline` tables of the pipeline's Azurite after the sync (the former figure). */
   storageBaselineAfterSync?: BaselineFigures;
-  incremental?: RoundFigures & { readonly changes: number; readonly mix: Record<ChangeKind, number> };
+  /** The first incremental round after the full sync: its code paths run for the first time in each process. */
+  incremental?: IncrementalFigures;
+  /** The next one, after as many other changes: an incremental round of a host that has served one. */
+  incrementalSteady?: IncrementalFigures;
   noop?: RoundFigures;
   /** Everyone planned again from the mirror after a settings change: no Graph request. */
   reproject?: RoundFigures;
@@ -124,10 +132,14 @@ export function printReport(results: BenchResults, say: Say): void {
       'scan of one bucket (directory tables)',
       `${scan.rowsPerBucket} rows in ${scan.msPerBucket} ms (${scan.rowsPerSecond} rows/s)`,
     );
-  if (inc) {
-    add(`incremental (${inc.changes} changes): state / seconds`, `${inc.state} / ${inc.seconds}`);
-    add('incremental: Graph requests / entity writes', `${inc.graphRequests} / ${inc.tableEntityWrites}`);
-    add('incremental: counts', countsText(inc.counts));
+  for (const [label, round] of [
+    ['incremental', inc],
+    ['incremental, steady', results.incrementalSteady],
+  ] as const) {
+    if (!round) continue;
+    add(`${label} (${round.changes} changes): state / seconds`, `${round.state} / ${round.seconds}`);
+    add(`${label}: Graph requests / entity writes`, `${round.graphRequests} / ${round.tableEntityWrites}`);
+    add(`${label}: counts`, countsText(round.counts));
   }
   if (results.reproject) {
     const r = results.reproject;
@@ -149,6 +161,7 @@ export function printReport(results: BenchResults, say: Say): void {
   console.table(table);
   if (full) printWhereTimeWent('full sync', full, say);
   if (inc) printWhereTimeWent('incremental', inc, say);
+  if (results.incrementalSteady) printWhereTimeWent('incremental, steady', results.incrementalSteady, say);
   if (noop) printWhereTimeWent('no-op', noop, say);
   if (results.reproject) printWhereTimeWent('re-projection', results.reproject, say);
   if (results.skipped.length > 0) say(`skipped: ${results.skipped.join(', ')}`);

@@ -246,18 +246,28 @@ async function benchPipeline(users: number, out: string): Promise<number> {
       );
     } else results.skipped.push('chunkScan', 'storageBaseline', 'storageBaselineAfterSync');
 
-    if (!timedOut && !outOfTime()) {
-      const plan = planChanges(env.standin.control.snapshot(), options.changes, options.seed);
+    // Two incremental rounds of as many changes: the first after the full sync runs each process's
+    // incremental code paths for the first time; the second is a round of a host that has served one.
+    for (const [name, seed] of [
+      ['incremental', options.seed],
+      ['incrementalSteady', options.seed + 1],
+    ] as const) {
+      const previous = name === 'incremental' ? results.fullSync : results.incremental;
+      if (!previous || previous.state === 'timed-out' || outOfTime()) {
+        results.skipped.push(name);
+        continue;
+      }
+      const plan = planChanges(env.standin.control.snapshot(), options.changes, seed);
       env.standin.control.bulk(plan.operations);
       say(`Incremental round after ${options.changes} changes (${mixText(plan.mix)})…`);
-      results.incremental = {
+      results[name] = {
         changes: options.changes,
         mix: plan.mix,
-        ...(await measureRound(probes, 'incremental', 'manual', syncNowThroughApi(env))),
+        ...(await measureRound(probes, name, 'manual', syncNowThroughApi(env))),
       };
-    } else results.skipped.push('incremental');
+    }
 
-    if (results.incremental && results.incremental.state !== 'timed-out' && !outOfTime()) {
+    if (results.incrementalSteady && results.incrementalSteady.state !== 'timed-out' && !outOfTime()) {
       say('No-op round…');
       results.noop = await measureRound(probes, 'noop', 'manual', syncNowThroughApi(env));
     } else results.skipped.push('noop');
@@ -294,7 +304,13 @@ async function benchPipeline(users: number, out: string): Promise<number> {
       azuritePeakRssMb: pids.azurite === undefined ? null : round1(readMemory(pids.azurite)?.peakRssMb ?? 0),
       benchAndStandinPeakRssMb: round1(readMemory(process.pid)?.peakRssMb ?? 0),
     };
-    const rounds = [results.fullSync, results.incremental, results.noop, results.reproject];
+    const rounds = [
+      results.fullSync,
+      results.incremental,
+      results.incrementalSteady,
+      results.noop,
+      results.reproject,
+    ];
     if (rounds.some((round) => round && (round.state === 'failed' || round.state === 'timed-out')))
       exitCode = 1;
     if (results.skipped.length > 0) exitCode = 1;
