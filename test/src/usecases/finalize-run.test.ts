@@ -119,6 +119,21 @@ function inMemoryRun() {
   return { deps, row: () => row, sent, report, runReads: () => runReads };
 }
 
+/** The run's first listing of its reports answers only once released; `listings` counts them all. */
+function slowFirstListing(deps: PipelineDeps): { listings: () => number; release: () => void } {
+  const listChunks = deps.runs.listChunks.bind(deps.runs);
+  let listings = 0;
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  (deps.runs as { listChunks: typeof listChunks }).listChunks = async (ref) => {
+    listings += 1;
+    const snapshot = await listChunks(ref);
+    if (listings === 1) await released;
+    return snapshot;
+  };
+  return { listings: () => listings, release };
+}
+
 function fetchDone(chunksTotal: number, errors = 0): RunEvent {
   return { ...REF, type: 'fetch-done', chunksTotal, graphRequests: 5, writes: NO_WRITES, errors };
 }
@@ -213,29 +228,20 @@ describe('recordRunEvent (fan-in)', () => {
     run.report(0);
     await recordRunEvent(run.deps, fetchDone(3));
     // The first check's listing is taken now and answers only when released, as a slow query would.
-    const listChunks = run.deps.runs.listChunks.bind(run.deps.runs);
-    let listings = 0;
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    (run.deps.runs as { listChunks: typeof listChunks }).listChunks = async (ref) => {
-      listings += 1;
-      const snapshot = await listChunks(ref);
-      if (listings === 1) await released;
-      return snapshot;
-    };
+    const { listings, release } = slowFirstListing(run.deps);
     const applied: RunEvent = { type: 'chunk-applied', ...REF };
     const first = recordRunEvent(run.deps, applied);
     await new Promise((resolve) => setTimeout(resolve, 0));
-    expect(listings).toBe(1);
+    expect(listings()).toBe(1);
     run.report(1);
     run.report(2);
     // Two more chunks are in while the first check lists: neither lists the reports again.
     expect(await recordRunEvent(run.deps, applied)).toBe('waiting');
     expect(await recordRunEvent(run.deps, applied)).toBe('waiting');
-    expect(listings).toBe(1);
+    expect(listings()).toBe(1);
     release();
     expect(await first).toBe('completed');
-    expect(listings).toBe(2);
+    expect(listings()).toBe(2);
     expect(run.row()).toMatchObject({ state: 'completed', created: 3, chunksDone: 3 });
   });
 });
@@ -305,19 +311,10 @@ describe('chunkApplied (a small run, and the last chunks of a large one, are che
     await recordRunEvent(run.deps, fetchDone(2));
     run.sent.length = 0;
     // The check of chunk 0's event lists the reports and answers only when released, as a slow query would.
-    const listChunks = run.deps.runs.listChunks.bind(run.deps.runs);
-    let listings = 0;
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    (run.deps.runs as { listChunks: typeof listChunks }).listChunks = async (ref) => {
-      listings += 1;
-      const snapshot = await listChunks(ref);
-      if (listings === 1) await released;
-      return snapshot;
-    };
+    const { listings, release } = slowFirstListing(run.deps);
     const checking = recordRunEvent(run.deps, { type: 'chunk-applied', ...REF });
     await new Promise((resolve) => setTimeout(resolve, 0));
-    expect(listings).toBe(1);
+    expect(listings()).toBe(1);
 
     run.report(1);
     await chunkApplied(run.deps, REF);
