@@ -347,8 +347,10 @@ function printSummary(run: RunSummary): void {
   say(
     `Run ${run.runId} (${run.trigger}${run.full ? ', full' : ''}) ${run.state} in ${seconds} s: ${counts || 'no changes'}`,
   );
+  // The run's problem records hold its warnings too (a manager out of the directory): counted apart.
   say(
-    `  Graph requests ${run.graphRequests}, directory entity writes ${run.directoryWrites}, errors ${run.errors.length}`,
+    `  Graph requests ${run.graphRequests}, directory entity writes ${run.directoryWrites}, ` +
+      `errors ${run.errors.length - run.warnings}, warnings ${run.warnings}`,
   );
   for (const error of run.errors.slice(0, 10))
     say(`  ${error.category}: ${error.objectId ?? '-'} ${error.message}`);

@@ -55,6 +55,21 @@ describe('npm start: the first screen', () => {
     if (temp) await rm(temp, { recursive: true, force: true });
   });
 
+  it("counts the managers rule's problems of a completed run as warnings, not as errors", () => {
+    const summary =
+      /^Run \S+ \(initial, full\) completed in [^\n]*\n {2}Graph requests \d+, directory entity writes \d+, errors (\d+), warnings (\d+)$/m.exec(
+        output,
+      );
+    expect(summary, output).not.toBeNull();
+    const [, errors, warnings] = summary!.map(Number);
+    expect(errors).toBe(0);
+    // This tenant has managers out of scope: each is a warning, listed under the summary.
+    expect(warnings).toBeGreaterThan(0);
+    expect(output.match(/^ {2}manager-(missing|out-of-scope|cycle): /gm)).toHaveLength(
+      Math.min(10, warnings!),
+    );
+  });
+
   it('shows the function key, the Azurite connection string and the CA path', () => {
     expect(output).toMatch(new RegExp(`^  Function key: +${key} \\(FUNCTIONS_DEFAULT_KEY\\)$`, 'm'));
     expect(output).toMatch(
