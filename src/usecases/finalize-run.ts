@@ -51,6 +51,11 @@ export async function recordRunEvent(deps: PipelineDeps, event: RunEvent): Promi
 /** The runs this process is checking for a `chunk-applied` event, each with whether another came meanwhile. */
 const checking = new Map<string, { again: boolean }>();
 
+/** A run as this process's own records of it (`checking`, `smallRuns`) name it. */
+function runKeyOf(ref: RunRef): string {
+  return `${ref.tenantId}|${ref.runId}`;
+}
+
 /**
  * A small run's chunks end close together, and each asks for a check that lists every report of the
  * run: while this process checks a run, a `chunk-applied` event for it only asks that check to look once
@@ -59,7 +64,7 @@ const checking = new Map<string, { again: boolean }>();
  * own message is retried, which checks again, so no chunk's check is lost.
  */
 async function checkCoalesced(deps: PipelineDeps, ref: RunRef): Promise<FanIn> {
-  const key = `${ref.tenantId}|${ref.runId}`;
+  const key = runKeyOf(ref);
   const running = checking.get(key);
   if (running) {
     running.again = true;
@@ -100,7 +105,7 @@ function smallRunsOf(deps: PipelineDeps): Set<string> {
  * bulk of a large run's chunks (the periodic checks).
  */
 export async function chunkApplied(deps: PipelineDeps, ref: RunRef): Promise<void> {
-  const key = `${ref.tenantId}|${ref.runId}`;
+  const key = runKeyOf(ref);
   const small = smallRunsOf(deps);
   if (!small.has(key)) {
     const run = await deps.runs.get(ref);
