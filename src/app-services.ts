@@ -76,6 +76,7 @@ export class AppServices {
       connections: new ConnectionStore(tables),
       buckets: this.settings.SYNC_BUCKETS,
       flushEveryPages: this.settings.SYNC_FLUSH_EVERY_PAGES,
+      flushEveryMs: this.settings.SYNC_FLUSH_EVERY_MS,
       directorySourceFor: (connection) => this.#directorySource(connection),
       photoStore: new PersonPhotoStore(tables, this.#account.blobService()),
       passState: new PassStateStore(tables),

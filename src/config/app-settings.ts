@@ -16,6 +16,11 @@ export const appSettingsSchema = z
     SYNC_BUCKETS: z.coerce.number().int().min(16).max(64).default(64),
     /** Delta pages fetched between two flushes of queued changes (and checkpoints). */
     SYNC_FLUSH_EVERY_PAGES: z.coerce.number().int().min(1).max(1000).default(25),
+    /**
+     * A tenant's first round, which applies users as it reads them, also flushes when this long has
+     * passed since its last flush: what a slow Graph gives is applied while the next pages come.
+     */
+    SYNC_FLUSH_EVERY_MS: z.coerce.number().int().min(100).max(600_000).default(2_000),
     /** One round's lease, renewed every third of it while the round runs; a dead fetcher's expires after it. */
     SYNC_LEASE_SECONDS: z.coerce.number().int().min(3).max(3600).default(4),
     /** Graph's retry handler: attempts after a 429/503 before the message is retried by the queue. */

@@ -13,6 +13,7 @@ import { DeltaTokenExpiredError, TransientError } from '../shared/errors.js';
 import { ChangePublisher } from './change-publisher.js';
 import { recordFetchDone } from './finalize-run.js';
 import { directoryChangeSchema, type RunEvent, type RunRef, type SyncRequest } from './messages.js';
+import { PagesAhead } from './pages-ahead.js';
 import type { Logger, PipelineDeps } from './pipeline-deps.js';
 import { recordPermissionCheck } from './record-permissions.js';
 import { startReproject } from './reproject.js';
@@ -267,48 +268,63 @@ class RoundRunner {
     const isFull = (): boolean => (resource === 'users' ? round.fullUsers : round.fullGroups);
     let url = round.nextLink ?? (isFull() || !deltaLink ? this.source.initialDeltaUrl(resource) : deltaLink);
     let pagesSinceFlush = 0;
-    // The next page is asked for as soon as its link is known, so Graph's latency overlaps the work
-    // on this page (parsing, staging, publishing, the checkpoint) instead of adding to it.
-    let ahead: Promise<DeltaPage> | undefined;
-    for (;;) {
-      let page;
-      try {
-        page = await (ahead ?? this.#request(round, url));
-      } catch (error) {
-        ahead = undefined;
-        if (!(error instanceof DeltaTokenExpiredError)) throw error;
-        this.log.warn('delta token expired: the round becomes a full resync', {
-          tenantId: round.tenantId,
-          runId: round.runId,
-          reason: error.reason,
-        });
-        if (resource === 'users') round.fullUsers = true;
-        else round.fullGroups = true;
-        if (!round.full) {
-          round.full = true;
-          await this.deps.runs.update(round, (row) => ({ ...row, full: true }));
-          await this.deps.queues.sendKeptNow();
+    let lastFlushAt = Date.now();
+    // A first round publishes each user with its memberships as it reads it (`overlaps`): it also
+    // flushes by time, so that applying keeps pace with a slow Graph instead of waiting for a page
+    // count, and what is left after the last page is little.
+    const flushByTime = overlaps(round) && resource === 'users';
+    // Pages are asked for ahead of the work on them (pages-ahead.ts): Graph's latency overlaps the
+    // parsing, staging, publishing and checkpoints instead of adding to them.
+    const readFrom = (link: string): PagesAhead => new PagesAhead((next) => this.#request(round, next), link);
+    let pages = readFrom(url);
+    try {
+      for (;;) {
+        let page;
+        try {
+          page = await pages.take();
+        } catch (error) {
+          if (!(error instanceof DeltaTokenExpiredError)) throw error;
+          this.log.warn('delta token expired: the round becomes a full resync', {
+            tenantId: round.tenantId,
+            runId: round.runId,
+            reason: error.reason,
+          });
+          if (resource === 'users') round.fullUsers = true;
+          else round.fullGroups = true;
+          if (!round.full) {
+            round.full = true;
+            await this.deps.runs.update(round, (row) => ({ ...row, full: true }));
+            await this.deps.queues.sendKeptNow();
+          }
+          url = this.source.initialDeltaUrl(resource);
+          pages.close();
+          pages = readFrom(url);
+          continue;
         }
-        url = this.source.initialDeltaUrl(resource);
-        continue;
+        round.page += 1;
+        page.items.forEach((item, index) => this.#accept(round, resource, item, index));
+        pagesSinceFlush += 1;
+        if (page.deltaLink) {
+          if (resource === 'users') round.pendingUsersDeltaLink = page.deltaLink;
+          else round.pendingGroupsDeltaLink = page.deltaLink;
+          if (round.full) await this.#flush(round);
+          return;
+        }
+        url = page.nextLink!;
+        if (
+          pagesSinceFlush >= this.deps.flushEveryPages ||
+          (flushByTime && Date.now() - lastFlushAt >= this.deps.flushEveryMs)
+        ) {
+          await this.#flush(round);
+          // A resumed round reads again from here: pages read ahead of the flush are not published.
+          round.nextLink = url;
+          await this.#checkpoint(cursor, round);
+          pagesSinceFlush = 0;
+          lastFlushAt = Date.now();
+        }
       }
-      ahead = page.deltaLink ? undefined : this.#request(round, page.nextLink!);
-      round.page += 1;
-      page.items.forEach((item, index) => this.#accept(round, resource, item, index));
-      pagesSinceFlush += 1;
-      if (page.deltaLink) {
-        if (resource === 'users') round.pendingUsersDeltaLink = page.deltaLink;
-        else round.pendingGroupsDeltaLink = page.deltaLink;
-        if (round.full) await this.#flush(round);
-        return;
-      }
-      url = page.nextLink!;
-      if (pagesSinceFlush >= this.deps.flushEveryPages) {
-        await this.#flush(round);
-        round.nextLink = url;
-        await this.#checkpoint(cursor, round);
-        pagesSinceFlush = 0;
-      }
+    } finally {
+      pages.close();
     }
   }
 

@@ -34,6 +34,8 @@ export interface PipelineDeps {
   readonly connections: ConnectionStore;
   readonly buckets: number;
   readonly flushEveryPages: number;
+  /** A first round's users phase also flushes this long after its last flush (SYNC_FLUSH_EVERY_MS). */
+  readonly flushEveryMs: number;
   directorySourceFor(settings: ConnectionSettings): Promise<DirectorySource>;
   /** People's photos (Blob Storage + `personPhotos`) and the passes' bookkeeping (`syncState`). */
   readonly photoStore: PersonPhotoStore;

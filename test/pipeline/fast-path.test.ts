@@ -109,6 +109,53 @@ describe('the fetch publishes through the output bindings', () => {
     expect(Math.max(...inFlightAtWrite)).toBe(1);
   });
 
+  it('keeps reading Graph, several pages ahead, while a slow flush is under way', async () => {
+    const base = pipeline.deps();
+    let pagesAsked = 0;
+    /** Pages asked for while each flush's blob write was under way. */
+    const askedDuringWrite: number[] = [];
+    const chunkStore = new Proxy(base.chunkStore, {
+      get(target, property, receiver) {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function') return value;
+        const method = (value as (...args: unknown[]) => Promise<unknown>).bind(target);
+        if (property !== 'put') return method;
+        return async (...args: unknown[]): Promise<unknown> => {
+          const before = pagesAsked;
+          // A flush slower than several Graph answers (storage busy applying earlier chunks).
+          await new Promise((resolve) => setTimeout(resolve, 150));
+          const result = await method(...args);
+          askedDuringWrite.push(pagesAsked - before);
+          return result;
+        };
+      },
+    });
+    const deps = {
+      ...base,
+      chunkStore,
+      flushEveryPages: 4,
+      directorySourceFor: async (settings: Parameters<typeof base.directorySourceFor>[0]) => {
+        const source = await base.directorySourceFor(settings);
+        const getDeltaPage = source.getDeltaPage.bind(source);
+        source.getDeltaPage = async (url) => {
+          pagesAsked += 1;
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          return getDeltaPage(url);
+        };
+        return source;
+      },
+    };
+    pipeline.control.setDeltaPageSize(10, 20);
+    const done = await fetchRound(
+      { ...deps, queues: pipeline.env.services.outputQueues() },
+      request(pipeline.env.tenantId, 'manual', true),
+      quiet,
+    );
+    expect(done.kind).toBe('completed');
+    // Not one page ahead but several: Graph's time is not spent waiting for storage.
+    expect(Math.max(...askedDuringWrite)).toBeGreaterThanOrEqual(3);
+  });
+
   it('an incremental round publishes each partition it touched once, the groups partition first', async () => {
     await chunks.clearMessages();
     const [user] = pipeline.control.snapshot().users;
@@ -134,5 +181,58 @@ describe('the fetch publishes through the output bindings', () => {
       'groups',
       `users:${userBucketOf(pipeline.env.tenantId, user!.id, pipeline.deps().buckets)}`,
     ]);
+  });
+});
+
+describe("a tenant's first round, while Graph answers slowly", () => {
+  let pipeline: PipelineUnderTest;
+
+  beforeAll(async () => {
+    pipeline = await PipelineUnderTest.start({
+      standin: { users: 150, seed: 74 },
+      schedule: { kind: 'manual' },
+      startHost: false,
+    });
+  });
+  afterAll(async () => {
+    await pipeline?.stop();
+  });
+
+  it('publishes the users it has read within flushEveryMs, however few pages that is', async () => {
+    const base = pipeline.deps();
+    let usersPagesAsked = 0;
+    /** Users pages asked for by the time each batch of chunk messages was sent. */
+    const askedAtSend: number[] = [];
+    const queues = pipeline.env.services.outputQueues();
+    const sendAll = queues.sendAll.bind(queues);
+    queues.sendAll = (queue, messages, concurrency) => {
+      if (queue === QUEUES.directoryChanges) askedAtSend.push(usersPagesAsked);
+      return sendAll(queue, messages, concurrency);
+    };
+    const deps = {
+      ...base,
+      queues,
+      // Never by page count: only the time bound publishes before the phase's end.
+      flushEveryPages: 1000,
+      flushEveryMs: 150,
+      directorySourceFor: async (settings: Parameters<typeof base.directorySourceFor>[0]) => {
+        const source = await base.directorySourceFor(settings);
+        const getDeltaPage = source.getDeltaPage.bind(source);
+        source.getDeltaPage = async (url) => {
+          if (url.includes('/users/delta')) usersPagesAsked += 1;
+          // Graph as slow as in Azure (local/README.md, "Graph latency model"), scaled down.
+          await new Promise((resolve) => setTimeout(resolve, 60));
+          return getDeltaPage(url);
+        };
+        return source;
+      },
+    };
+    pipeline.control.setDeltaPageSize(10, 40);
+    const done = await fetchRound(deps, request(pipeline.env.tenantId, 'initial', true), quiet);
+    expect(done.kind).toBe('completed');
+    expect(usersPagesAsked).toBeGreaterThanOrEqual(15);
+    // Chunks left while users pages were still being read, in several flushes, not all at the end.
+    const whileReading = askedAtSend.filter((asked) => asked < usersPagesAsked);
+    expect(whileReading.length).toBeGreaterThanOrEqual(3);
   });
 });
