@@ -14,12 +14,64 @@ export interface PublishedChunks {
 /** Changes per message of an incremental round: a few batch transactions' worth of one partition. */
 export const MAX_CHANGES_PER_CHUNK = 500;
 
+/** Users' partitions one message of an incremental round may carry (applied a few at a time). */
+export const MAX_BUCKETS_PER_CHUNK = 16;
+
+/**
+ * Which of an incremental flush's partitions share a message. A round of a hundred changes touches
+ * dozens of buckets with a few changes each, and a message costs a dozen storage requests of its own
+ * whatever it carries (its report, heartbeat, settled round, policy, queue and fan-in): small users'
+ * partitions go together, up to MAX_CHANGES_PER_CHUNK changes and MAX_BUCKETS_PER_CHUNK buckets a
+ * message (`users:3+17+42`); a partition bigger than a message is sliced into messages of its own.
+ * Every change is in exactly one message, and each bucket's changes keep their order.
+ */
+export function packPartitions(
+  partitions: readonly (readonly [string, readonly DirectoryChange[]])[],
+): { partition: string; changes: DirectoryChange[] }[] {
+  const messages: { partition: string; changes: DirectoryChange[] }[] = [];
+  let pack: { buckets: string[]; changes: DirectoryChange[] } | undefined;
+  const close = (): void => {
+    if (pack) messages.push({ partition: `users:${pack.buckets.join('+')}`, changes: pack.changes });
+    pack = undefined;
+  };
+  for (const [partition, changes] of partitions) {
+    if (!partition.startsWith('users:') || changes.length > MAX_CHANGES_PER_CHUNK) {
+      messages.push(...sliced(partition, changes));
+      continue;
+    }
+    if (
+      pack &&
+      (pack.changes.length + changes.length > MAX_CHANGES_PER_CHUNK ||
+        pack.buckets.length >= MAX_BUCKETS_PER_CHUNK)
+    )
+      close();
+    pack ??= { buckets: [], changes: [] };
+    pack.buckets.push(partition.slice('users:'.length));
+    pack.changes.push(...changes);
+  }
+  close();
+  return messages;
+}
+
+/** One partition's changes as messages of at most MAX_CHANGES_PER_CHUNK, in order. */
+function sliced(
+  partition: string,
+  changes: readonly DirectoryChange[],
+): { partition: string; changes: DirectoryChange[] }[] {
+  const messages: { partition: string; changes: DirectoryChange[] }[] = [];
+  for (let start = 0; start < changes.length; start += MAX_CHANGES_PER_CHUNK) {
+    messages.push({ partition, changes: changes.slice(start, start + MAX_CHANGES_PER_CHUNK) });
+  }
+  return messages;
+}
+
 /**
  * Regroups a round's changes by partition (a user and its memberships by the user's bucket; groups
- * and group-in-group memberships together) and publishes them as `directory-changes` messages, one
- * partition each. An incremental round publishes the users' partitions at each flush (a payload over
- * 48 KiB goes to Blob Storage and the message carries its name) and the groups partition once, first
- * of its last flush's messages. A full round stages its changes in Blob Storage and
+ * and group-in-group memberships together) and publishes them as `directory-changes` messages. An
+ * incremental round publishes the users' partitions at each flush, small ones packed together
+ * (packPartitions; a payload over 48 KiB goes to Blob Storage and the message carries its name), and
+ * the groups partition once, first of its last flush's messages. A first round's messages carry one
+ * partition each. A full round stages its changes in Blob Storage and
  * publishes one message per partition at the end, so each partition is read and written once.
  */
 export class ChangePublisher {
@@ -96,13 +148,15 @@ export class ChangePublisher {
       ? await this.#stagedMessages(ref, staging.stagePrefix, firstChunkIndex, fresh)
       : [];
     let chunkIndex = firstChunkIndex + messages.length;
-    for (const [partition, changes] of drained) {
-      if (staging && partition === 'groups') continue;
-      for (let start = 0; start < changes.length; start += MAX_CHANGES_PER_CHUNK) {
-        const slice = changes.slice(start, start + MAX_CHANGES_PER_CHUNK);
-        messages.push(await this.#message(ref, chunkIndex, partition, slice, fresh));
-        chunkIndex += 1;
-      }
+    const outgoing = drained.filter(([partition]) => !(staging && partition === 'groups'));
+    // A first round's messages stay one partition each: a fresh chunk writes without reading only for
+    // the users it describes, and its flushes are few and full.
+    const packed = fresh
+      ? outgoing.flatMap(([partition, changes]) => sliced(partition, changes))
+      : packPartitions(outgoing);
+    for (const { partition, changes } of packed) {
+      messages.push(await this.#message(ref, chunkIndex, partition, changes, fresh));
+      chunkIndex += 1;
     }
     await this.#send(ref, messages);
     return chunkIndex;

@@ -101,10 +101,11 @@ export const directoryChunkSchema = runRefSchema.extend({
   type: z.literal('directory-chunk'),
   chunkIndex: z.number().int().min(0),
   /**
-   * `users:<bucket>`: users and their memberships in that bucket; `groups`: group objects and
+   * `users:<bucket>`: users and their memberships in that bucket (`users:3+17+42`: in these buckets,
+   * an incremental round's small partitions packed together); `groups`: group objects and
    * group-in-group memberships.
    */
-  partition: z.string().regex(/^(users:\d+|groups)$/),
+  partition: z.string().regex(/^(users:\d+(\+\d+)*|groups)$/),
   /** The tenant had never been synced when the round started: nothing to read, rows to create. */
   fresh: z.boolean().default(false),
   changes: z.array(directoryChangeSchema).optional(),

@@ -1,12 +1,14 @@
 import { z } from 'zod';
 
+import { userBucketOf } from '../domain/bucket.js';
 import type { DirectoryChange, EdgeChange, GroupChange, UserChange } from '../domain/directory.js';
 import { DEFAULT_POLICY } from '../domain/policy.js';
+import { forEachConcurrently } from '../shared/concurrency.js';
 import { PermanentError } from '../shared/errors.js';
 import { chunkApplied } from './finalize-run.js';
 import { type ChunkReport, directoryChangeSchema, type DirectoryChunk, type RunRef } from './messages.js';
 import type { PipelineDeps } from './pipeline-deps.js';
-import { applyUserBucket, type ChunkOutcome, type PlanSources } from './reconcile-chunk.js';
+import { applyUserBucket, type BucketWork, type ChunkOutcome, type PlanSources } from './reconcile-chunk.js';
 import { applyGroupChanges } from './reconcile-groups.js';
 import { changeSetBlob, heldBlob } from './run-blobs.js';
 
@@ -122,24 +124,23 @@ async function reconcileOnce(
       },
     );
   } else {
-    await applyUserBucket(
-      deps.tables,
-      {
-        tenantId: chunk.tenantId,
-        runId: chunk.runId,
-        bucket: Number(chunk.partition.slice('users:'.length)),
-        buckets: deps.buckets,
-        changes: changes.filter((c): c is UserChange | EdgeChange => c.kind !== 'group'),
-        now,
-        source,
-        fresh: chunk.fresh,
-        settledRound,
-        ...(chunk.replan ? { replan: 'all' as const } : {}),
-        sources,
-        managerIndex: deps.managerIndex,
-      },
-      onDecided,
-    );
+    const bucketWork = (bucket: number, bucketChanges: readonly DirectoryChange[]): BucketWork => ({
+      tenantId: chunk.tenantId,
+      runId: chunk.runId,
+      bucket,
+      buckets: deps.buckets,
+      changes: bucketChanges.filter((c): c is UserChange | EdgeChange => c.kind !== 'group'),
+      now,
+      source,
+      fresh: chunk.fresh,
+      settledRound,
+      ...(chunk.replan ? { replan: 'all' as const } : {}),
+      sources,
+      managerIndex: deps.managerIndex,
+    });
+    const buckets = chunk.partition.slice('users:'.length).split('+').map(Number);
+    if (buckets.length === 1) await applyUserBucket(deps.tables, bucketWork(buckets[0]!, changes), onDecided);
+    else decided = await applyPackedBuckets(deps, chunk, ref, buckets, changes, bucketWork);
   }
   const meter = deps.tables.meter;
   const report: ChunkReport = {
@@ -159,6 +160,71 @@ async function reconcileOnce(
 }
 
 const zeroWrites = { directoryWrites: 0, bookkeepingWrites: 0, transactions: 0 };
+
+/** Buckets of one packed message applied at once (each under its own lock). */
+const PACKED_BUCKETS_IN_FLIGHT = 4;
+
+/**
+ * A message that carries several buckets (`users:3+17+42`, see packPartitions): each bucket is applied
+ * as a chunk of its own would be, and decides its part of the outcome (`<chunk>.b<bucket>`: counts,
+ * change set, errors) under its lock before it writes, once: a copy of the message delivered meanwhile
+ * finds the part decided and keeps it. The chunk's report counts the parts' errors, or every error
+ * recorded for the chunk when a later decision found more.
+ */
+async function applyPackedBuckets(
+  deps: PipelineDeps,
+  chunk: DirectoryChunk,
+  ref: RunRef,
+  buckets: readonly number[],
+  changes: readonly DirectoryChange[],
+  bucketWork: (bucket: number, changes: readonly DirectoryChange[]) => BucketWork,
+): Promise<ChunkReport> {
+  const byBucket = new Map(buckets.map((bucket) => [bucket, [] as DirectoryChange[]]));
+  for (const change of changes) {
+    const userId = change.kind === 'user' ? change.id : change.kind === 'edge' ? change.memberId : null;
+    const list =
+      userId === null ? undefined : byBucket.get(userBucketOf(chunk.tenantId, userId, deps.buckets));
+    if (!list) {
+      throw new PermanentError(
+        `chunk ${chunk.chunkIndex}: a ${change.kind} change outside its buckets (${chunk.partition})`,
+        'invalid-data',
+      );
+    }
+    list.push(change);
+  }
+  const source = `chunk:${chunk.chunkIndex}`;
+  const now = deps.now().toISOString();
+  /** Each bucket's errors as first decided (a retry after a write conflict decides again). */
+  const partErrors = new Map<number, number>();
+  let laterErrors = 0;
+  await forEachConcurrently([...byBucket], PACKED_BUCKETS_IN_FLIGHT, async ([bucket, bucketChanges]) => {
+    const part = `b${bucket}`;
+    await applyUserBucket(deps.tables, bucketWork(bucket, bucketChanges), async (outcome) => {
+      const first = await deps.runs.chunkPart(ref, chunk.chunkIndex, part);
+      if (first) {
+        partErrors.set(bucket, first.errors);
+        if (outcome.errors.length > 0) {
+          await deps.runs.recordErrors(ref, outcome.errors, now);
+          laterErrors = Math.max(laterErrors, await deps.runs.countErrors(ref, source));
+        }
+        return;
+      }
+      await recordChangeSet(deps, ref, `${chunk.chunkIndex}.${part}`, outcome);
+      await deps.runs.recordErrors(ref, outcome.errors, now);
+      await deps.runs.recordChunkPart(ref, chunk.chunkIndex, part, outcome.counts, outcome.errors.length);
+      partErrors.set(bucket, outcome.errors.length);
+    });
+  });
+  return {
+    chunkIndex: chunk.chunkIndex,
+    counts: {},
+    errors: Math.max(
+      [...partErrors.values()].reduce((a, b) => a + b, 0),
+      laterErrors,
+    ),
+    writes: zeroWrites,
+  };
+}
 
 /**
  * The chunk's part of the run's change set (what the planner decided, person by person, with the

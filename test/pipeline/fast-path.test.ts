@@ -9,6 +9,7 @@ import type { OutputBindingQueues } from '../../src/adapters/functions/output-bi
 import { QUEUES } from '../../src/adapters/storage/storage-names.js';
 import { userBucketOf } from '../../src/domain/bucket.js';
 import type { Logger } from '../../src/ports/logger.js';
+import { MAX_BUCKETS_PER_CHUNK } from '../../src/usecases/change-publisher.js';
 import { fetchRound } from '../../src/usecases/fetch-round.js';
 import type { SyncRequest } from '../../src/usecases/messages.js';
 import { PipelineUnderTest } from './pipeline-harness.js';
@@ -181,6 +182,38 @@ describe('the fetch publishes through the output bindings', () => {
       'groups',
       `users:${userBucketOf(pipeline.env.tenantId, user!.id, pipeline.deps().buckets)}`,
     ]);
+  });
+
+  it('an incremental round carries the small partitions of many buckets in few messages', async () => {
+    await chunks.clearMessages();
+    const { buckets } = pipeline.deps();
+    // One rename in each of 40 buckets.
+    const byBucket = new Map<number, string>();
+    for (const user of pipeline.control.snapshot().users) {
+      const bucket = userBucketOf(pipeline.env.tenantId, user.id, buckets);
+      if (!byBucket.has(bucket)) byBucket.set(bucket, user.id);
+      if (byBucket.size === 40) break;
+    }
+    [...byBucket.values()].forEach((id, i) => pipeline.control.rename(id, { displayName: `Packed ${i}` }));
+    // One delta page: one flush, at the round's end.
+    pipeline.control.setDeltaPageSize(200, 500);
+    const queues = pipeline.env.services.outputQueues();
+    const done = await fetchRound(
+      { ...pipeline.deps(), queues },
+      request(pipeline.env.tenantId, 'manual', false),
+      quiet,
+    );
+    expect(done.kind).toBe('completed');
+    await queues.sendKeptNow();
+    const peeked = await chunks.peekMessages({ numberOfMessages: 32 });
+    const partitions = peeked.peekedMessageItems.map(
+      (m) =>
+        (JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')) as { partition: string })
+          .partition,
+    );
+    const carried = partitions.flatMap((p) => p.slice('users:'.length).split('+').map(Number));
+    expect(carried.sort((a, b) => a - b)).toEqual([...byBucket.keys()].sort((a, b) => a - b));
+    expect(partitions).toHaveLength(Math.ceil(40 / MAX_BUCKETS_PER_CHUNK));
   });
 });
 

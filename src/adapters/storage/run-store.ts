@@ -215,18 +215,36 @@ export class RunStore {
   }
 
   /**
-   * A part of a chunk's outcome decided in a later step of the same chunk (a bucket's team refresh
-   * after a group deletion); the first decision stays.
+   * A part of a chunk's outcome: a bucket of a chunk that carries several, or one decided in a later
+   * step of the same chunk (a bucket's team refresh after a group deletion); the first decision
+   * stays. Its counts are added to the chunk's; its errors are for the chunk to count (its report
+   * carries the chunk's total).
    */
-  async recordChunkPart(ref: RunRef, chunkIndex: number, part: string, counts: OutcomeCounts): Promise<void> {
+  async recordChunkPart(
+    ref: RunRef,
+    chunkIndex: number,
+    part: string,
+    counts: OutcomeCounts,
+    errors = 0,
+  ): Promise<void> {
     await this.tables.createIfAbsent(TABLES.runChunks, {
       partitionKey: `${ref.tenantId}|${ref.runId}`,
       rowKey: `${chunkKey(chunkIndex)}.${part}`,
       state: 'part',
       counts: JSON.stringify(counts),
       writes: JSON.stringify({ directoryWrites: 0, bookkeepingWrites: 0, transactions: 0 }),
-      errors: 0,
+      errors,
     });
+  }
+
+  /** A part of a chunk as first decided (undefined: not yet). */
+  async chunkPart(ref: RunRef, chunkIndex: number, part: string): Promise<StoredChunkReport | undefined> {
+    const row = await this.tables.get(
+      TABLES.runChunks,
+      `${ref.tenantId}|${ref.runId}`,
+      `${chunkKey(chunkIndex)}.${part}`,
+    );
+    return row ? reportFromRow(row) : undefined;
   }
 
   /**
@@ -374,16 +392,22 @@ export class RunStore {
     now: string,
   ): Promise<number> {
     await this.recordErrors(ref, errors, now);
+    const recorded = await this.countErrors(ref, source);
+    await this.tables.upsert(
+      TABLES.runChunks,
+      { partitionKey: `${ref.tenantId}|${ref.runId}`, rowKey: chunkKey(chunkIndex), errors: recorded },
+      'Merge',
+    );
+    return recorded;
+  }
+
+  /** How many errors the run holds from this source (each recorded once, by key). */
+  async countErrors(ref: Pick<RunRef, 'tenantId' | 'runId'>, source: string): Promise<number> {
     const partitionKey = `${ref.tenantId}|${ref.runId}`;
     const recorded = await this.tables.query(
       TABLES.runErrors,
       odata`PartitionKey eq ${partitionKey} and source eq ${source}`,
       ['RowKey'],
-    );
-    await this.tables.upsert(
-      TABLES.runChunks,
-      { partitionKey, rowKey: chunkKey(chunkIndex), errors: recorded.length },
-      'Merge',
     );
     return recorded.length;
   }
