@@ -18,7 +18,7 @@ export const MAX_CHANGES_PER_CHUNK = 500;
 export const MAX_BUCKETS_PER_CHUNK = 16;
 
 /**
- * Which of a flush's partitions share a message. A round of a hundred changes touches
+ * Which of an incremental flush's partitions share a message. A round of a hundred changes touches
  * dozens of buckets with a few changes each, and a message costs a dozen storage requests of its own
  * whatever it carries (its report, heartbeat, settled round, policy, queue and fan-in): small users'
  * partitions go together, up to MAX_CHANGES_PER_CHUNK changes and MAX_BUCKETS_PER_CHUNK buckets a
@@ -68,10 +68,10 @@ function sliced(
 /**
  * Regroups a round's changes by partition (a user and its memberships by the user's bucket; groups
  * and group-in-group memberships together) and publishes them as `directory-changes` messages. An
- * incremental round (and a tenant's first, which applies as it reads) publishes the users' partitions
- * at each flush, small ones packed together (packPartitions; a payload over 48 KiB goes to Blob
- * Storage and the message carries its name), and the groups partition once, first of its last flush's
- * messages. A full round stages its changes in Blob Storage and
+ * incremental round publishes the users' partitions at each flush, small ones packed together
+ * (packPartitions; a payload over 48 KiB goes to Blob Storage and the message carries its name), and
+ * the groups partition once, first of its last flush's messages. A first round's messages carry one
+ * partition each. A full round stages its changes in Blob Storage and
  * publishes one message per partition at the end, so each partition is read and written once.
  */
 export class ChangePublisher {
@@ -149,9 +149,12 @@ export class ChangePublisher {
       : [];
     let chunkIndex = firstChunkIndex + messages.length;
     const outgoing = drained.filter(([partition]) => !(staging && partition === 'groups'));
-    // A packed message keeps each bucket's changes of the flush whole, so a first round's bucket still
-    // describes every user it carries (and is written without reading).
-    for (const { partition, changes } of packPartitions(outgoing)) {
+    // A first round's messages stay one partition each: a fresh chunk writes without reading only for
+    // the users it describes, and its flushes are few and full.
+    const packed = fresh
+      ? outgoing.flatMap(([partition, changes]) => sliced(partition, changes))
+      : packPartitions(outgoing);
+    for (const { partition, changes } of packed) {
       messages.push(await this.#message(ref, chunkIndex, partition, changes, fresh));
       chunkIndex += 1;
     }

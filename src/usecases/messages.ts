@@ -102,7 +102,7 @@ export const directoryChunkSchema = runRefSchema.extend({
   chunkIndex: z.number().int().min(0),
   /**
    * `users:<bucket>`: users and their memberships in that bucket (`users:3+17+42`: in these buckets,
-   * a flush's small partitions packed together); `groups`: group objects and
+   * an incremental round's small partitions packed together); `groups`: group objects and
    * group-in-group memberships.
    */
   partition: z.string().regex(/^(users:\d+(\+\d+)*|groups)$/),

@@ -1,5 +1,5 @@
 /**
- * Which partitions of a flush share a message: every change in exactly one message, each
+ * Which partitions of an incremental flush share a message: every change in exactly one message, each
  * partition's changes in order, no message over its bounds, and few messages for many small partitions.
  */
 import fc from 'fast-check';
