@@ -1,17 +1,21 @@
 /**
- * The fetch's fast path: which round's messages wait for the invocation's output bindings, and the
- * next delta page asked for while this one is worked on.
+ * The fetch's fast path: which round's messages wait for the invocation's output bindings, delta pages
+ * asked for ahead of the work on them, how an incremental round's partitions share messages, and a
+ * first round's flushes while Graph is slow.
  */
 import { QueueClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { OutputBindingQueues } from '../../src/adapters/functions/output-binding-queues.js';
+import type { ChunkStore } from '../../src/adapters/storage/chunk-store.js';
 import { QUEUES } from '../../src/adapters/storage/storage-names.js';
 import { userBucketOf } from '../../src/domain/bucket.js';
+import type { DeltaPage } from '../../src/ports/directory-source.js';
 import type { Logger } from '../../src/ports/logger.js';
 import { MAX_BUCKETS_PER_CHUNK } from '../../src/usecases/change-publisher.js';
 import { fetchRound } from '../../src/usecases/fetch-round.js';
 import type { SyncRequest } from '../../src/usecases/messages.js';
+import type { PipelineDeps } from '../../src/usecases/pipeline-deps.js';
 import { PipelineUnderTest } from './pipeline-harness.js';
 
 const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -19,6 +23,37 @@ const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () 
 function request(tenantId: string, trigger: SyncRequest['trigger'], full: boolean): SyncRequest {
   return { type: 'sync-request', tenantId, trigger, full, requestedAt: new Date().toISOString() };
 }
+
+/** The deps, with every delta page Graph is asked for going through `around` (to watch or slow it). */
+function aroundDeltaPages(
+  base: PipelineDeps,
+  around: (url: string, get: () => Promise<DeltaPage>) => Promise<DeltaPage>,
+): PipelineDeps {
+  return {
+    ...base,
+    directorySourceFor: async (settings) => {
+      const source = await base.directorySourceFor(settings);
+      const getDeltaPage = source.getDeltaPage.bind(source);
+      source.getDeltaPage = (url) => around(url, () => getDeltaPage(url));
+      return source;
+    },
+  };
+}
+
+/** The chunk store, with every blob write going through `around`. */
+function aroundPuts(store: ChunkStore, around: (put: () => Promise<void>) => Promise<void>): ChunkStore {
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      const method = (value as (...args: unknown[]) => Promise<void>).bind(target);
+      if (property !== 'put') return method;
+      return (...args: unknown[]): Promise<void> => around(() => method(...args));
+    },
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('the fetch publishes through the output bindings', () => {
   let pipeline: PipelineUnderTest;
@@ -38,6 +73,24 @@ describe('the fetch publishes through the output bindings', () => {
   });
 
   const queued = async (): Promise<number> => (await chunks.getProperties()).approximateMessagesCount ?? 0;
+
+  /** An incremental round fetched through one invocation's output bindings: its messages' partitions. */
+  async function incrementalRoundPartitions(): Promise<string[]> {
+    const queues = pipeline.env.services.outputQueues();
+    const done = await fetchRound(
+      { ...pipeline.deps(), queues },
+      request(pipeline.env.tenantId, 'manual', false),
+      quiet,
+    );
+    expect(done.kind).toBe('completed');
+    await queues.sendKeptNow();
+    const peeked = await chunks.peekMessages({ numberOfMessages: 32 });
+    return peeked.peekedMessageItems.map(
+      (m) =>
+        (JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')) as { partition: string })
+          .partition,
+    );
+  }
 
   it("sends a full round's chunks as it goes, and keeps an incremental round's for the invocation's end", async () => {
     // One fetch invocation: its own output-binding gateway, as functions/fetch.ts makes one.
@@ -65,36 +118,21 @@ describe('the fetch publishes through the output bindings', () => {
     let pagesInFlight = 0;
     let pagesAsked = 0;
     const inFlightAtWrite: number[] = [];
-    const chunkStore = new Proxy(base.chunkStore, {
-      get(target, property, receiver) {
-        const value: unknown = Reflect.get(target, property, receiver);
-        if (typeof value !== 'function') return value;
-        const method = (value as (...args: unknown[]) => unknown).bind(target);
-        if (property !== 'put') return method;
-        return (...args: unknown[]): unknown => {
-          inFlightAtWrite.push(pagesInFlight);
-          return method(...args);
-        };
-      },
-    });
     const deps = {
-      ...base,
-      chunkStore,
+      ...aroundDeltaPages(base, async (_url, get) => {
+        pagesInFlight += 1;
+        pagesAsked += 1;
+        try {
+          return await get();
+        } finally {
+          pagesInFlight -= 1;
+        }
+      }),
+      chunkStore: aroundPuts(base.chunkStore, (put) => {
+        inFlightAtWrite.push(pagesInFlight);
+        return put();
+      }),
       flushEveryPages: 1,
-      directorySourceFor: async (settings: Parameters<typeof base.directorySourceFor>[0]) => {
-        const source = await base.directorySourceFor(settings);
-        const getDeltaPage = source.getDeltaPage.bind(source);
-        source.getDeltaPage = async (url) => {
-          pagesInFlight += 1;
-          pagesAsked += 1;
-          try {
-            return await getDeltaPage(url);
-          } finally {
-            pagesInFlight -= 1;
-          }
-        };
-        return source;
-      },
     };
     pipeline.control.setDeltaPageSize(20, 40);
     const done = await fetchRound(
@@ -115,36 +153,20 @@ describe('the fetch publishes through the output bindings', () => {
     let pagesAsked = 0;
     /** Pages asked for while each flush's blob write was under way. */
     const askedDuringWrite: number[] = [];
-    const chunkStore = new Proxy(base.chunkStore, {
-      get(target, property, receiver) {
-        const value: unknown = Reflect.get(target, property, receiver);
-        if (typeof value !== 'function') return value;
-        const method = (value as (...args: unknown[]) => Promise<unknown>).bind(target);
-        if (property !== 'put') return method;
-        return async (...args: unknown[]): Promise<unknown> => {
-          const before = pagesAsked;
-          // A flush slower than several Graph answers (storage busy applying earlier chunks).
-          await new Promise((resolve) => setTimeout(resolve, 150));
-          const result = await method(...args);
-          askedDuringWrite.push(pagesAsked - before);
-          return result;
-        };
-      },
-    });
     const deps = {
-      ...base,
-      chunkStore,
+      ...aroundDeltaPages(base, async (_url, get) => {
+        pagesAsked += 1;
+        await sleep(10);
+        return get();
+      }),
+      chunkStore: aroundPuts(base.chunkStore, async (put) => {
+        const before = pagesAsked;
+        // A flush slower than several Graph answers (storage busy applying earlier chunks).
+        await sleep(150);
+        await put();
+        askedDuringWrite.push(pagesAsked - before);
+      }),
       flushEveryPages: 4,
-      directorySourceFor: async (settings: Parameters<typeof base.directorySourceFor>[0]) => {
-        const source = await base.directorySourceFor(settings);
-        const getDeltaPage = source.getDeltaPage.bind(source);
-        source.getDeltaPage = async (url) => {
-          pagesAsked += 1;
-          await new Promise((resolve) => setTimeout(resolve, 10));
-          return getDeltaPage(url);
-        };
-        return source;
-      },
     };
     pipeline.control.setDeltaPageSize(10, 20);
     const done = await fetchRound(
@@ -164,21 +186,7 @@ describe('the fetch publishes through the output bindings', () => {
     // One user's bucket gets a membership (read in the groups phase) and a rename (the users phase).
     pipeline.control.addMember(group.id, user!.id);
     pipeline.control.rename(user!.id, { displayName: 'Renamed once' });
-    const queues = pipeline.env.services.outputQueues();
-    const done = await fetchRound(
-      { ...pipeline.deps(), queues },
-      request(pipeline.env.tenantId, 'manual', false),
-      quiet,
-    );
-    expect(done.kind).toBe('completed');
-    await queues.sendKeptNow();
-    const peeked = await chunks.peekMessages({ numberOfMessages: 32 });
-    const partitions = peeked.peekedMessageItems.map(
-      (m) =>
-        (JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')) as { partition: string })
-          .partition,
-    );
-    expect(partitions).toEqual([
+    expect(await incrementalRoundPartitions()).toEqual([
       'groups',
       `users:${userBucketOf(pipeline.env.tenantId, user!.id, pipeline.deps().buckets)}`,
     ]);
@@ -197,20 +205,7 @@ describe('the fetch publishes through the output bindings', () => {
     [...byBucket.values()].forEach((id, i) => pipeline.control.rename(id, { displayName: `Packed ${i}` }));
     // One delta page: one flush, at the round's end.
     pipeline.control.setDeltaPageSize(200, 500);
-    const queues = pipeline.env.services.outputQueues();
-    const done = await fetchRound(
-      { ...pipeline.deps(), queues },
-      request(pipeline.env.tenantId, 'manual', false),
-      quiet,
-    );
-    expect(done.kind).toBe('completed');
-    await queues.sendKeptNow();
-    const peeked = await chunks.peekMessages({ numberOfMessages: 32 });
-    const partitions = peeked.peekedMessageItems.map(
-      (m) =>
-        (JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')) as { partition: string })
-          .partition,
-    );
+    const partitions = await incrementalRoundPartitions();
     const carried = partitions.flatMap((p) => p.slice('users:'.length).split('+').map(Number));
     expect(carried.sort((a, b) => a - b)).toEqual([...byBucket.keys()].sort((a, b) => a - b));
     expect(partitions).toHaveLength(Math.ceil(40 / MAX_BUCKETS_PER_CHUNK));
@@ -243,23 +238,17 @@ describe("a tenant's first round, while Graph answers slowly", () => {
       return sendAll(queue, messages, concurrency);
     };
     const deps = {
-      ...base,
+      ...aroundDeltaPages(base, async (url, get) => {
+        // Graph as slow as in Azure (local/README.md, "Graph latency model"), scaled down.
+        await sleep(100);
+        const page = await get();
+        if (url.includes('/users/delta')) usersPagesAnswered += 1;
+        return page;
+      }),
       queues,
       // Never by page count: only the time bound publishes before the phase's end.
       flushEveryPages: 1000,
       flushEveryMs: 150,
-      directorySourceFor: async (settings: Parameters<typeof base.directorySourceFor>[0]) => {
-        const source = await base.directorySourceFor(settings);
-        const getDeltaPage = source.getDeltaPage.bind(source);
-        source.getDeltaPage = async (url) => {
-          // Graph as slow as in Azure (local/README.md, "Graph latency model"), scaled down.
-          await new Promise((resolve) => setTimeout(resolve, 100));
-          const page = await getDeltaPage(url);
-          if (url.includes('/users/delta')) usersPagesAnswered += 1;
-          return page;
-        };
-        return source;
-      },
     };
     pipeline.control.setDeltaPageSize(10, 40);
     const done = await fetchRound(deps, request(pipeline.env.tenantId, 'initial', true), quiet);
