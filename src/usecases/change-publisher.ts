@@ -149,8 +149,8 @@ export class ChangePublisher {
       : [];
     let chunkIndex = firstChunkIndex + messages.length;
     const outgoing = drained.filter(([partition]) => !(staging && partition === 'groups'));
-    // A first round's messages stay one partition each: a fresh chunk writes without reading only for
-    // the users it describes, and its flushes are few and full.
+    // A first round's messages stay one partition each: its flushes carry dozens of users a bucket, and
+    // packing them measured no faster (at 20k users without Graph latency, 1-2 s more of host CPU).
     const packed = fresh
       ? outgoing.flatMap(([partition, changes]) => sliced(partition, changes))
       : packPartitions(outgoing);
