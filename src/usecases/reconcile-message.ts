@@ -124,12 +124,10 @@ async function reconcileOnce(
       },
     );
   } else {
-    const bucketWork = (bucket: number, bucketChanges: readonly DirectoryChange[]): BucketWork => ({
+    const work: ChunkWork = {
       tenantId: chunk.tenantId,
       runId: chunk.runId,
-      bucket,
       buckets: deps.buckets,
-      changes: bucketChanges.filter((c): c is UserChange | EdgeChange => c.kind !== 'group'),
       now,
       source,
       fresh: chunk.fresh,
@@ -137,10 +135,12 @@ async function reconcileOnce(
       ...(chunk.replan ? { replan: 'all' as const } : {}),
       sources,
       managerIndex: deps.managerIndex,
-    });
+    };
     const buckets = chunk.partition.slice('users:'.length).split('+').map(Number);
-    if (buckets.length === 1) await applyUserBucket(deps.tables, bucketWork(buckets[0]!, changes), onDecided);
-    else decided = await applyPackedBuckets(deps, chunk, ref, buckets, changes, bucketWork);
+    if (buckets.length === 1) {
+      const bucketChanges = changes.filter((c): c is UserChange | EdgeChange => c.kind !== 'group');
+      await applyUserBucket(deps.tables, { ...work, bucket: buckets[0]!, changes: bucketChanges }, onDecided);
+    } else decided = await applyPackedBuckets(deps, chunk, ref, buckets, changes, work);
   }
   const meter = deps.tables.meter;
   const report: ChunkReport = {
@@ -161,6 +161,9 @@ async function reconcileOnce(
 
 const zeroWrites = { directoryWrites: 0, bookkeepingWrites: 0, transactions: 0 };
 
+/** What a users chunk's buckets share: all of a bucket's work but the bucket and its changes. */
+type ChunkWork = Omit<BucketWork, 'bucket' | 'changes'>;
+
 /** Buckets of one packed message applied at once (each under its own lock). */
 const PACKED_BUCKETS_IN_FLIGHT = 4;
 
@@ -177,14 +180,14 @@ async function applyPackedBuckets(
   ref: RunRef,
   buckets: readonly number[],
   changes: readonly DirectoryChange[],
-  bucketWork: (bucket: number, changes: readonly DirectoryChange[]) => BucketWork,
+  work: ChunkWork,
 ): Promise<ChunkReport> {
-  const byBucket = new Map(buckets.map((bucket) => [bucket, [] as DirectoryChange[]]));
+  const byBucket = new Map(buckets.map((bucket) => [bucket, [] as (UserChange | EdgeChange)[]]));
   for (const change of changes) {
     const userId = change.kind === 'user' ? change.id : change.kind === 'edge' ? change.memberId : null;
     const list =
       userId === null ? undefined : byBucket.get(userBucketOf(chunk.tenantId, userId, deps.buckets));
-    if (!list) {
+    if (!list || change.kind === 'group') {
       throw new PermanentError(
         `chunk ${chunk.chunkIndex}: a ${change.kind} change outside its buckets (${chunk.partition})`,
         'invalid-data',
@@ -192,14 +195,13 @@ async function applyPackedBuckets(
     }
     list.push(change);
   }
-  const source = `chunk:${chunk.chunkIndex}`;
-  const now = deps.now().toISOString();
+  const { source, now } = work;
   /** Each bucket's errors as first decided (a retry after a write conflict decides again). */
   const partErrors = new Map<number, number>();
   let laterErrors = 0;
   await forEachConcurrently([...byBucket], PACKED_BUCKETS_IN_FLIGHT, async ([bucket, bucketChanges]) => {
     const part = `b${bucket}`;
-    await applyUserBucket(deps.tables, bucketWork(bucket, bucketChanges), async (outcome) => {
+    await applyUserBucket(deps.tables, { ...work, bucket, changes: bucketChanges }, async (outcome) => {
       const first = await deps.runs.chunkPart(ref, chunk.chunkIndex, part);
       if (first) {
         partErrors.set(bucket, first.errors);
