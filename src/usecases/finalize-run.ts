@@ -1,6 +1,7 @@
 import { addCounts, addWrites, type RunState } from '../adapters/storage/run-store.js';
 import { QUEUES } from '../adapters/storage/storage-names.js';
 import type { Row } from '../adapters/storage/table-gateway.js';
+import { RecentPerScope } from '../shared/recent-per-scope.js';
 import type { RunEvent, RunRef } from './messages.js';
 import { passGate } from './pass-gate.js';
 import { requestPhotoPass } from './photo-pass.js';
@@ -88,14 +89,7 @@ async function checkCoalesced(deps: PipelineDeps, ref: RunRef): Promise<FanIn> {
  * run's chunksTotal is written once, so its other chunks ask for a check without reading it again (a
  * check of a run that completed meanwhile changes nothing). The most recent few are kept.
  */
-const smallRuns = new WeakMap<object, Set<string>>();
-const SMALL_RUNS_KEPT = 64;
-
-function smallRunsOf(deps: PipelineDeps): Set<string> {
-  let known = smallRuns.get(deps.tables.scope);
-  if (!known) smallRuns.set(deps.tables.scope, (known = new Set<string>()));
-  return known;
-}
+const smallRuns = new RecentPerScope<true>(64);
 
 /**
  * A chunk is in: when its fetch is done and its run is small or closing (a check found only its last
@@ -106,16 +100,12 @@ function smallRunsOf(deps: PipelineDeps): Set<string> {
  */
 export async function chunkApplied(deps: PipelineDeps, ref: RunRef): Promise<void> {
   const key = runKeyOf(ref);
-  const small = smallRunsOf(deps);
-  if (!small.has(key)) {
+  if (!smallRuns.get(deps.tables.scope, key)) {
     const run = await deps.runs.get(ref);
     const total = Number(run?.chunksTotal ?? -1);
     if (run?.state !== ('running' satisfies RunState) || total < 0) return;
     if (total > CHECK_EACH_CHUNK_UP_TO && run.closing !== true) return;
-    if (total <= CHECK_EACH_CHUNK_UP_TO) {
-      small.add(key);
-      if (small.size > SMALL_RUNS_KEPT) small.delete(small.values().next().value!);
-    }
+    if (total <= CHECK_EACH_CHUNK_UP_TO) smallRuns.set(deps.tables.scope, key, true);
   }
   const running = checking.get(key);
   if (running) {

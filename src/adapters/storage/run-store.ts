@@ -4,6 +4,7 @@ import { odata } from '@azure/data-tables';
 
 import { RUN_OUTCOMES } from '../../domain/person-plan.js';
 import type { ErrorCategory } from '../../shared/errors.js';
+import { RecentPerScope } from '../../shared/recent-per-scope.js';
 import {
   type ChunkReport,
   type DirectoryChunk,
@@ -49,8 +50,7 @@ export function newRunRef(tenantId: string, now: Date = new Date()): RunRef {
 }
 
 /** Completed runs this process has asked about (RunStore.hasCompleted), per storage account. */
-const completedRuns = new WeakMap<object, Map<string, Promise<boolean>>>();
-const COMPLETED_RUNS_KEPT = 1_000;
+const completedRuns = new RecentPerScope<Promise<boolean>>(1_000);
 
 /**
  * One row per run (trigger, times, counts, state) and its error log (runErrors, one partition a run).
@@ -106,19 +106,17 @@ export class RunStore {
    * table once for it, and again for a run not completed yet.
    */
   async hasCompleted(tenantId: string, runId: string): Promise<boolean> {
-    let known = completedRuns.get(this.tables.scope);
-    if (!known) completedRuns.set(this.tables.scope, (known = new Map<string, Promise<boolean>>()));
+    const { scope } = this.tables;
     const key = `${tenantId}|${runId}`;
-    let answer = known.get(key);
+    let answer = completedRuns.get(scope, key);
     if (!answer) {
       answer = this.tables
         .query(TABLES.runs, odata`PartitionKey eq ${tenantId} and runId eq ${runId}`, ['state'], 1)
         .then((rows) => rows[0]?.state === ('completed' satisfies RunState));
-      known.set(key, answer);
-      if (known.size > COMPLETED_RUNS_KEPT) known.delete(known.keys().next().value!);
+      completedRuns.set(scope, key, answer);
       const asked = answer;
       const forget = (): void => {
-        if (known.get(key) === asked) known.delete(key);
+        if (completedRuns.get(scope, key) === asked) completedRuns.delete(scope, key);
       };
       answer.then((completed) => {
         if (!completed) forget();
