@@ -46,7 +46,7 @@ import { readHostConfig } from '../local/host/host-config.js';
 import { poisonQueueOf, QUEUES } from '../src/adapters/storage/storage-names.js';
 import { ensureError } from '../src/shared/errors.js';
 import { requestReproject } from '../src/usecases/request-sync.js';
-import { readBaselineEntities, writeBaseline } from './pipeline-baseline.js';
+import { dropAfterSyncTables, readBaselineEntities, writeBaseline } from './pipeline-baseline.js';
 import { planChanges } from './pipeline-changes.js';
 import { HostLogStats } from './pipeline-host-log.js';
 import { benchNotifications } from './pipeline-notifications.js';
@@ -239,6 +239,7 @@ async function benchPipeline(users: number, out: string): Promise<number> {
         concurrency,
         deadline,
       });
+      await dropAfterSyncTables(env.azurite.connectionString);
       results.fullSync.writeRateRatio = ratio(effectiveWriteRate, results.storageBaseline.entitiesPerSecond);
       results.fullSync.writeRateRatioAfterSync = ratio(
         effectiveWriteRate,

@@ -7,7 +7,11 @@
 import { TableClient, TableServiceClient } from '@azure/data-tables';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { readBaselineEntities, writeBaseline } from '../../../bench/pipeline-baseline.js';
+import {
+  dropAfterSyncTables,
+  readBaselineEntities,
+  writeBaseline,
+} from '../../../bench/pipeline-baseline.js';
 import { type EmbeddedAzurite, startAzurite } from '../../../local/azurite/embedded-azurite.js';
 import { DIRECTORY_TABLES } from '../../../src/adapters/storage/storage-names.js';
 import { bucketPartition } from '../../../src/domain/bucket.js';
@@ -99,7 +103,7 @@ describe('storage baseline', () => {
     ).rejects.toThrow(/not fresh/);
   });
 
-  it("after the sync: writes <table>Baseline tables beside the pipeline's rows, in its own Azurite", async () => {
+  it("after the sync: writes <table>Baseline tables beside the pipeline's rows, in its own Azurite, and drops them once measured", async () => {
     const entities = await readBaselineEntities({
       connectionString: source.connectionString,
       tenantId: TENANT,
@@ -116,5 +120,10 @@ describe('storage baseline', () => {
     expect(await tableNames(source)).toEqual(
       [...DIRECTORY_TABLES, ...[...DIRECTORY_TABLES].map((t) => `${t}Baseline`)].sort(),
     );
+    const pipelineRows = await rows(source, USERS_TABLE);
+
+    await dropAfterSyncTables(source.connectionString);
+    expect(await tableNames(source)).toEqual([...DIRECTORY_TABLES].sort());
+    expect(await rows(source, USERS_TABLE)).toEqual(pipelineRows);
   });
 });
