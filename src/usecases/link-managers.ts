@@ -37,29 +37,31 @@ export async function linkManagers(
   ref: RunRef,
 ): Promise<{ updated: number; errors: RunError[] }> {
   const { tenantId } = ref;
-  const indexed = await deps.managerIndex.readAll(tenantId, deps.buckets);
+  const byBucket = await deps.managerIndex.readAll(tenantId, deps.buckets);
   // A user the mirror knows without a person has an entry with no person ('', out of the directory):
   // as someone's manager it is out of scope; one with no entry at all is missing.
   const facts: ManagerFacts[] = [];
-  for (const [userId, { entry }] of indexed) {
-    facts.push({ userId, personId: entry[0], inDirectory: entry[1] === 1, managerUserId: entry[2] });
+  for (const entries of byBucket) {
+    for (const [userId, entry] of entries) {
+      facts.push({ userId, personId: entry[0], inDirectory: entry[1] === 1, managerUserId: entry[2] });
+    }
   }
   const links = resolveManagers(facts);
-  const corrections = new Map<number, { userId: string; link: ManagerLink }[]>();
-  for (const [userId, link] of links) {
-    const found = indexed.get(userId);
-    if (!found) continue;
-    const [, , , managerId, problem] = found.entry;
-    if (managerId === link.managerPersonId && problem === link.problem) continue;
-    const list = corrections.get(found.bucket) ?? [];
-    list.push({ userId, link });
-    corrections.set(found.bucket, list);
-  }
+  const corrections = new Map<number, LinkedCorrection[]>();
+  byBucket.forEach((entries, bucket) => {
+    for (const [userId, [personId, , , managerId, problem]] of entries) {
+      const link = links.get(userId);
+      if (!link || (managerId === link.managerPersonId && problem === link.problem)) continue;
+      const list = corrections.get(bucket) ?? [];
+      list.push({ userId, link, personId });
+      corrections.set(bucket, list);
+    }
+  });
   const errors: RunError[] = [];
   let updated = 0;
   await forEachConcurrently([...corrections], BUCKETS_IN_FLIGHT, async ([bucket, list]) => {
     await withPartitionLock(deps.tables, tenantId, `users:${bucket}`, async (lease) => {
-      const written = await correctBucket(deps, ref, list, indexed, errors, lease);
+      const written = await correctBucket(deps, ref, list, errors, lease);
       for (const { userId, link } of list) {
         const entry = written.get(userId);
         if (entry && entry[3] === link.managerPersonId) updated += 1;
@@ -76,6 +78,11 @@ interface Correction {
   readonly link: ManagerLink;
 }
 
+/** A correction with the person the index links its user to. */
+interface LinkedCorrection extends Correction {
+  readonly personId: string;
+}
+
 /**
  * Writes the corrected manager links of one bucket's users: their people read together, written as
  * ETag'd batch transactions, each batch's events into the feed around it (event-outbox.ts). A batch
@@ -85,16 +92,14 @@ interface Correction {
 async function correctBucket(
   deps: PipelineDeps,
   ref: RunRef,
-  list: readonly Correction[],
-  indexed: ReadonlyMap<string, { entry: ManagerEntry }>,
+  list: readonly LinkedCorrection[],
   errors: RunError[],
   lease: { assertHeld(): void },
 ): Promise<Map<string, ManagerEntry | null>> {
   const { tenantId } = ref;
   const written = new Map<string, ManagerEntry | null>();
   const byPartition = new Map<string, { correction: Correction; personId: string }[]>();
-  for (const correction of list) {
-    const personId = indexed.get(correction.userId)!.entry[0];
+  for (const { personId, ...correction } of list) {
     const pk = bucketPartition(tenantId, personBucketOf(personId, deps.buckets));
     const items = byPartition.get(pk) ?? [];
     items.push({ correction, personId });

@@ -229,8 +229,8 @@ async function countsOf(
   // instead of every people row. People made by hand and never linked are not in it, which can only
   // make the share larger, so the guard holds sooner, never later.
   let directorySize = 0;
-  for (const { entry } of (await deps.managerIndex.readAll(ref.tenantId, deps.buckets)).values()) {
-    if (entry[1] === 1) directorySize += 1;
+  for (const entries of await deps.managerIndex.readAll(ref.tenantId, deps.buckets)) {
+    for (const entry of entries.values()) if (entry[1] === 1) directorySize += 1;
   }
   return { destructive, other, directorySize };
 }

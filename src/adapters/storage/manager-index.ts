@@ -133,15 +133,13 @@ export class ManagerIndex {
   }
 
   /**
-   * Every bucket's entries, by user id, with the bucket they live in. One listing of the index's blobs
-   * gives their ETags: only the buckets whose blob moved since this process kept it are downloaded.
+   * Every bucket's entries (the array's index is the bucket), as this process keeps them: read-only,
+   * shared, never changed in place (an update keeps a new map). One listing of the index's blobs gives
+   * their ETags: only the buckets whose blob moved since this process kept it are downloaded.
    */
-  async readAll(
-    tenantId: string,
-    buckets: number,
-  ): Promise<Map<string, { entry: ManagerEntry; bucket: number }>> {
+  async readAll(tenantId: string, buckets: number): Promise<ReadonlyMap<string, ManagerEntry>[]> {
     const listed = await this.blobs.listTagged(ManagerIndex.prefix(tenantId));
-    const all = new Map<string, { entry: ManagerEntry; bucket: number }>();
+    const all = new Array<ReadonlyMap<string, ManagerEntry>>(buckets).fill(NO_ENTRIES);
     await forEachConcurrently(
       Array.from({ length: buckets }, (_, bucket) => bucket),
       8,
@@ -149,19 +147,21 @@ export class ManagerIndex {
         const name = ManagerIndex.blobName(tenantId, bucket);
         const etag = listed.get(name);
         const kept = this.#kept.get(name);
-        if (etag === undefined) this.#kept.delete(name);
-        const current =
-          etag === undefined
-            ? undefined
-            : kept !== undefined && sameEtag(kept.etag, etag)
-              ? kept
-              : await this.#tagged(tenantId, bucket);
-        for (const [userId, entry] of current?.entries ?? []) all.set(userId, { entry, bucket });
+        if (etag === undefined) {
+          this.#kept.delete(name);
+          return;
+        }
+        all[bucket] =
+          kept !== undefined && sameEtag(kept.etag, etag)
+            ? kept.entries
+            : (await this.#tagged(tenantId, bucket)).entries;
       },
     );
     return all;
   }
 }
+
+const NO_ENTRIES: ReadonlyMap<string, ManagerEntry> = new Map();
 
 /** ETags as a listing and a download give them (a listing may leave out the quotes). */
 function sameEtag(a: string, b: string): boolean {

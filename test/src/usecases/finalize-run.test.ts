@@ -95,7 +95,7 @@ function inMemoryRun() {
     createIfAbsent: () => Promise.resolve(true),
     upsert: () => Promise.resolve(),
   };
-  const managerIndex = { readAll: () => Promise.resolve(new Map()) };
+  const managerIndex = { readAll: () => Promise.resolve([]) };
   const deps = {
     runs,
     settled,
