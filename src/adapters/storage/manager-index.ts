@@ -35,7 +35,11 @@ export class IndexEntryExists extends Error {
   }
 }
 
-const indexSchema = z.record(z.string(), managerEntrySchema);
+/**
+ * A bucket's blob: its entries as `[user id, entry]` pairs (an array of pairs is written and read back
+ * twice as fast as an object keyed by 1,500 user ids).
+ */
+const indexSchema = z.array(z.tuple([z.string(), managerEntrySchema]));
 
 /** Conditional writes of one bucket's blob that may meet another's before one is given up. */
 const WRITE_ATTEMPTS = 6;
@@ -77,7 +81,7 @@ export class ManagerIndex {
       this.#kept.delete(name);
       return { etag: null, entries: new Map() };
     }
-    const read = { etag: found.etag, entries: new Map(Object.entries(indexSchema.parse(found.payload))) };
+    const read = { etag: found.etag, entries: new Map(indexSchema.parse(found.payload)) };
     this.#kept.set(name, read);
     return read;
   }
@@ -111,7 +115,7 @@ export class ManagerIndex {
         if (options.onlyNew && before) throw new IndexEntryExists(tenantId, bucket, userId);
         if (entry === null) {
           if (before) changed = entries.delete(userId) || changed;
-        } else if (!before || JSON.stringify(before) !== JSON.stringify(entry)) {
+        } else if (!before || !sameEntry(before, entry)) {
           entries.set(userId, entry);
           changed = true;
         }
@@ -122,7 +126,7 @@ export class ManagerIndex {
         continue;
       }
       try {
-        const etag = await this.blobs.put(name, Object.fromEntries(entries), read.etag);
+        const etag = await this.blobs.put(name, [...entries], read.etag);
         this.#kept.set(name, { etag, entries });
         return;
       } catch (error) {
@@ -162,6 +166,10 @@ export class ManagerIndex {
 }
 
 const NO_ENTRIES: ReadonlyMap<string, ManagerEntry> = new Map();
+
+function sameEntry(a: ManagerEntry, b: ManagerEntry): boolean {
+  return a.every((value, i) => value === b[i]);
+}
 
 /** ETags as a listing and a download give them (a listing may leave out the quotes). */
 function sameEtag(a: string, b: string): boolean {
