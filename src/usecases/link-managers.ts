@@ -98,11 +98,11 @@ async function correctBucket(
 ): Promise<Map<string, ManagerEntry | null>> {
   const { tenantId } = ref;
   const written = new Map<string, ManagerEntry | null>();
-  const byPartition = new Map<string, { correction: Correction; personId: string }[]>();
-  for (const { personId, ...correction } of list) {
-    const pk = bucketPartition(tenantId, personBucketOf(personId, deps.buckets));
+  const byPartition = new Map<string, LinkedCorrection[]>();
+  for (const correction of list) {
+    const pk = bucketPartition(tenantId, personBucketOf(correction.personId, deps.buckets));
     const items = byPartition.get(pk) ?? [];
-    items.push({ correction, personId });
+    items.push(correction);
     byPartition.set(pk, items);
   }
   for (const [pk, items] of byPartition) {
@@ -112,8 +112,8 @@ async function correctBucket(
       items.map((i) => i.personId),
     );
     const planned: Planned[] = [];
-    for (const { correction, personId } of items) {
-      const step = planCorrection(ref, correction, rows.get(personId), deps.now());
+    for (const correction of items) {
+      const step = planCorrection(ref, correction, rows.get(correction.personId), deps.now());
       if (step.kind === 'settled') {
         written.set(correction.userId, step.entry);
         if (step.replayed)
