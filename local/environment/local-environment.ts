@@ -41,7 +41,8 @@ export interface LocalEnvironment {
   readonly tenantId: string;
   readonly functionKey: string;
   host(): HostProcess;
-  startHost(): Promise<HostProcess>;
+  /** Starts the host (again, after `host().stop()`), with `changed` app settings over the environment's. */
+  startHost(changed?: Record<string, string>): Promise<HostProcess>;
   /** Stops the host (killed after `hostGraceMs`, see HostProcess.stop), the stand-in and Azurite. */
   stop(hostGraceMs?: number): Promise<void>;
 }
@@ -88,10 +89,10 @@ export async function startLocalEnvironment(
   });
 
   let host: HostProcess | undefined;
-  const startHost = async (): Promise<HostProcess> => {
+  const startHost = async (changed: Record<string, string> = {}): Promise<HostProcess> => {
     host = await startHostProcess({
       root,
-      env: { ...appSettings, ...identity },
+      env: { ...appSettings, ...changed, ...identity },
       port: hostPort,
       ...(options.hostNodeArgs ? { nodeArgs: options.hostNodeArgs } : {}),
       ...(options.onHostEvent ? { onEvent: options.onHostEvent } : {}),

@@ -25,6 +25,20 @@ export function partitionOf(tenantId: string, objectId: string, buckets: number 
   return bucketPartition(tenantId, bucketOf(objectId, buckets));
 }
 
+/**
+ * The bucket count is part of where a tenant's rows live, so it is fixed by the tenant's first round: a
+ * round under another count would look for every row in another partition and create it again. The
+ * reason such a round is refused (undefined when it may run; `recorded` null: no round yet).
+ */
+export function bucketCountProblem(recorded: number | null, configured: number): string | undefined {
+  if (recorded === null || recorded === configured) return undefined;
+  return (
+    `SYNC_BUCKETS is ${configured}, but this tenant's rows are partitioned in ${recorded} buckets ` +
+    `(the count of its first round): the round was refused before reading Graph; set SYNC_BUCKETS ` +
+    `back to ${recorded}`
+  );
+}
+
 /** The PartitionKey range `[from, to)` that holds every bucket of a tenant. */
 export function tenantPartitionRange(tenantId: string): { from: string; to: string } {
   return { from: `${tenantId}|`, to: `${tenantId}}` };

@@ -22,6 +22,8 @@ export const ERROR_CATEGORIES = [
   'manager-missing',
   'manager-out-of-scope',
   'manager-cycle',
+  /** The app's own settings stop a round (SYNC_BUCKETS changed since the tenant's first round). */
+  'configuration',
 ] as const;
 export type ErrorCategory = (typeof ERROR_CATEGORIES)[number];
 

@@ -5,6 +5,7 @@ import type { RunEvent } from './messages.js';
 import type { Logger, PipelineDeps } from './pipeline-deps.js';
 import { requestFollowUp } from './request-sync.js';
 import { seenPrefix, stagedPrefix } from './run-blobs.js';
+import { tenantErrorLog } from './tenant-errors.js';
 
 /**
  * A round that cannot go on (permission denied, a refused credential): its run fails with the reason
@@ -52,6 +53,15 @@ export async function failRound(
       await deps.chunkStore.deletePrefix(seenPrefix(round));
     }
     await deps.queues.send(QUEUES.runEvents, { type: 'check', ...ref, attempt: 0 } satisfies RunEvent);
+  } else {
+    // Refused before any round began (a re-projection under another bucket count): said on the
+    // tenant's error log, which the runs API shows.
+    await tenantErrorLog(deps).record(tenantId, {
+      category: error instanceof SyncError ? error.category : 'transient',
+      message: error.message,
+      source: 'fetch',
+      at: deps.now().toISOString(),
+    });
   }
   if (lease) {
     const released = await deps.syncState.releaseLease(tenantId, lease);

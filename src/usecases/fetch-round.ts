@@ -5,11 +5,11 @@ import { mirrorGroupFromRow, mirrorUserFromRow, spreadColumns } from '../adapter
 import { newRunRef, type RunError } from '../adapters/storage/run-store.js';
 import { QUEUES, TABLES } from '../adapters/storage/storage-names.js';
 import type { Cursor, Lease, LeaseKeeper, Round } from '../adapters/storage/sync-state-store.js';
-import { tenantPartitionRange } from '../domain/bucket.js';
+import { bucketCountProblem, tenantPartitionRange } from '../domain/bucket.js';
 import type { DirectoryChange, EdgeChange } from '../domain/directory.js';
 import { encodeVersion, SWEEP_PAGE } from '../domain/version.js';
 import type { DeltaPage, DeltaResource, DirectorySource } from '../ports/directory-source.js';
-import { DeltaTokenExpiredError, TransientError } from '../shared/errors.js';
+import { DeltaTokenExpiredError, PermanentError, TransientError } from '../shared/errors.js';
 import { ChangePublisher } from './change-publisher.js';
 import { recordFetchDone } from './finalize-run.js';
 import { directoryChangeSchema, type RunEvent, type RunRef, type SyncRequest } from './messages.js';
@@ -50,6 +50,9 @@ export async function fetchRound(
     return { kind: 'no-connection' };
   }
   if (request.reproject) {
+    const { cursor } = await deps.syncState.readCursor(request.tenantId);
+    const problem = bucketCountProblem(cursor.buckets, deps.buckets);
+    if (problem) throw new PermanentError(problem, 'configuration');
     const run = await startReproject(deps, request, log);
     return { kind: 'completed', run, chunks: deps.buckets + 1 };
   }
@@ -126,6 +129,9 @@ class RoundRunner {
     const { cursor } = await this.deps.syncState.readCursor(tenantId);
     const resuming = cursor.round !== null;
     const round = cursor.round ?? (await this.#startRound(cursor, request));
+    // Refused with a run that says why (fail-round.ts fails it): nothing read, published or written.
+    const problem = bucketCountProblem(cursor.buckets, this.deps.buckets);
+    if (problem) throw new PermanentError(problem, 'configuration');
     // A full round's fetch runs for minutes: its messages leave as they are sent, not at its end.
     if (round.full) await this.deps.queues.sendKeptNow();
     if (resuming) {
@@ -225,6 +231,7 @@ class RoundRunner {
       !cursor.groupsDeltaLink ||
       required !== undefined;
     const trigger = firstEver ? 'initial' : request.trigger;
+    cursor.buckets ??= this.deps.buckets;
     await this.deps.runs.create(
       ref,
       trigger,

@@ -40,6 +40,8 @@ const cursorSchema = z.object({
   groupsDeltaLink: z.string().nullable().default(null),
   lastRound: z.number().int().default(0),
   lastRunKey: z.string().nullable().default(null),
+  /** The bucket count the tenant's rows are partitioned by: SYNC_BUCKETS at its first round. */
+  buckets: z.number().int().positive().nullable().default(null),
   round: roundSchema.nullable().default(null),
 });
 export type Cursor = z.infer<typeof cursorSchema>;

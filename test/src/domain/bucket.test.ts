@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import {
+  bucketCountProblem,
   bucketOf,
   bucketPartition,
   DEFAULT_BUCKETS,
@@ -100,5 +101,25 @@ describe('tenantPartitionRange', () => {
     const range = tenantPartitionRange(tenant);
     expect(inRange(tenant, range)).toBe(false);
     expect(inRange('72f988bf-86f1-41af-91ab-2d7cd011db48|00', range)).toBe(false);
+  });
+});
+
+describe('bucketCountProblem', () => {
+  it('lets a round run before any round and under the first round’s count, and refuses any other count naming both', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 16, max: 64 }),
+        fc.integer({ min: 16, max: 64 }),
+        (recorded, configured) => {
+          expect(bucketCountProblem(null, configured)).toBeUndefined();
+          const problem = bucketCountProblem(recorded, configured);
+          if (recorded === configured) expect(problem).toBeUndefined();
+          else {
+            expect(problem).toContain(`SYNC_BUCKETS is ${configured}`);
+            expect(problem).toContain(`set SYNC_BUCKETS back to ${recorded}`);
+          }
+        },
+      ),
+    );
   });
 });

@@ -1,0 +1,69 @@
+/**
+ * SYNC_BUCKETS decides in which partition each of a tenant's rows lives: a round under another value
+ * than the tenant's first round would look for every person in the wrong partition and create them all
+ * again. Such a round fails at once, saying why, and writes nothing.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { userBucketOf } from '../../src/domain/bucket.js';
+import { requestReproject } from '../../src/usecases/request-sync.js';
+import { tenantErrorLog } from '../../src/usecases/tenant-errors.js';
+import { waitFor } from './notification-probes.js';
+import { PipelineUnderTest } from './pipeline-harness.js';
+
+describe('the bucket count a tenant was first synced with', () => {
+  let pipeline: PipelineUnderTest;
+
+  beforeAll(async () => {
+    pipeline = await PipelineUnderTest.start({
+      standin: { users: 60, seed: 23 },
+      settings: { SYNC_BUCKETS: '16' },
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await pipeline?.stop();
+  });
+
+  async function restartHostWith(buckets: number): Promise<void> {
+    await pipeline.env.host().stop();
+    await pipeline.env.startHost({ SYNC_BUCKETS: String(buckets) });
+  }
+
+  it('a round under another SYNC_BUCKETS fails naming both counts, and leaves every table as it was', async () => {
+    expect((await pipeline.sync('initial')).state).toBe('completed');
+    const before = await pipeline.directory();
+    await restartHostWith(32);
+    // A person whose partition under 32 buckets is not the one it lives in.
+    const tenantId = pipeline.env.tenantId;
+    const user = pipeline.control
+      .snapshot()
+      .users.find(
+        (u) => u.accountEnabled && userBucketOf(tenantId, u.id, 16) !== userBucketOf(tenantId, u.id, 32),
+      )!;
+    pipeline.control.rename(user.id, { displayName: 'Renamed Under 32 Buckets' });
+    const run = await pipeline.sync();
+    expect(run.state).toBe('failed');
+    expect(run.failure).toMatch(/SYNC_BUCKETS is 32.*16/);
+    expect(await pipeline.directory()).toEqual(before);
+  }, 120_000);
+
+  it('a re-projection under another SYNC_BUCKETS is refused on the tenant error log and starts no run', async () => {
+    const before = await pipeline.directory();
+    const lastRun = await pipeline.latestRunKey();
+    await requestReproject(pipeline.deps(), pipeline.env.tenantId);
+    const refusal = await waitFor('the refusal on the tenant error log', async () =>
+      (await tenantErrorLog(pipeline.deps()).list(pipeline.env.tenantId)).find(
+        (e) => e.category === 'configuration',
+      ),
+    );
+    expect(refusal.message).toMatch(/SYNC_BUCKETS is 32.*16/);
+    expect(await pipeline.latestRunKey()).toBe(lastRun);
+    expect(await pipeline.directory()).toEqual(before);
+  }, 120_000);
+
+  it('back under the first count, the next round applies what the refused one read', async () => {
+    await restartHostWith(16);
+    expect((await pipeline.sync()).state).toBe('completed');
+    expect(await pipeline.differences()).toEqual([]);
+  }, 120_000);
+});
