@@ -34,7 +34,7 @@ export function bucketCountProblem(recorded: number | null, configured: number):
   if (recorded === null || recorded === configured) return undefined;
   return (
     `SYNC_BUCKETS is ${configured}, but this tenant's rows are partitioned in ${recorded} buckets ` +
-    `(the count of its first round): the round was refused before reading Graph; set SYNC_BUCKETS ` +
+    `(the count of its first round): refused before reading any change; set SYNC_BUCKETS ` +
     `back to ${recorded}`
   );
 }

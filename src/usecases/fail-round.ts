@@ -54,8 +54,8 @@ export async function failRound(
     }
     await deps.queues.send(QUEUES.runEvents, { type: 'check', ...ref, attempt: 0 } satisfies RunEvent);
   } else {
-    // Refused before any round began (a re-projection under another bucket count): said on the
-    // tenant's error log, which the runs API shows.
+    // Failed before any round began (a refused credential, a re-projection under another bucket
+    // count): said on the tenant's error log, which the runs API shows.
     await tenantErrorLog(deps).record(tenantId, {
       category: error instanceof SyncError ? error.category : 'transient',
       message: error.message,
