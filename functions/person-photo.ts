@@ -36,8 +36,8 @@ export async function personPhotoHttp(
   }
   const answer = await personPhoto(appServices().deps(), params.data.personId, params.data.tenantId);
   switch (answer.kind) {
-    case 'ambiguous-tenant':
-      return { status: 400, jsonBody: { error: 'several connections exist: say which with ?tenantId=' } };
+    case 'refused':
+      return refusalResponse(answer.refusal);
     case 'not-found':
       return { status: 404, jsonBody: { error: answer.reason } };
     case 'photo':

@@ -27,15 +27,14 @@ export function partitionOf(tenantId: string, objectId: string, buckets: number 
 
 /**
  * The bucket count is part of where a tenant's rows live, so it is fixed by the tenant's first round: a
- * round under another count would look for every row in another partition and create it again. The
- * reason such a round is refused (undefined when it may run; `recorded` null: no round yet).
+ * round (or an API call) under another count would look for every row in another partition and create
+ * it again. The reason it is refused (undefined when it may run; `recorded` null: no round yet).
  */
 export function bucketCountProblem(recorded: number | null, configured: number): string | undefined {
   if (recorded === null || recorded === configured) return undefined;
   return (
     `SYNC_BUCKETS is ${configured}, but this tenant's rows are partitioned in ${recorded} buckets ` +
-    `(the count of its first round): refused before reading any change; set SYNC_BUCKETS ` +
-    `back to ${recorded}`
+    `(the count of its first round): set SYNC_BUCKETS back to ${recorded}`
   );
 }
 

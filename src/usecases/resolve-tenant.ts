@@ -1,3 +1,4 @@
+import { bucketCountProblem } from '../domain/bucket.js';
 import { isTenantId } from '../domain/tenant-id.js';
 import type { ApiResult } from './api-result.js';
 import { ok, refuse } from './api-result.js';
@@ -5,7 +6,9 @@ import type { PipelineDeps } from './pipeline-deps.js';
 
 /**
  * The connection an app-side route works on (the app's directory is per connection): the one named
- * by the `tenantId` query parameter, or the only one; required when more than one exists.
+ * by the `tenantId` query parameter, or the only one; required when more than one exists. 409 while
+ * SYNC_BUCKETS differs from the count the tenant's rows are partitioned by (every row would be looked
+ * for, or made, in another partition).
  */
 export async function resolveAppTenant(
   deps: PipelineDeps,
@@ -14,7 +17,8 @@ export async function resolveAppTenant(
   if (tenantId !== undefined) {
     if (!isTenantId(tenantId)) return notAGuid('invalid query');
     const id = tenantId.toLowerCase();
-    return (await deps.connections.get(id)) ? ok(id) : refuse(404, `no connection for tenant ${tenantId}`);
+    if (!(await deps.connections.get(id))) return refuse(404, `no connection for tenant ${tenantId}`);
+    return partitionedAsConfigured(deps, id);
   }
   const connections = await deps.connections.list();
   if (connections.length === 0) return refuse(404, 'no connection exists');
@@ -23,7 +27,13 @@ export async function resolveAppTenant(
       issues: [{ path: 'tenantId', message: `required: ${connections.length} connections exist` }],
     });
   }
-  return ok(connections[0]!.settings.tenantId);
+  return partitionedAsConfigured(deps, connections[0]!.settings.tenantId);
+}
+
+async function partitionedAsConfigured(deps: PipelineDeps, tenantId: string): Promise<ApiResult<string>> {
+  const { cursor } = await deps.syncState.readCursor(tenantId);
+  const problem = bucketCountProblem(cursor.buckets, deps.buckets);
+  return problem ? refuse(409, problem) : ok(tenantId);
 }
 
 /**

@@ -6,19 +6,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { userBucketOf } from '../../src/domain/bucket.js';
+import { personIdFor } from '../../src/domain/person-id.js';
 import { requestReproject } from '../../src/usecases/request-sync.js';
 import { tenantErrorLog } from '../../src/usecases/tenant-errors.js';
+import { type ApiCall, apiClient } from '../api/api-client.js';
 import { waitFor } from './notification-probes.js';
 import { PipelineUnderTest } from './pipeline-harness.js';
 
 describe('the bucket count a tenant was first synced with', () => {
   let pipeline: PipelineUnderTest;
+  let api: ApiCall;
 
   beforeAll(async () => {
     pipeline = await PipelineUnderTest.start({
       standin: { users: 60, seed: 23 },
       settings: { SYNC_BUCKETS: '16' },
     });
+    api = apiClient(() => pipeline.env.host().httpBaseUrl, pipeline.env.functionKey);
   }, 60_000);
   afterAll(async () => {
     await pipeline?.stop();
@@ -61,9 +65,26 @@ describe('the bucket count a tenant was first synced with', () => {
     expect(await pipeline.directory()).toEqual(before);
   }, 120_000);
 
+  it("the app's routes answer 409 naming both counts while SYNC_BUCKETS differs, and create nobody", async () => {
+    const before = await pipeline.directory();
+    const people = await api<{ error: string }>('GET', 'people');
+    expect(people.status).toBe(409);
+    expect(people.body.error).toMatch(/SYNC_BUCKETS is 32.*16/);
+    const created = await api('POST', 'people', {
+      displayName: 'Made By Hand',
+      mail: 'made.by.hand@example.com',
+    });
+    expect(created.status).toBe(409);
+    expect((await api('GET', 'teams')).status).toBe(409);
+    const someone = personIdFor(pipeline.env.tenantId, pipeline.control.snapshot().users[0]!.id);
+    expect((await api('GET', `people/${someone}/photo`)).status).toBe(409);
+    expect(await pipeline.directory()).toEqual(before);
+  });
+
   it('back under the first count, the next round applies what the refused one read', async () => {
     await restartHostWith(16);
     expect((await pipeline.sync()).state).toBe('completed');
     expect(await pipeline.differences()).toEqual([]);
+    expect((await api('GET', 'people')).status).toBe(200);
   }, 120_000);
 });

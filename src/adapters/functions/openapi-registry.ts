@@ -31,7 +31,8 @@ import { tenantIdSchema } from '../../domain/tenant-id.js';
  *
  * Path parameters come from the route's `{name}`s (a string each; `{tenantId}` a GUID), unless `params`
  * gives their schemas. The usual refusals are added unless the route gives its own: 400 (field paths)
- * when there is a body, a query or a `{tenantId}`, 401 for `auth: 'function'`, 404 for a `{tenantId}`.
+ * when there is a body, a query or a `{tenantId}`, 401 for `auth: 'function'`, 404 for a `{tenantId}`,
+ * 409 for an app-side route (tag `app`: SYNC_BUCKETS differs from the tenant's partitioning).
  * Documenting the same method and route twice replaces the first (a module loaded again).
  */
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -195,6 +196,9 @@ function operationOf(doc: RouteDoc, components: Components): Record<string, unkn
   if (doc.auth === 'function' && !responses['401'])
     responses['401'] = { description: 'no valid function key (locally) or Entra token (in Azure)' };
   if (tenant && !responses['404']) responses['404'] = refusal('no connection for this tenant');
+  // The app-side routes work on a tenant's rows (resolve-tenant.ts).
+  if (doc.tags?.includes('app') && !responses['409'])
+    responses['409'] = refusal("SYNC_BUCKETS differs from the bucket count of the tenant's first round");
   return {
     operationId: operationIdOf(doc),
     summary: doc.summary,
