@@ -36,7 +36,9 @@ export async function resolveDisputeHttp(
   context: InvocationContext,
 ): Promise<HttpResponseInit> {
   const deps = apiDeps();
-  const tenant = await requireConnection(deps.pipeline, request.params.tenantId ?? '');
+  const tenant = await requireConnection(deps.pipeline, request.params.tenantId ?? '', {
+    writesPeople: true,
+  });
   if (!tenant.ok) return respond(tenant);
   const body = await parseBody(request, resolveBody);
   if (!body.ok) return body.response;
@@ -65,7 +67,7 @@ documentRoute({
   body: resolveBody,
   responses: {
     200: { description: 'resolved (a re-projection follows)' },
-    409: { description: 'already resolved' },
+    409: { description: "already resolved, or SYNC_BUCKETS differs from the tenant's first round" },
   },
 });
 app.http('disputes', {

@@ -32,7 +32,7 @@ export async function approveHttp(
   context: InvocationContext,
 ): Promise<HttpResponseInit> {
   const deps = appServices().deps();
-  const tenant = await requireConnection(deps, request.params.tenantId ?? '');
+  const tenant = await requireConnection(deps, request.params.tenantId ?? '', { writesPeople: true });
   if (!tenant.ok) return respond(tenant);
   const body = await parseBody(request, approveBody.default({}));
   if (!body.ok) return body.response;
@@ -70,7 +70,7 @@ documentRoute({
   body: approveBody,
   responses: {
     200: { description: 'what was applied and what is still held', schema: decided },
-    409: { description: 'the run is not held' },
+    409: { description: "the run is not held, or SYNC_BUCKETS differs from the tenant's first round" },
   },
 });
 documentRoute({

@@ -39,11 +39,18 @@ async function partitionedAsConfigured(deps: PipelineDeps, tenantId: string): Pr
 /**
  * A connection the route names by its path (`/api/connections/{tenantId}/…`): 400 (field path
  * `tenantId`) when the id is not a GUID, 404 when no connection has it. Every such route calls it first.
+ * `writesPeople`: a route that writes the tenant's people (approving a held run, resolving a dispute)
+ * is also refused with 409 while SYNC_BUCKETS differs from the tenant's partitioning.
  */
-export async function requireConnection(deps: PipelineDeps, tenantId: string): Promise<ApiResult<string>> {
+export async function requireConnection(
+  deps: PipelineDeps,
+  tenantId: string,
+  options: { writesPeople?: boolean } = {},
+): Promise<ApiResult<string>> {
   if (!isTenantId(tenantId)) return notAGuid('invalid path');
   const id = tenantId.toLowerCase();
-  return (await deps.connections.get(id)) ? ok(id) : refuse(404, `no connection for tenant ${tenantId}`);
+  if (!(await deps.connections.get(id))) return refuse(404, `no connection for tenant ${tenantId}`);
+  return options.writesPeople ? partitionedAsConfigured(deps, id) : ok(id);
 }
 
 function notAGuid(error: string): ApiResult<never> {

@@ -65,7 +65,7 @@ describe('the bucket count a tenant was first synced with', () => {
     expect(await pipeline.directory()).toEqual(before);
   }, 120_000);
 
-  it("the app's routes answer 409 naming both counts while SYNC_BUCKETS differs, and create nobody", async () => {
+  it("the app's routes, and the admin's that write people, answer 409 naming both counts while SYNC_BUCKETS differs, and create nobody", async () => {
     const before = await pipeline.directory();
     const people = await api<{ error: string }>('GET', 'people');
     expect(people.status).toBe(409);
@@ -78,6 +78,11 @@ describe('the bucket count a tenant was first synced with', () => {
     expect((await api('GET', 'teams')).status).toBe(409);
     const someone = personIdFor(pipeline.env.tenantId, pipeline.control.snapshot().users[0]!.id);
     expect((await api('GET', `people/${someone}/photo`)).status).toBe(409);
+    // The admin's routes that write people: approving a held run, resolving a dispute.
+    const tenant = `connections/${pipeline.env.tenantId}`;
+    expect((await api('POST', `${tenant}/runs/no-such-run/approve`, {})).status).toBe(409);
+    const dispute = await api('POST', `${tenant}/disputes/no-such-dispute`, { action: 'create' });
+    expect(dispute.status).toBe(409);
     expect(await pipeline.directory()).toEqual(before);
   });
 
