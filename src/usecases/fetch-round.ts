@@ -144,7 +144,15 @@ class RoundRunner {
     }
     if (resuming && overlaps(round)) await this.#loadHeldEdges(round);
     const ref: RunRef = { tenantId, runId: round.runId, runKey: round.runKey };
-    if (resuming) await this.deps.runs.addRequestIds(ref, request.requestIds ?? []);
+    if (resuming) {
+      await this.deps.runs.addRequestIds(ref, request.requestIds ?? []);
+      // A predecessor that died (or lost its lease) after publishing and before its checkpoint left
+      // chunks past the checkpoint's index, which are applied as they are: this round's chunks, cut
+      // at other flushes, take indexes after them, never the same (a chunk index applied once is
+      // never applied again, whatever its content).
+      for (const chunk of await this.deps.runs.listPublished(ref))
+        round.chunkIndex = Math.max(round.chunkIndex, chunk.chunkIndex + 1);
+    }
     // Groups first: a tenant's first round then knows every user's memberships by the time it reads
     // the user, and applies each users page as it goes (see `overlaps`).
     // An incremental round flushes at its end, not at each phase's: a user's memberships (read in
