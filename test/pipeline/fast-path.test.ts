@@ -11,18 +11,12 @@ import type { ChunkStore } from '../../src/adapters/storage/chunk-store.js';
 import { QUEUES } from '../../src/adapters/storage/storage-names.js';
 import { userBucketOf } from '../../src/domain/bucket.js';
 import type { DeltaPage } from '../../src/ports/directory-source.js';
-import type { Logger } from '../../src/ports/logger.js';
 import { MAX_BUCKETS_PER_CHUNK } from '../../src/usecases/change-publisher.js';
 import { fetchRound } from '../../src/usecases/fetch-round.js';
 import type { SyncRequest } from '../../src/usecases/messages.js';
 import type { PipelineDeps } from '../../src/usecases/pipeline-deps.js';
 import { PipelineUnderTest } from './pipeline-harness.js';
-
-const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
-
-function request(tenantId: string, trigger: SyncRequest['trigger'], full: boolean): SyncRequest {
-  return { type: 'sync-request', tenantId, trigger, full, requestedAt: new Date().toISOString() };
-}
+import { quiet, syncRequest } from './pipeline-probes.js';
 
 /** The deps, with every delta page Graph is asked for going through `around` (to watch or slow it). */
 function aroundDeltaPages(
@@ -77,11 +71,7 @@ describe('the fetch publishes through the output bindings', () => {
   /** An incremental round fetched through one invocation's output bindings: its messages' partitions. */
   async function incrementalRoundPartitions(): Promise<string[]> {
     const queues = pipeline.env.services.outputQueues();
-    const done = await fetchRound(
-      { ...pipeline.deps(), queues },
-      request(pipeline.env.tenantId, 'manual', false),
-      quiet,
-    );
+    const done = await fetchRound({ ...pipeline.deps(), queues }, syncRequest(pipeline.env.tenantId), quiet);
     expect(done.kind).toBe('completed');
     await queues.sendKeptNow();
     const peeked = await chunks.peekMessages({ numberOfMessages: 32 });
@@ -95,7 +85,11 @@ describe('the fetch publishes through the output bindings', () => {
   it("sends a full round's chunks as it goes, and keeps an incremental round's for the invocation's end", async () => {
     // One fetch invocation: its own output-binding gateway, as functions/fetch.ts makes one.
     const fetchThrough = (queues: OutputBindingQueues, trigger: SyncRequest['trigger'], full: boolean) =>
-      fetchRound({ ...pipeline.deps(), queues }, request(pipeline.env.tenantId, trigger, full), quiet);
+      fetchRound(
+        { ...pipeline.deps(), queues },
+        syncRequest(pipeline.env.tenantId, { trigger, full }),
+        quiet,
+      );
     expect((await fetchThrough(pipeline.env.services.outputQueues(), 'initial', true)).kind).toBe(
       'completed',
     );
@@ -137,7 +131,7 @@ describe('the fetch publishes through the output bindings', () => {
     pipeline.control.setDeltaPageSize(20, 40);
     const done = await fetchRound(
       { ...deps, queues: pipeline.env.services.outputQueues() },
-      request(pipeline.env.tenantId, 'manual', true),
+      syncRequest(pipeline.env.tenantId, { full: true }),
       quiet,
     );
     expect(done.kind).toBe('completed');
@@ -171,7 +165,7 @@ describe('the fetch publishes through the output bindings', () => {
     pipeline.control.setDeltaPageSize(10, 20);
     const done = await fetchRound(
       { ...deps, queues: pipeline.env.services.outputQueues() },
-      request(pipeline.env.tenantId, 'manual', true),
+      syncRequest(pipeline.env.tenantId, { full: true }),
       quiet,
     );
     expect(done.kind).toBe('completed');
@@ -251,7 +245,11 @@ describe("a tenant's first round, while Graph answers slowly", () => {
       flushEveryMs: 150,
     };
     pipeline.control.setDeltaPageSize(10, 40);
-    const done = await fetchRound(deps, request(pipeline.env.tenantId, 'initial', true), quiet);
+    const done = await fetchRound(
+      deps,
+      syncRequest(pipeline.env.tenantId, { trigger: 'initial', full: true }),
+      quiet,
+    );
     expect(done.kind).toBe('completed');
     expect(usersPagesAnswered).toBeGreaterThanOrEqual(15);
     // Chunks left while Graph was still answering users pages (1.5 s of them), not all at the end.

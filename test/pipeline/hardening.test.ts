@@ -10,16 +10,12 @@ import { PermanentError } from '../../src/shared/errors.js';
 import { failRound } from '../../src/usecases/fail-round.js';
 import { fetchRound } from '../../src/usecases/fetch-round.js';
 import { completeIfAllReported } from '../../src/usecases/finalize-run.js';
-import { type DirectoryChunk, directoryChunkSchema, type SyncRequest } from '../../src/usecases/messages.js';
+import { type DirectoryChunk, directoryChunkSchema } from '../../src/usecases/messages.js';
 import { reconcileMessage } from '../../src/usecases/reconcile-message.js';
 import { PipelineUnderTest } from './pipeline-harness.js';
-import { drainQueue, interceptedSource, quiet } from './pipeline-probes.js';
+import { drainQueue, interceptedSource, quiet, syncRequest } from './pipeline-probes.js';
 
 class SimulatedCrash extends Error {}
-
-function request(tenantId: string, full = false): SyncRequest {
-  return { type: 'sync-request', tenantId, trigger: 'manual', full, requestedAt: new Date().toISOString() };
-}
 
 /** Takes every chunk message off the queue, parsed, leaving it empty. */
 async function drainChunks(queue: QueueClient): Promise<DirectoryChunk[]> {
@@ -107,7 +103,7 @@ describe('hardening: full rounds, failed rounds, fencing, group deletion, runs t
           )
         : Promise.resolve(),
     );
-    const error = await fetchRound(forbidden, request(tenantId), quiet).catch((e: unknown) => e as Error);
+    const error = await fetchRound(forbidden, syncRequest(tenantId), quiet).catch((e: unknown) => e as Error);
     expect(error).toBeInstanceOf(PermanentError);
     const { cursor: before } = await pipeline.deps().syncState.readCursor(tenantId);
     const failedRound = before.round!;
@@ -149,7 +145,7 @@ describe('hardening: full rounds, failed rounds, fencing, group deletion, runs t
         paused();
         await pause;
       }),
-      request(tenantId, true),
+      syncRequest(tenantId, { full: true }),
       quiet,
     ).catch((e: unknown) => e);
     await wasPaused;
@@ -161,7 +157,7 @@ describe('hardening: full rounds, failed rounds, fencing, group deletion, runs t
       { ...row!, holder: 'a-successor-that-died', expiresAt: 0, etag: undefined },
       row!.etag!,
     );
-    const successor = await fetchRound(deps, request(tenantId, true), quiet);
+    const successor = await fetchRound(deps, syncRequest(tenantId, { full: true }), quiet);
     expect(successor.kind).toBe('completed');
     const published = await changes.getProperties();
     resume();
@@ -200,7 +196,7 @@ describe('hardening: full rounds, failed rounds, fencing, group deletion, runs t
     pipeline.control.rename(members()[5]!.id, { displayName: 'Renamed While Events Were Lost' });
     const afterRunKey = await pipeline.latestRunKey();
     pipeline.rounds.push(pipeline.control.snapshot());
-    expect((await fetchRound(pipeline.deps(), request(tenantId), quiet)).kind).toBe('completed');
+    expect((await fetchRound(pipeline.deps(), syncRequest(tenantId), quiet)).kind).toBe('completed');
     await new QueueClient(pipeline.env.azurite.connectionString, QUEUES.runEvents).clearMessages();
     await pipeline.env.startHost();
     const run = await pipeline.waitForNextRun(afterRunKey);
@@ -212,7 +208,7 @@ describe('hardening: full rounds, failed rounds, fencing, group deletion, runs t
     await pipeline.env.host().stop();
     pipeline.control.rename(members()[6]!.id, { displayName: 'Lost In A Missing Blob' });
     const afterRunKey = await pipeline.latestRunKey();
-    expect((await fetchRound(pipeline.deps(), request(tenantId), quiet)).kind).toBe('completed');
+    expect((await fetchRound(pipeline.deps(), syncRequest(tenantId), quiet)).kind).toBe('completed');
     const chunks = await drainChunks(changes);
     expect(chunks.length).toBeGreaterThan(0);
     const [broken, ...rest] = chunks;
@@ -251,7 +247,7 @@ describe('hardening: full rounds, failed rounds, fencing, group deletion, runs t
       pipeline.control.deleteGroup(group);
       const afterRunKey = await pipeline.latestRunKey();
       pipeline.rounds.push(pipeline.control.snapshot());
-      expect((await fetchRound(pipeline.deps(), request(tenantId), quiet)).kind).toBe('completed');
+      expect((await fetchRound(pipeline.deps(), syncRequest(tenantId), quiet)).kind).toBe('completed');
       const chunks = await drainChunks(changes);
       const groupsChunk = chunks.find((c) => c.partition === 'groups')!;
       expect(chunks.filter((c) => c.partition === 'groups')).toHaveLength(1);
@@ -298,7 +294,7 @@ describe('hardening: full rounds, failed rounds, fencing, group deletion, runs t
     pipeline.control.bulk(groups.map((id) => ({ op: 'deleteGroup' as const, id })));
     const afterRunKey = await pipeline.latestRunKey();
     pipeline.rounds.push(pipeline.control.snapshot());
-    expect((await fetchRound(pipeline.deps(), request(tenantId), quiet)).kind).toBe('completed');
+    expect((await fetchRound(pipeline.deps(), syncRequest(tenantId), quiet)).kind).toBe('completed');
     const chunks = await drainChunks(changes);
     const groupChunks = chunks.filter((c) => c.partition === 'groups');
     expect(groupChunks).toHaveLength(1);

@@ -4,9 +4,24 @@ import type { QueueClient } from '@azure/storage-queue';
 import type { ConnectionSettings } from '../../src/domain/connection-settings.js';
 import type { DirectorySource } from '../../src/ports/directory-source.js';
 import type { Logger } from '../../src/ports/logger.js';
+import type { SyncRequest } from '../../src/usecases/messages.js';
 import type { PipelineDeps } from '../../src/usecases/pipeline-deps.js';
 
 export const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/** A sync request for the tenant, made now (a manual, incremental one unless told otherwise). */
+export function syncRequest(
+  tenantId: string,
+  options: { trigger?: SyncRequest['trigger']; full?: boolean } = {},
+): SyncRequest {
+  return {
+    type: 'sync-request',
+    tenantId,
+    trigger: options.trigger ?? 'manual',
+    full: options.full ?? false,
+    requestedAt: new Date().toISOString(),
+  };
+}
 
 /** Takes every message off a queue (bodies as sent), leaving it empty. */
 export async function drainQueue(queue: QueueClient): Promise<string[]> {

@@ -7,19 +7,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { QUEUES } from '../../src/adapters/storage/storage-names.js';
 import { LeaseLostError, SyncStateStore } from '../../src/adapters/storage/sync-state-store.js';
 import { readAppSettings } from '../../src/config/app-settings.js';
-import type { Logger } from '../../src/ports/logger.js';
 import { fetchRound } from '../../src/usecases/fetch-round.js';
 import { type SyncRequest, syncRequestSchema } from '../../src/usecases/messages.js';
 import type { PipelineDeps } from '../../src/usecases/pipeline-deps.js';
 import { requestDueRounds } from '../../src/usecases/request-sync.js';
 import { PipelineUnderTest } from './pipeline-harness.js';
-import { interceptedSource } from './pipeline-probes.js';
-
-const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
-
-function request(tenantId: string, full = false): SyncRequest {
-  return { type: 'sync-request', tenantId, trigger: 'manual', full, requestedAt: new Date().toISOString() };
-}
+import { interceptedSource, quiet, syncRequest } from './pipeline-probes.js';
 
 async function queuedRequests(queue: QueueClient): Promise<SyncRequest[]> {
   const { peekedMessageItems } = await queue.peekMessages({ numberOfMessages: 32 });
@@ -107,10 +100,12 @@ describe('no request is lost', () => {
     const gate = new Promise<void>((resolve) => (open = resolve));
     let reached!: () => void;
     const busy = new Promise<void>((resolve) => (reached = resolve));
-    const running = fetchRound(pausedOnSecondPage(deps, gate, reached), request(tenantId), quiet);
+    const running = fetchRound(pausedOnSecondPage(deps, gate, reached), syncRequest(tenantId), quiet);
     await busy;
-    expect((await fetchRound(pipeline.deps(), request(tenantId, true), quiet)).kind).toBe('coalesced');
-    expect((await fetchRound(pipeline.deps(), request(tenantId, false), quiet)).kind).toBe('coalesced');
+    expect((await fetchRound(pipeline.deps(), syncRequest(tenantId, { full: true }), quiet)).kind).toBe(
+      'coalesced',
+    );
+    expect((await fetchRound(pipeline.deps(), syncRequest(tenantId), quiet)).kind).toBe('coalesced');
     open();
     expect((await running).kind).toBe('completed');
 
@@ -140,11 +135,13 @@ describe('no request is lost', () => {
         };
       },
     };
-    await expect(fetchRound(dying, request(tenantId, false), quiet)).rejects.toThrow('process killed');
+    await expect(fetchRound(dying, syncRequest(tenantId), quiet)).rejects.toThrow('process killed');
     const { cursor } = await deps.syncState.readCursor(tenantId);
     expect(cursor.round?.full).toBe(false);
     // The full request takes the lease and finishes the incremental round in flight first.
-    expect((await fetchRound(pipeline.deps(), request(tenantId, true), quiet)).kind).toBe('completed');
+    expect((await fetchRound(pipeline.deps(), syncRequest(tenantId, { full: true }), quiet)).kind).toBe(
+      'completed',
+    );
     const followUps = await queuedRequests(requests);
     expect(followUps.map((r) => r.full)).toEqual([true]);
     await requests.clearMessages();
@@ -161,7 +158,7 @@ describe('no request is lost', () => {
       released = true;
       await deps.syncState.releaseLease(tenantId, holder!);
     });
-    const result = await fetchRound(racing, request(tenantId), quiet);
+    const result = await fetchRound(racing, syncRequest(tenantId), quiet);
     expect(released).toBe(true);
     expect(result.kind).toBe('completed');
     const lease = await deps.tables.get('syncState', tenantId, 'lease');
@@ -180,7 +177,11 @@ describe('no request is lost', () => {
     let reached!: () => void;
     const busy = new Promise<void>((resolve) => (reached = resolve));
     const before = await deps.tables.get('syncState', tenantId, 'lease');
-    const running = fetchRound(pausedOnSecondPage(withShortLease, gate, reached), request(tenantId), quiet);
+    const running = fetchRound(
+      pausedOnSecondPage(withShortLease, gate, reached),
+      syncRequest(tenantId),
+      quiet,
+    );
     await busy;
     // Paused past its 2 s lease (a long throttling wait): the lease is still its own.
     await sleep(3_000);

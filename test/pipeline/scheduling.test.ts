@@ -4,13 +4,11 @@ import { QueueClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { QUEUES } from '../../src/adapters/storage/storage-names.js';
-import type { Logger } from '../../src/ports/logger.js';
 import { fetchRound } from '../../src/usecases/fetch-round.js';
 import { type SyncRequest, syncRequestSchema } from '../../src/usecases/messages.js';
 import { watchRuns } from '../../src/usecases/watch-runs.js';
 import { PipelineUnderTest } from './pipeline-harness.js';
-
-const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+import { quiet } from './pipeline-probes.js';
 
 async function queuedRequests(queue: QueueClient): Promise<SyncRequest[]> {
   const { peekedMessageItems } = await queue.peekMessages({ numberOfMessages: 32 });

@@ -6,12 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import type { Logger } from '../../src/ports/logger.js';
 import { fetchRound } from '../../src/usecases/fetch-round.js';
-import type { SyncRequest } from '../../src/usecases/messages.js';
 import { PipelineUnderTest } from './pipeline-harness.js';
-
-const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+import { quiet, syncRequest } from './pipeline-probes.js';
 
 describe('a successor fetcher after one that died between publishing and its checkpoint', () => {
   let pipeline: PipelineUnderTest;
@@ -29,13 +26,7 @@ describe('a successor fetcher after one that died between publishing and its che
 
   it('a first round resumed with other flush boundaries numbers its chunks after the dead fetcher’s, and ends equal to the oracle', async () => {
     const tenantId = pipeline.env.tenantId;
-    const request: SyncRequest = {
-      type: 'sync-request',
-      tenantId,
-      trigger: 'initial',
-      full: false,
-      requestedAt: new Date().toISOString(),
-    };
+    const request = syncRequest(tenantId, { trigger: 'initial' });
     const base = pipeline.deps();
     const real = base.syncState;
     // The process dies at the first checkpoint after a users flush was published.
