@@ -150,8 +150,12 @@ class RoundRunner {
       // chunks past the checkpoint's index, which are applied as they are: this round's chunks, cut
       // at other flushes, take indexes after them, never the same (a chunk index applied once is
       // never applied again, whatever its content).
+      // Those chunks and this round's carry the same users twice: each is then applied reading rows
+      // (never as a first round's blind creates), so that the second copy is a replay, counted once.
+      const checkpoint = round.chunkIndex;
       for (const chunk of await this.deps.runs.listPublished(ref))
         round.chunkIndex = Math.max(round.chunkIndex, chunk.chunkIndex + 1);
+      if (round.chunkIndex > checkpoint) await this.deps.runs.markRepeats(ref, checkpoint);
     }
     // Groups first: a tenant's first round then knows every user's memberships by the time it reads
     // the user, and applies each users page as it goes (see `overlaps`).

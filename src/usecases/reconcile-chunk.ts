@@ -77,6 +77,11 @@ export interface BucketWork {
   readonly source: string;
   /** The tenant had never been synced: nothing to read, rows to create. */
   readonly fresh: boolean;
+  /**
+   * Whether another chunk of the round may carry the same users (a resumed round, `RunStore.markRepeats`):
+   * asked under the bucket's lock, so a fresh chunk then reads rows as an ordinary one does.
+   */
+  readonly mayRepeat?: () => Promise<boolean>;
   /** Changes of rounds up to this one are duplicates; removals of those rounds are forgotten. */
   readonly settledRound: number;
   /**
@@ -111,7 +116,10 @@ export async function applyUserBucket(
   decided: DecidedHook = () => Promise.resolve(),
 ): Promise<ChunkOutcome> {
   return withPartitionLock(tables, work.tenantId, `users:${work.bucket}`, async (lease) => {
-    let assumeEmpty = work.fresh && describesEveryUser(work.changes);
+    // A blind create decides the chunk's counts before it meets a row another chunk wrote: only when
+    // no other chunk can have written it.
+    let assumeEmpty =
+      work.fresh && describesEveryUser(work.changes) && !((await work.mayRepeat?.()) ?? false);
     for (let attempt = 1; ; attempt += 1) {
       try {
         return await applyOnce(tables, work, assumeEmpty, lease, decided);

@@ -131,6 +131,7 @@ async function reconcileOnce(
       now,
       source,
       fresh: chunk.fresh,
+      ...(chunk.fresh ? { mayRepeat: () => deps.runs.mayRepeat(ref, chunk.chunkIndex) } : {}),
       settledRound,
       ...(chunk.replan ? { replan: 'all' as const } : {}),
       sources,

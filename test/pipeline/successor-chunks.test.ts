@@ -10,7 +10,12 @@ import { fetchRound } from '../../src/usecases/fetch-round.js';
 import { PipelineUnderTest } from './pipeline-harness.js';
 import { quiet, syncRequest } from './pipeline-probes.js';
 
-describe('a successor fetcher after one that died between publishing and its checkpoint', () => {
+describe.each([
+  { successor: 'the test, before any chunk is applied', byWatchdog: false },
+  { successor: 'the watchdog, after the host applied the dead fetcher’s chunks', byWatchdog: true },
+])('a successor fetcher after one that died between publishing and its checkpoint (successor: $successor)', ({
+  byWatchdog,
+}) => {
   let pipeline: PipelineUnderTest;
 
   beforeAll(async () => {
@@ -24,7 +29,7 @@ describe('a successor fetcher after one that died between publishing and its che
     await pipeline?.stop();
   });
 
-  it('a first round resumed with other flush boundaries numbers its chunks after the dead fetcher’s, and ends equal to the oracle', async () => {
+  it('a first round resumed with other flush boundaries numbers its chunks after the dead fetcher’s, ends equal to the oracle, and counts each person created once', async () => {
     const tenantId = pipeline.env.tenantId;
     const request = syncRequest(tenantId, { trigger: 'initial' });
     const base = pipeline.deps();
@@ -51,10 +56,20 @@ describe('a successor fetcher after one that died between publishing and its che
     );
     expect(orphans.length).toBeGreaterThan(0);
 
-    expect((await fetchRound({ ...base, flushEveryPages: 4 }, request, quiet)).kind).toBe('completed');
     pipeline.rounds.push(pipeline.control.snapshot());
-    await pipeline.env.startHost();
-    expect((await pipeline.waitForNextRun(undefined)).state).toBe('completed');
+    if (byWatchdog) {
+      // The host applies the orphans, and its watchdog resumes the round (the dead fetcher's lease is gone).
+      await pipeline.env.startHost();
+    } else {
+      expect((await fetchRound({ ...base, flushEveryPages: 4 }, request, quiet)).kind).toBe('completed');
+      await pipeline.env.startHost();
+    }
+    const run = await pipeline.waitForNextRun(undefined);
+    expect(run.state).toBe('completed');
     expect(await pipeline.differences()).toEqual([]);
+    // Each person is created once, by whichever copy of its changes came first; the other copy is a replay.
+    const directory = await pipeline.directory();
+    expect(run.counts.created).toBe(directory.people.size);
+    expect(run.counts.updated ?? 0).toBe(0);
   }, 120_000);
 });

@@ -129,6 +129,25 @@ export class RunStore {
     return this.tables.get(TABLES.runs, ref.tenantId, ref.runKey);
   }
 
+  /**
+   * A resumed round whose predecessor published past its checkpoint: chunks from `chunkIndex` on may
+   * carry the same users as each other (the predecessor's and the successor's copies of the same pages).
+   * Kept as the lowest such index (`repeatsFrom`), for every later resume too.
+   */
+  async markRepeats(ref: RunRef, chunkIndex: number): Promise<void> {
+    await this.transition(ref, (row) =>
+      typeof row.repeatsFrom === 'number' && row.repeatsFrom <= chunkIndex
+        ? undefined
+        : { ...row, repeatsFrom: chunkIndex },
+    );
+  }
+
+  /** Whether chunk `chunkIndex` of the run may carry users another of its chunks carries (markRepeats). */
+  async mayRepeat(ref: RunRef, chunkIndex: number): Promise<boolean> {
+    const row = await this.tables.get(TABLES.runs, ref.tenantId, ref.runKey);
+    return typeof row?.repeatsFrom === 'number' && chunkIndex >= row.repeatsFrom;
+  }
+
   /** Newest first. */
   async list(tenantId: string, top = 20): Promise<Row[]> {
     return this.tables.query(TABLES.runs, odata`PartitionKey eq ${tenantId}`, undefined, top);
