@@ -40,6 +40,13 @@ export const WATCHDOG = {
    * chunks of one flush, sent together in any order.
    */
   overtakenByMs: 3_000,
+  /**
+   * A chunk judged taken and not begun by the rules above is published again only if it still has not
+   * begun this long after the watchdog first saw it so: a live host that has just taken a chunk out of
+   * a backlog writes its first heartbeat a moment later, and a tick in that moment sees what a dead
+   * host's taken chunk looks like. The bound a reconciler has to beat.
+   */
+  unclaimedConfirmMs: 3 * HEARTBEAT_MS,
   /** At most one new copy of a chunk this often. */
   republishEveryMs: 3 * HEARTBEAT_MS,
   /** After this many new copies, a chunk that still stalls is lost. */
@@ -103,6 +110,8 @@ async function superviseRun(
       .map((r) => r.chunkIndex),
   );
   const stalled: PublishedChunk[] = [];
+  /** Taken and not begun at this first sight (see WATCHDOG.unclaimedConfirmMs). */
+  const suspected: number[] = [];
   if (applied.size < total) {
     const beats = await deps.runs.heartbeats(ref);
     let oldest: { at: number | undefined } | undefined;
@@ -125,17 +134,22 @@ async function superviseRun(
       // A heartbeat from before the chunk's latest copy is the dead host's, not the copy's: the copy is
       // judged as a chunk nobody has started (it may be waiting its turn in the queue).
       const beat = beats.get(chunk.chunkIndex);
+      if (beat !== undefined && beat > chunk.lastPublishedAt) {
+        if (now - beat > WATCHDOG.staleHeartbeatMs) stalled.push(chunk);
+        continue;
+      }
       const waited = now - chunk.lastPublishedAt;
-      const dead =
-        beat !== undefined && beat > chunk.lastPublishedAt
-          ? now - beat > WATCHDOG.staleHeartbeatMs
-          : waited > WATCHDOG.unclaimedMs ||
-            (waited > WATCHDOG.unclaimedIdleQueueMs &&
-              (startedPublishedAt - chunk.lastPublishedAt > WATCHDOG.overtakenByMs ||
-                !(await mayBeQueued(chunk.lastPublishedAt))));
-      if (dead) stalled.push(chunk);
+      const taken =
+        waited > WATCHDOG.unclaimedMs ||
+        (waited > WATCHDOG.unclaimedIdleQueueMs &&
+          (startedPublishedAt - chunk.lastPublishedAt > WATCHDOG.overtakenByMs ||
+            !(await mayBeQueued(chunk.lastPublishedAt))));
+      if (!taken) continue;
+      if (chunk.suspectedAt === 0) suspected.push(chunk.chunkIndex);
+      else if (now - chunk.suspectedAt >= WATCHDOG.unclaimedConfirmMs) stalled.push(chunk);
     }
   }
+  if (suspected.length > 0) await deps.runs.markSuspected(ref, suspected, now);
   const lost = stalled.filter((chunk) => chunk.republished >= WATCHDOG.maxRepublish);
   const again = stalled.filter((chunk) => chunk.republished < WATCHDOG.maxRepublish);
   for (const chunk of again) {

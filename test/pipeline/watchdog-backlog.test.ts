@@ -12,7 +12,7 @@ import {
   runEventSchema,
   type SyncRequest,
 } from '../../src/usecases/messages.js';
-import { watchRuns } from '../../src/usecases/watch-runs.js';
+import { WATCHDOG, watchRuns } from '../../src/usecases/watch-runs.js';
 import { PipelineUnderTest } from './pipeline-harness.js';
 
 const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -86,7 +86,10 @@ describe('the watchdog and a backlog', () => {
       taken += batch.receivedMessageItems.length;
     }
     expect(taken).toBe(done.chunksTotal);
-    expect((await watchRuns(later, quiet)).republished).toBe(done.chunksTotal);
+    // First sight: a live host that has just taken them would beat within the bound; nobody does.
+    expect((await watchRuns(later, quiet)).republished).toBe(0);
+    const confirmed = { ...deps, now: () => new Date(Date.now() + 5 * 60_000 + WATCHDOG.unclaimedConfirmMs) };
+    expect((await watchRuns(confirmed, quiet)).republished).toBe(done.chunksTotal);
     const { peekedMessageItems } = await changes.peekMessages({ numberOfMessages: 32 });
     expect(peekedMessageItems.length).toBe(Math.min(32, done.chunksTotal));
   });
@@ -178,12 +181,68 @@ describe('the watchdog and chunks a dead host took before it began them', () => 
     }
 
     const at = (ms: number) => ({ ...deps, now: () => new Date(t0 + ms) });
-    const report = await watchRuns(at(7_000), quiet);
+    expect(await watchRuns(at(7_000), quiet)).toMatchObject({ republished: 0, lost: 0 });
+    // The live host beats on while it applies the chunk it started.
+    await record(started!, { heartbeatAt: t0 + 12_000 }, 'claims');
+    const report = await watchRuns(at(7_000 + WATCHDOG.unclaimedConfirmMs), quiet);
     expect(report).toMatchObject({ republished: 2, lost: 0 });
     // Their copies are in the queue, behind the backlog, which was not published again.
     const queued: number[] = [];
     for (let batch = await take(32); batch.length > 0; batch = await take(32)) queued.push(...batch);
     expect(queued).toHaveLength(done.chunksTotal - 3 + 2);
     expect(queued.slice(-2).sort()).toEqual([...takenByDeadHost].sort());
+  });
+});
+
+/**
+ * A live host takes a chunk that waited behind a backlog and begins it: its first heartbeat lands a
+ * moment later. A watchdog tick in that moment sees a chunk nobody has started whose message is gone
+ * from the queue, exactly as if a dead host had taken it: one sight is not enough (in the 20,000-user
+ * bench, about one full sync in four published its last chunk again and said the run had stalled).
+ */
+describe('the watchdog and chunks a live host has just taken', () => {
+  const pipelineOf = startsPipeline();
+
+  it('publishes again only the taken chunks that still have not begun a heartbeat bound after it first saw them', async () => {
+    const pipeline = pipelineOf();
+    const deps = pipeline.deps();
+    const tenantId = pipeline.env.tenantId;
+    const done = await fetchedRound(pipeline);
+    const ref = { tenantId, runId: done.runId, runKey: done.runKey };
+    const changes = new QueueClient(pipeline.env.azurite.connectionString, QUEUES.directoryChanges);
+    const taken: number[] = [];
+    for (;;) {
+      const batch = await changes.receiveMessages({ numberOfMessages: 32, visibilityTimeout: 600 });
+      if (batch.receivedMessageItems.length === 0) break;
+      for (const m of batch.receivedMessageItems)
+        taken.push(
+          directoryChunkSchema.parse(JSON.parse(decodeQueueMessage(m.messageText, 'base64') ?? 'null'))
+            .chunkIndex,
+        );
+    }
+    expect(taken).toHaveLength(done.chunksTotal);
+
+    const t0 = Date.now() + 60_000;
+    const at = (ms: number) => ({ ...deps, now: () => new Date(t0 + ms) });
+    // They waited a minute and are taken; nobody has beaten yet: nothing is published again.
+    expect(await watchRuns(at(0), quiet)).toMatchObject({ republished: 0, lost: 0 });
+    // The live host begins all but two (its first heartbeats); the two were taken by a host that died.
+    for (const chunkIndex of taken.slice(2)) {
+      await deps.tables.upsert(TABLES.runChunks, {
+        partitionKey: `${tenantId}|${done.runId}|claims`,
+        rowKey: String(chunkIndex).padStart(8, '0'),
+        heartbeatAt: t0 + 1_000,
+      });
+    }
+    const report = await watchRuns(at(WATCHDOG.unclaimedConfirmMs), quiet);
+    expect(report).toMatchObject({ republished: 2, lost: 0 });
+    const queued: number[] = [];
+    for (const m of (await changes.receiveMessages({ numberOfMessages: 32 })).receivedMessageItems)
+      queued.push(
+        directoryChunkSchema.parse(JSON.parse(decodeQueueMessage(m.messageText, 'base64') ?? 'null'))
+          .chunkIndex,
+      );
+    expect(queued.sort()).toEqual(taken.slice(0, 2).sort());
+    expect((await deps.runs.get(ref))?.recoveries).toBe(2);
   });
 });

@@ -325,13 +325,26 @@ export class RunStore {
   /** What was published and when (not the bodies: the watchdog reads every few seconds). */
   async listPublished(ref: Pick<RunRef, 'tenantId' | 'runId'>): Promise<PublishedChunk[]> {
     const rows = await this.tables.listPartition(TABLES.runChunks, `${ref.tenantId}|${ref.runId}|published`, {
-      select: ['RowKey', 'republished', 'lastPublishedAt'],
+      select: ['RowKey', 'republished', 'lastPublishedAt', 'suspectedAt'],
     });
     return rows.map((row) => ({
       chunkIndex: Number(row.rowKey),
       republished: Number(row.republished ?? 0),
       lastPublishedAt: Number(row.lastPublishedAt ?? 0),
+      suspectedAt: Number(row.suspectedAt ?? 0),
     }));
+  }
+
+  /** The watchdog saw these chunks taken and not begun, at `at` (its clock). */
+  async markSuspected(ref: RunRef, chunkIndexes: readonly number[], at: number): Promise<void> {
+    const partitionKey = `${ref.tenantId}|${ref.runId}|published`;
+    await this.tables.transact(
+      TABLES.runChunks,
+      chunkIndexes.map(
+        (chunkIndex) =>
+          ['update', { partitionKey, rowKey: chunkKey(chunkIndex), suspectedAt: at }, 'Merge'] as const,
+      ),
+    );
   }
 
   /** The message a chunk was published with. */
@@ -352,6 +365,7 @@ export class RunStore {
         rowKey: chunkKey(chunk.chunkIndex),
         republished: chunk.republished + 1,
         lastPublishedAt: Date.now(),
+        suspectedAt: 0,
       },
       'Merge',
     );
@@ -437,6 +451,8 @@ export interface PublishedChunk {
   readonly chunkIndex: number;
   readonly republished: number;
   readonly lastPublishedAt: number;
+  /** When the watchdog first saw its latest copy taken and not begun (0: never); see WATCHDOG. */
+  readonly suspectedAt: number;
 }
 
 export interface StoredChunkReport extends ChunkReport {
