@@ -203,6 +203,7 @@ export class ChangePublisher {
         chunkIndex: chunkIndex++,
         partition,
         fresh,
+        buckets: this.buckets,
         blobNames,
       }));
   }
@@ -226,11 +227,20 @@ export class ChangePublisher {
       chunkIndex,
       partition,
       fresh,
+      buckets: this.buckets,
       changes: changes as DirectoryChunk['changes'],
     };
     if (Buffer.byteLength(JSON.stringify(inline), 'utf8') <= MAX_INLINE_PAYLOAD_BYTES) return inline;
     const blobName = `${claimCheckPrefix(ref)}${chunkIndex}-e${this.epoch}.json`;
     await this.#put(blobName, changes);
-    return { type: 'directory-chunk', ...ref, chunkIndex, partition, fresh, blobNames: [blobName] };
+    return {
+      type: 'directory-chunk',
+      ...ref,
+      chunkIndex,
+      partition,
+      fresh,
+      buckets: this.buckets,
+      blobNames: [blobName],
+    };
   }
 }

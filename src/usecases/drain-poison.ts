@@ -5,6 +5,7 @@ import { type QueueName, QUEUES } from '../adapters/storage/storage-names.js';
 import { type TenantError, UNKNOWN_TENANT } from '../adapters/storage/tenant-error-log.js';
 import { ensureError } from '../shared/errors.js';
 import { describeError, lastFailure } from './failure-notes.js';
+import { giveUpChunk } from './give-up-chunk.js';
 import { directoryChunkSchema, type RunRef, runRefSchema, syncRequestSchema } from './messages.js';
 import type { Logger, PipelineDeps } from './pipeline-deps.js';
 import { loadChunkChanges } from './reconcile-message.js';
@@ -151,32 +152,28 @@ export async function drainPoisonMessage(
     const people = new Set((changes ?? []).flatMap((c) => (c.kind === 'user' ? [c.id] : [])));
     const lost = changes ? `${changes.length} changes not applied` : 'its changes could not be read';
     const report = await deps.runs.chunkReport(ref, chunk.data.chunkIndex);
-    const fate = report?.state === 'applied' ? 'a copy of it failed (it was applied)' : 'was never applied';
-    await deps.runs.recordErrors(
-      ref,
-      [
-        {
-          category,
-          objectId: null,
-          message: `chunk ${chunk.data.chunkIndex} ${fate}: ${gaveUp} (${lost})`,
-          source: `poison:${queue}:${chunk.data.chunkIndex}`,
-        },
-      ],
-      at,
-    );
+    const applied = report?.state === 'applied';
+    const fate = applied ? 'a copy of it failed (it was applied)' : 'was never applied';
+    const error = {
+      category,
+      objectId: null,
+      message: `chunk ${chunk.data.chunkIndex} ${fate}: ${gaveUp} (${lost})`,
+      source: `poison:${queue}:${chunk.data.chunkIndex}`,
+    };
     // A copy of a chunk already applied (a duplicate delivery) loses nothing: only a chunk never
-    // applied is counted as failed, and then the delta link has moved past its changes: the
-    // tenant's next round is a full reconciliation.
-    if (report?.state !== 'applied') {
-      await deps.runs.recordChunk(ref, {
-        chunkIndex: chunk.data.chunkIndex,
-        counts: { failed: people.size },
-        errors: 1,
-        writes: { directoryWrites: 0, bookkeepingWrites: 2, transactions: 2 },
-      });
-      await deps.syncState.requireFullRound(
-        ref.tenantId,
-        `chunk ${chunk.data.chunkIndex} of run ${ref.runId} was never applied (${lost})`,
+    // applied is counted as failed, and given up.
+    if (applied) await deps.runs.recordErrors(ref, [error], at);
+    else {
+      await giveUpChunk(
+        deps,
+        ref,
+        chunk.data.chunkIndex,
+        {
+          error,
+          counts: { failed: people.size },
+          fullRoundBecause: `chunk ${chunk.data.chunkIndex} of run ${ref.runId} was never applied (${lost})`,
+        },
+        at,
       );
     }
     return ref.runId;

@@ -108,6 +108,8 @@ export const directoryChunkSchema = runRefSchema.extend({
   partition: z.string().regex(/^(users:\d+(\+\d+)*|groups)$/),
   /** The tenant had never been synced when the round started: nothing to read, rows to create. */
   fresh: z.boolean().default(false),
+  /** The SYNC_BUCKETS its partition was cut under: a reconciler configured otherwise refuses it. */
+  buckets: z.number().int().min(1).optional(),
   changes: z.array(directoryChangeSchema).optional(),
   /** Claim check: the changes are in these blobs (in order). */
   blobNames: z.array(z.string()).optional(),

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 
-import { userBucketOf } from '../domain/bucket.js';
+import { bucketCountProblem, userBucketOf } from '../domain/bucket.js';
 import type { DirectoryChange, EdgeChange, GroupChange, UserChange } from '../domain/directory.js';
 import { DEFAULT_POLICY } from '../domain/policy.js';
 import { forEachConcurrently } from '../shared/concurrency.js';
 import { PermanentError } from '../shared/errors.js';
 import { chunkApplied } from './finalize-run.js';
+import { giveUpChunk } from './give-up-chunk.js';
 import { type ChunkReport, directoryChangeSchema, type DirectoryChunk, type RunRef } from './messages.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 import { applyUserBucket, type BucketWork, type ChunkOutcome, type PlanSources } from './reconcile-chunk.js';
@@ -44,6 +45,10 @@ export async function reconcileMessage(deps: PipelineDeps, chunk: DirectoryChunk
   const ref: RunRef = { tenantId: chunk.tenantId, runId: chunk.runId, runKey: chunk.runKey };
   const previous = await deps.runs.chunkReport(ref, chunk.chunkIndex);
   if (previous?.state === 'applied') return previous;
+  // Cut under another SYNC_BUCKETS than this host's (changed while the chunk waited): its rows would
+  // land in other partitions than the tenant's. Nothing of it is applied; the next round is full.
+  const refusal = chunk.buckets === undefined ? undefined : bucketCountProblem(chunk.buckets, deps.buckets);
+  if (refusal) return refuseChunk(deps, chunk, ref, refusal);
   // A heartbeat while the chunk is worked on (waiting for its bucket's lock included): the watchdog
   // publishes again a chunk whose heartbeat stopped, i.e. whose host died.
   await deps.runs.heartbeat(ref, chunk.chunkIndex);
@@ -161,6 +166,31 @@ async function reconcileOnce(
 }
 
 const zeroWrites = { directoryWrites: 0, bookkeepingWrites: 0, transactions: 0 };
+
+async function refuseChunk(
+  deps: PipelineDeps,
+  chunk: DirectoryChunk,
+  ref: RunRef,
+  refusal: string,
+): Promise<ChunkReport> {
+  const changes = await loadChunkChanges(deps, chunk);
+  const people = new Set(changes.flatMap((c) => (c.kind === 'user' ? [c.id] : [])));
+  const message = `chunk ${chunk.chunkIndex} was not applied (${changes.length} changes): ${refusal}; the next round is a full reconciliation`;
+  const source = `chunk:${chunk.chunkIndex}`;
+  await giveUpChunk(
+    deps,
+    ref,
+    chunk.chunkIndex,
+    {
+      error: { category: 'configuration', objectId: null, message, source },
+      counts: { failed: people.size },
+      fullRoundBecause: message,
+    },
+    deps.now().toISOString(),
+  );
+  await chunkApplied(deps, ref);
+  return (await deps.runs.chunkReport(ref, chunk.chunkIndex))!;
+}
 
 /** What a users chunk's buckets share: all of a bucket's work but the bucket and its changes. */
 type ChunkWork = Omit<BucketWork, 'bucket' | 'changes'>;

@@ -15,7 +15,13 @@ import type { Logger, PipelineDeps } from './pipeline-deps.js';
 export async function startReproject(deps: PipelineDeps, request: SyncRequest, log: Logger): Promise<RunRef> {
   const ref = newRunRef(request.tenantId, deps.now());
   await deps.runs.create(ref, 'settings', false, deps.now().toISOString(), 0);
-  const base = { type: 'directory-chunk' as const, ...ref, fresh: false, replan: true };
+  const base = {
+    type: 'directory-chunk' as const,
+    ...ref,
+    fresh: false,
+    buckets: deps.buckets,
+    replan: true,
+  };
   const messages: DirectoryChunk[] = [
     { ...base, chunkIndex: 0, partition: 'groups', changes: [] },
     ...Array.from({ length: deps.buckets }, (_, bucket) => ({

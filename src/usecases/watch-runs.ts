@@ -2,6 +2,7 @@ import type { PublishedChunk, RunState } from '../adapters/storage/run-store.js'
 import { QUEUES } from '../adapters/storage/storage-names.js';
 import type { Row } from '../adapters/storage/table-gateway.js';
 import { completeIfAllReported } from './finalize-run.js';
+import { giveUpChunk } from './give-up-chunk.js';
 import type { RunRef } from './messages.js';
 import type { Logger, PipelineDeps } from './pipeline-deps.js';
 import { HEARTBEAT_MS } from './reconcile-message.js';
@@ -189,18 +190,17 @@ async function superviseRun(
  */
 async function declareLost(deps: PipelineDeps, ref: RunRef, chunk: PublishedChunk): Promise<void> {
   const message = `chunk ${chunk.chunkIndex} was lost: published ${chunk.republished + 1} times and never applied; the next round is a full reconciliation`;
-  await deps.runs.recordErrors(
+  await giveUpChunk(
+    deps,
     ref,
-    [{ category: 'transient', objectId: null, message, source: `watchdog:${chunk.chunkIndex}` }],
+    chunk.chunkIndex,
+    {
+      error: { category: 'transient', objectId: null, message, source: `watchdog:${chunk.chunkIndex}` },
+      counts: {},
+      fullRoundBecause: message,
+    },
     deps.now().toISOString(),
   );
-  await deps.syncState.requireFullRound(ref.tenantId, message);
-  await deps.runs.recordChunk(ref, {
-    chunkIndex: chunk.chunkIndex,
-    counts: {},
-    errors: 1,
-    writes: { directoryWrites: 0, bookkeepingWrites: 3, transactions: 3 },
-  });
 }
 
 /** A run whose round is gone without saying what it published: it ends failed, with the reason. */

@@ -7,11 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { userBucketOf } from '../../src/domain/bucket.js';
 import { personIdFor } from '../../src/domain/person-id.js';
+import { fetchRound } from '../../src/usecases/fetch-round.js';
 import { requestReproject } from '../../src/usecases/request-sync.js';
 import { tenantErrorLog } from '../../src/usecases/tenant-errors.js';
 import { type ApiCall, apiClient } from '../api/api-client.js';
 import { waitFor } from './notification-probes.js';
 import { PipelineUnderTest } from './pipeline-harness.js';
+import { quiet, syncRequest } from './pipeline-probes.js';
 
 describe('the bucket count a tenant was first synced with', () => {
   let pipeline: PipelineUnderTest;
@@ -28,6 +30,16 @@ describe('the bucket count a tenant was first synced with', () => {
     await pipeline?.stop();
   });
 
+  /** An enabled user whose partition under `other` buckets is not the one it lives in under 16. */
+  function userMovedUnder(other: number) {
+    const tenantId = pipeline.env.tenantId;
+    return pipeline.control
+      .snapshot()
+      .users.find(
+        (u) => u.accountEnabled && userBucketOf(tenantId, u.id, 16) !== userBucketOf(tenantId, u.id, other),
+      )!;
+  }
+
   async function restartHostWith(buckets: number): Promise<void> {
     await pipeline.env.host().stop();
     await pipeline.env.startHost({ SYNC_BUCKETS: String(buckets) });
@@ -37,13 +49,7 @@ describe('the bucket count a tenant was first synced with', () => {
     expect((await pipeline.sync('initial')).state).toBe('completed');
     const before = await pipeline.directory();
     await restartHostWith(32);
-    // A person whose partition under 32 buckets is not the one it lives in.
-    const tenantId = pipeline.env.tenantId;
-    const user = pipeline.control
-      .snapshot()
-      .users.find(
-        (u) => u.accountEnabled && userBucketOf(tenantId, u.id, 16) !== userBucketOf(tenantId, u.id, 32),
-      )!;
+    const user = userMovedUnder(32);
     pipeline.control.rename(user.id, { displayName: 'Renamed Under 32 Buckets' });
     const run = await pipeline.sync();
     expect(run.state).toBe('failed');
@@ -92,4 +98,28 @@ describe('the bucket count a tenant was first synced with', () => {
     expect(await pipeline.differences()).toEqual([]);
     expect((await api('GET', 'people')).status).toBe(200);
   }, 120_000);
+
+  it('a chunk cut under the first count and taken by a host under another is refused, named on its run, and the next round is full and exact', async () => {
+    const tenantId = pipeline.env.tenantId;
+    const before = await pipeline.directory();
+    // The admin changes SYNC_BUCKETS while a round's chunks wait in the queue.
+    await pipeline.env.host().stop();
+    pipeline.control.hire({ givenName: 'Hired', surname: 'While Its Chunk Waited' });
+    const afterRunKey = await pipeline.latestRunKey();
+    pipeline.recordRound(pipeline.control.snapshot());
+    expect(
+      (await fetchRound(pipeline.deps(), syncRequest(tenantId, { trigger: 'manual' }), quiet)).kind,
+    ).toBe('completed');
+    await pipeline.env.startHost({ SYNC_BUCKETS: '32' });
+    const run = await pipeline.waitForNextRun(afterRunKey);
+    expect(await pipeline.directory()).toEqual(before);
+    expect(run.state).toBe('completed-with-errors');
+    expect(run.errors.find((e) => e.category === 'configuration')?.message).toMatch(/SYNC_BUCKETS is 32.*16/);
+
+    await restartHostWith(16);
+    const next = await pipeline.sync();
+    expect(next.state).toBe('completed');
+    expect(next.full).toBe(true);
+    expect(await pipeline.differences()).toEqual([]);
+  }, 180_000);
 });
