@@ -344,16 +344,18 @@ function printSummary(run: RunSummary): void {
   const seconds = run.endedAt
     ? ((Date.parse(run.endedAt) - Date.parse(run.startedAt)) / 1000).toFixed(1)
     : '?';
+  // One write: whoever reads the output sees the summary whole.
   say(
-    `Run ${run.runId} (${run.trigger}${run.full ? ', full' : ''}) ${run.state} in ${seconds} s: ${counts || 'no changes'}`,
+    [
+      `Run ${run.runId} (${run.trigger}${run.full ? ', full' : ''}) ${run.state} in ${seconds} s: ${counts || 'no changes'}`,
+      // The run's problem records hold its warnings too (a manager out of the directory): counted apart.
+      `  Graph requests ${run.graphRequests}, directory entity writes ${run.directoryWrites}, ` +
+        `errors ${run.errors.length - run.warnings}, warnings ${run.warnings}`,
+      ...run.errors
+        .slice(0, 10)
+        .map((error) => `  ${error.category}: ${error.objectId ?? '-'} ${error.message}`),
+    ].join('\n'),
   );
-  // The run's problem records hold its warnings too (a manager out of the directory): counted apart.
-  say(
-    `  Graph requests ${run.graphRequests}, directory entity writes ${run.directoryWrites}, ` +
-      `errors ${run.errors.length - run.warnings}, warnings ${run.warnings}`,
-  );
-  for (const error of run.errors.slice(0, 10))
-    say(`  ${error.category}: ${error.objectId ?? '-'} ${error.message}`);
 }
 
 main().then(

@@ -48,7 +48,8 @@ describe('npm start: the first screen', () => {
     exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    await waitFor(/^Run \S+ \(initial, full\) completed/m);
+    // The whole summary: its first line, the counts line, and the problems listed under it.
+    await waitFor(/^Run \S+ \(initial, full\) completed[^\n]*\n {2}Graph requests [^\n]*\n/m);
   });
   afterAll(async () => {
     if (child && child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
