@@ -13,63 +13,66 @@ import { quiet, syncRequest } from './pipeline-probes.js';
 describe.each([
   { successor: 'the test, before any chunk is applied', byWatchdog: false },
   { successor: 'the watchdog, after the host applied the dead fetcher’s chunks', byWatchdog: true },
-])('a successor fetcher after one that died between publishing and its checkpoint (successor: $successor)', ({
-  byWatchdog,
-}) => {
-  let pipeline: PipelineUnderTest;
+])(
+  'a successor fetcher after one that died between publishing and its checkpoint (successor: $successor)',
+  ({ byWatchdog }) => {
+    let pipeline: PipelineUnderTest;
 
-  beforeAll(async () => {
-    pipeline = await PipelineUnderTest.start({
-      standin: { users: 1000, seed: 5 },
-      schedule: { kind: 'manual' },
-      startHost: false,
+    beforeAll(async () => {
+      pipeline = await PipelineUnderTest.start({
+        standin: { users: 1000, seed: 5 },
+        schedule: { kind: 'manual' },
+        startHost: false,
+      });
+    }, 60_000);
+    afterAll(async () => {
+      await pipeline?.stop();
     });
-  }, 60_000);
-  afterAll(async () => {
-    await pipeline?.stop();
-  });
 
-  it('a first round resumed with other flush boundaries numbers its chunks after the dead fetcher’s, ends equal to the oracle, and counts each person created once', async () => {
-    const tenantId = pipeline.env.tenantId;
-    const request = syncRequest(tenantId, { trigger: 'initial' });
-    const base = pipeline.deps();
-    const real = base.syncState;
-    // The process dies at the first checkpoint after a users flush was published.
-    const saveCursor: typeof real.saveCursor = async (id, cursor, lease) => {
-      if (cursor.round?.phase === 'users' && cursor.round.chunkIndex > 0) throw new Error('process killed');
-      return real.saveCursor(id, cursor, lease);
-    };
-    const syncState = new Proxy(real, {
-      get(target, property) {
-        if (property === 'saveCursor') return saveCursor;
-        const value = Reflect.get(target, property, target) as unknown;
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-      },
-    });
-    await expect(fetchRound({ ...base, flushEveryPages: 1, syncState }, request, quiet)).rejects.toThrow(
-      'process killed',
-    );
-    const { cursor } = await real.readCursor(tenantId);
-    const ref = { tenantId, runId: cursor.round!.runId };
-    const orphans = (await base.runs.listPublished(ref)).filter(
-      (c) => c.chunkIndex >= cursor.round!.chunkIndex,
-    );
-    expect(orphans.length).toBeGreaterThan(0);
+    it('a first round resumed with other flush boundaries numbers its chunks after the dead fetcher’s, ends equal to the oracle, and counts each person created once', async () => {
+      const tenantId = pipeline.env.tenantId;
+      const request = syncRequest(tenantId, { trigger: 'initial' });
+      const base = pipeline.deps();
+      const real = base.syncState;
+      // The process dies at the first checkpoint after a users flush was published.
+      const saveCursor: typeof real.saveCursor = async (id, cursor, lease) => {
+        if (cursor.round?.phase === 'users' && cursor.round.chunkIndex > 0) throw new Error('process killed');
+        return real.saveCursor(id, cursor, lease);
+      };
+      const syncState = new Proxy(real, {
+        get(target, property) {
+          if (property === 'saveCursor') return saveCursor;
+          const value = Reflect.get(target, property, target) as unknown;
+          return typeof value === 'function'
+            ? (value as (...args: unknown[]) => unknown).bind(target)
+            : value;
+        },
+      });
+      await expect(fetchRound({ ...base, flushEveryPages: 1, syncState }, request, quiet)).rejects.toThrow(
+        'process killed',
+      );
+      const { cursor } = await real.readCursor(tenantId);
+      const ref = { tenantId, runId: cursor.round!.runId };
+      const orphans = (await base.runs.listPublished(ref)).filter(
+        (c) => c.chunkIndex >= cursor.round!.chunkIndex,
+      );
+      expect(orphans.length).toBeGreaterThan(0);
 
-    pipeline.rounds.push(pipeline.control.snapshot());
-    if (byWatchdog) {
-      // The host applies the orphans, and its watchdog resumes the round (the dead fetcher's lease is gone).
-      await pipeline.env.startHost();
-    } else {
-      expect((await fetchRound({ ...base, flushEveryPages: 4 }, request, quiet)).kind).toBe('completed');
-      await pipeline.env.startHost();
-    }
-    const run = await pipeline.waitForNextRun(undefined);
-    expect(run.state).toBe('completed');
-    expect(await pipeline.differences()).toEqual([]);
-    // Each person is created once, by whichever copy of its changes came first; the other copy is a replay.
-    const directory = await pipeline.directory();
-    expect(run.counts.created).toBe(directory.people.size);
-    expect(run.counts.updated ?? 0).toBe(0);
-  }, 120_000);
-});
+      pipeline.rounds.push(pipeline.control.snapshot());
+      if (byWatchdog) {
+        // The host applies the orphans, and its watchdog resumes the round (the dead fetcher's lease is gone).
+        await pipeline.env.startHost();
+      } else {
+        expect((await fetchRound({ ...base, flushEveryPages: 4 }, request, quiet)).kind).toBe('completed');
+        await pipeline.env.startHost();
+      }
+      const run = await pipeline.waitForNextRun(undefined);
+      expect(run.state).toBe('completed');
+      expect(await pipeline.differences()).toEqual([]);
+      // Each person is created once, by whichever copy of its changes came first; the other copy is a replay.
+      const directory = await pipeline.directory();
+      expect(run.counts.created).toBe(directory.people.size);
+      expect(run.counts.updated ?? 0).toBe(0);
+    }, 120_000);
+  },
+);
