@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { decodeQueueMessage } from '../../local/host/queue-message-encoding.js';
 import { QUEUES, TABLES } from '../../src/adapters/storage/storage-names.js';
-import type { Logger } from '../../src/ports/logger.js';
 import { fetchRound } from '../../src/usecases/fetch-round.js';
 import { recordFetchDone } from '../../src/usecases/finalize-run.js';
 import {
@@ -12,10 +11,10 @@ import {
   runEventSchema,
   type SyncRequest,
 } from '../../src/usecases/messages.js';
+import type { PipelineDeps } from '../../src/usecases/pipeline-deps.js';
 import { WATCHDOG, watchRuns } from '../../src/usecases/watch-runs.js';
 import { PipelineUnderTest } from './pipeline-harness.js';
-
-const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+import { quiet } from './pipeline-probes.js';
 
 /** A pipeline with no host (the test plays the hosts), started for the enclosing describe. */
 function startsPipeline(): () => PipelineUnderTest {
@@ -59,6 +58,47 @@ async function fetchedRound(pipeline: PipelineUnderTest): Promise<Extract<RunEve
 }
 
 /**
+ * Takes up to `n` messages off the directory-changes queue, as a host does (invisible for 10 minutes,
+ * not deleted), and returns their chunk indexes; `n` omitted: every message there is.
+ */
+async function takeChunks(queue: QueueClient, n?: number): Promise<number[]> {
+  const indexes: number[] = [];
+  for (;;) {
+    const want = n === undefined ? 32 : Math.min(32, n - indexes.length);
+    if (want <= 0) return indexes;
+    const { receivedMessageItems } = await queue.receiveMessages({
+      numberOfMessages: want,
+      visibilityTimeout: 600,
+    });
+    for (const m of receivedMessageItems)
+      indexes.push(
+        directoryChunkSchema.parse(JSON.parse(decodeQueueMessage(m.messageText, 'base64') ?? 'null'))
+          .chunkIndex,
+      );
+    if (receivedMessageItems.length === 0 || n !== undefined) return indexes;
+  }
+}
+
+/** Writes columns of a chunk's row in the run's `published` or `claims` partition (as the pipeline would). */
+function recordChunkRow(
+  deps: PipelineDeps,
+  ref: { tenantId: string; runId: string },
+  chunkIndex: number,
+  partition: 'published' | 'claims',
+  columns: Record<string, number>,
+): Promise<void> {
+  return deps.tables.upsert(
+    TABLES.runChunks,
+    {
+      partitionKey: `${ref.tenantId}|${ref.runId}|${partition}`,
+      rowKey: String(chunkIndex).padStart(8, '0'),
+      ...columns,
+    },
+    'Merge',
+  );
+}
+
+/**
  * The watchdog publishes again a chunk that nobody started only when its message can no longer be in
  * the queue (taken by a host that died). A chunk waiting its turn behind a long backlog is still
  * visible there: it is left alone however long it waits (at 100,000 users a full sync's backlog waits
@@ -79,13 +119,7 @@ describe('the watchdog and a backlog', () => {
 
     // A host takes every message and dies: they are invisible for 10 minutes, and nobody beats.
     const changes = new QueueClient(pipeline.env.azurite.connectionString, QUEUES.directoryChanges);
-    let taken = 0;
-    for (;;) {
-      const batch = await changes.receiveMessages({ numberOfMessages: 32, visibilityTimeout: 600 });
-      if (batch.receivedMessageItems.length === 0) break;
-      taken += batch.receivedMessageItems.length;
-    }
-    expect(taken).toBe(done.chunksTotal);
+    expect(await takeChunks(changes)).toHaveLength(done.chunksTotal);
     // First sight: a live host that has just taken them would beat within the bound; nobody does.
     expect((await watchRuns(later, quiet)).republished).toBe(0);
     const confirmed = { ...deps, now: () => new Date(Date.now() + 5 * 60_000 + WATCHDOG.unclaimedConfirmMs) };
@@ -149,24 +183,9 @@ describe('the watchdog and chunks a dead host took before it began them', () => 
     expect(done.chunksTotal).toBeGreaterThan(4);
     const t0 = Date.now();
     const changes = new QueueClient(pipeline.env.azurite.connectionString, QUEUES.directoryChanges);
-    const take = async (n: number): Promise<number[]> =>
-      (
-        await changes.receiveMessages({ numberOfMessages: n, visibilityTimeout: 600 })
-      ).receivedMessageItems.map(
-        (m) =>
-          directoryChunkSchema.parse(JSON.parse(decodeQueueMessage(m.messageText, 'base64') ?? 'null'))
-            .chunkIndex,
-      );
+    const take = (n: number): Promise<number[]> => takeChunks(changes, n);
     const record = (chunkIndex: number, columns: Record<string, number>, partition: 'published' | 'claims') =>
-      deps.tables.upsert(
-        TABLES.runChunks,
-        {
-          partitionKey: `${tenantId}|${done.runId}|${partition}`,
-          rowKey: String(chunkIndex).padStart(8, '0'),
-          ...columns,
-        },
-        'Merge',
-      );
+      recordChunkRow(deps, { tenantId, runId: done.runId }, chunkIndex, partition, columns);
 
     // A host takes two messages and dies before it begins them.
     const takenByDeadHost = await take(2);
@@ -187,8 +206,7 @@ describe('the watchdog and chunks a dead host took before it began them', () => 
     const report = await watchRuns(at(7_000 + WATCHDOG.unclaimedConfirmMs), quiet);
     expect(report).toMatchObject({ republished: 2, lost: 0 });
     // Their copies are in the queue, behind the backlog, which was not published again.
-    const queued: number[] = [];
-    for (let batch = await take(32); batch.length > 0; batch = await take(32)) queued.push(...batch);
+    const queued = await takeChunks(changes);
     expect(queued).toHaveLength(done.chunksTotal - 3 + 2);
     expect(queued.slice(-2).sort()).toEqual([...takenByDeadHost].sort());
   });
@@ -210,16 +228,7 @@ describe('the watchdog and chunks a live host has just taken', () => {
     const done = await fetchedRound(pipeline);
     const ref = { tenantId, runId: done.runId, runKey: done.runKey };
     const changes = new QueueClient(pipeline.env.azurite.connectionString, QUEUES.directoryChanges);
-    const taken: number[] = [];
-    for (;;) {
-      const batch = await changes.receiveMessages({ numberOfMessages: 32, visibilityTimeout: 600 });
-      if (batch.receivedMessageItems.length === 0) break;
-      for (const m of batch.receivedMessageItems)
-        taken.push(
-          directoryChunkSchema.parse(JSON.parse(decodeQueueMessage(m.messageText, 'base64') ?? 'null'))
-            .chunkIndex,
-        );
-    }
+    const taken = await takeChunks(changes);
     expect(taken).toHaveLength(done.chunksTotal);
 
     const t0 = Date.now() + 60_000;
@@ -227,22 +236,11 @@ describe('the watchdog and chunks a live host has just taken', () => {
     // They waited a minute and are taken; nobody has beaten yet: nothing is published again.
     expect(await watchRuns(at(0), quiet)).toMatchObject({ republished: 0, lost: 0 });
     // The live host begins all but two (its first heartbeats); the two were taken by a host that died.
-    for (const chunkIndex of taken.slice(2)) {
-      await deps.tables.upsert(TABLES.runChunks, {
-        partitionKey: `${tenantId}|${done.runId}|claims`,
-        rowKey: String(chunkIndex).padStart(8, '0'),
-        heartbeatAt: t0 + 1_000,
-      });
-    }
+    for (const chunkIndex of taken.slice(2))
+      await recordChunkRow(deps, ref, chunkIndex, 'claims', { heartbeatAt: t0 + 1_000 });
     const report = await watchRuns(at(WATCHDOG.unclaimedConfirmMs), quiet);
     expect(report).toMatchObject({ republished: 2, lost: 0 });
-    const queued: number[] = [];
-    for (const m of (await changes.receiveMessages({ numberOfMessages: 32 })).receivedMessageItems)
-      queued.push(
-        directoryChunkSchema.parse(JSON.parse(decodeQueueMessage(m.messageText, 'base64') ?? 'null'))
-          .chunkIndex,
-      );
-    expect(queued.sort()).toEqual(taken.slice(0, 2).sort());
+    expect((await takeChunks(changes)).sort()).toEqual(taken.slice(0, 2).sort());
     expect((await deps.runs.get(ref))?.recoveries).toBe(2);
   });
 });
