@@ -197,15 +197,7 @@ export class ChangePublisher {
     let chunkIndex = firstChunkIndex;
     return [...byPartition.entries()]
       .sort(([a], [b]) => a.localeCompare(b))
-      .map(([partition, blobNames]) => ({
-        type: 'directory-chunk',
-        ...ref,
-        chunkIndex: chunkIndex++,
-        partition,
-        fresh,
-        buckets: this.buckets,
-        blobNames,
-      }));
+      .map(([partition, blobNames]) => ({ ...this.#header(ref, chunkIndex++, partition, fresh), blobNames }));
   }
 
   #drain(): [string, DirectoryChange[]][] {
@@ -221,26 +213,16 @@ export class ChangePublisher {
     changes: DirectoryChange[],
     fresh: boolean,
   ): Promise<DirectoryChunk> {
-    const inline: DirectoryChunk = {
-      type: 'directory-chunk',
-      ...ref,
-      chunkIndex,
-      partition,
-      fresh,
-      buckets: this.buckets,
-      changes: changes as DirectoryChunk['changes'],
-    };
+    const header = this.#header(ref, chunkIndex, partition, fresh);
+    const inline: DirectoryChunk = { ...header, changes: changes as DirectoryChunk['changes'] };
     if (Buffer.byteLength(JSON.stringify(inline), 'utf8') <= MAX_INLINE_PAYLOAD_BYTES) return inline;
     const blobName = `${claimCheckPrefix(ref)}${chunkIndex}-e${this.epoch}.json`;
     await this.#put(blobName, changes);
-    return {
-      type: 'directory-chunk',
-      ...ref,
-      chunkIndex,
-      partition,
-      fresh,
-      buckets: this.buckets,
-      blobNames: [blobName],
-    };
+    return { ...header, blobNames: [blobName] };
+  }
+
+  /** What every chunk message says besides its changes (the bucket count it was cut under included). */
+  #header(ref: RunRef, chunkIndex: number, partition: string, fresh: boolean): DirectoryChunk {
+    return { type: 'directory-chunk', ...ref, chunkIndex, partition, fresh, buckets: this.buckets };
   }
 }

@@ -1,11 +1,11 @@
 import type { RunError } from '../adapters/storage/run-store.js';
-import type { OutcomeCounts, RunRef } from './messages.js';
+import type { ChunkReport, OutcomeCounts, RunRef } from './messages.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 
 /**
  * A chunk whose changes will never be applied (lost after its copies, poisoned, refused): named in its
- * run's errors, reported (so the run can end, with errors), and the tenant's next round is a full
- * reconciliation, since the delta link has moved past the chunk's changes.
+ * run's errors, reported (so the run can end, with errors; the report is returned), and the tenant's
+ * next round is a full reconciliation, since the delta link has moved past the chunk's changes.
  */
 export async function giveUpChunk(
   deps: Pick<PipelineDeps, 'runs' | 'syncState'>,
@@ -13,13 +13,15 @@ export async function giveUpChunk(
   chunkIndex: number,
   outcome: { readonly error: RunError; readonly counts: OutcomeCounts; readonly fullRoundBecause: string },
   at: string,
-): Promise<void> {
+): Promise<ChunkReport> {
   await deps.runs.recordErrors(ref, [outcome.error], at);
   await deps.syncState.requireFullRound(ref.tenantId, outcome.fullRoundBecause);
-  await deps.runs.recordChunk(ref, {
+  const report: ChunkReport = {
     chunkIndex,
     counts: outcome.counts,
     errors: 1,
     writes: { directoryWrites: 0, bookkeepingWrites: 3, transactions: 3 },
-  });
+  };
+  await deps.runs.recordChunk(ref, report);
+  return report;
 }

@@ -177,7 +177,7 @@ async function refuseChunk(
   const people = new Set(changes.flatMap((c) => (c.kind === 'user' ? [c.id] : [])));
   const message = `chunk ${chunk.chunkIndex} was not applied (${changes.length} changes): ${refusal}; the next round is a full reconciliation`;
   const source = `chunk:${chunk.chunkIndex}`;
-  await giveUpChunk(
+  const report = await giveUpChunk(
     deps,
     ref,
     chunk.chunkIndex,
@@ -189,7 +189,7 @@ async function refuseChunk(
     deps.now().toISOString(),
   );
   await chunkApplied(deps, ref);
-  return (await deps.runs.chunkReport(ref, chunk.chunkIndex))!;
+  return report;
 }
 
 /** What a users chunk's buckets share: all of a bucket's work but the bucket and its changes. */
