@@ -16,7 +16,7 @@ import { fetchRound } from '../../src/usecases/fetch-round.js';
 import type { SyncRequest } from '../../src/usecases/messages.js';
 import type { PipelineDeps } from '../../src/usecases/pipeline-deps.js';
 import { PipelineUnderTest } from './pipeline-harness.js';
-import { quiet, syncRequest } from './pipeline-probes.js';
+import { quiet, syncRequest, withMethod } from './pipeline-probes.js';
 
 /** The deps, with every delta page Graph is asked for going through `around` (to watch or slow it). */
 function aroundDeltaPages(
@@ -35,16 +35,14 @@ function aroundDeltaPages(
 }
 
 /** The chunk store, with every blob write going through `around`. */
-function aroundPuts(store: ChunkStore, around: (put: () => Promise<void>) => Promise<void>): ChunkStore {
-  return new Proxy(store, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
-      if (typeof value !== 'function') return value;
-      const method = (value as (...args: unknown[]) => Promise<void>).bind(target);
-      if (property !== 'put') return method;
-      return (...args: unknown[]): Promise<void> => around(() => method(...args));
-    },
-  });
+function aroundPuts(store: ChunkStore, around: (put: () => Promise<string>) => Promise<string>): ChunkStore {
+  return withMethod(
+    store,
+    'put',
+    (put) =>
+      (...args) =>
+        around(() => put(...args)),
+  );
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -157,8 +155,9 @@ describe('the fetch publishes through the output bindings', () => {
         const before = pagesAsked;
         // A flush slower than several Graph answers (storage busy applying earlier chunks).
         await sleep(150);
-        await put();
+        const etag = await put();
         askedDuringWrite.push(pagesAsked - before);
+        return etag;
       }),
       flushEveryPages: 4,
     };

@@ -78,3 +78,22 @@ export function shuffled<T>(items: readonly T[], seed: number): T[] {
   }
   return out;
 }
+
+/**
+ * `target` with its method `name` replaced by `wrap(original)` (the original bound to `target`), every
+ * other member as it is: a port with one step intercepted (an interleaving or a crash under test).
+ */
+export function withMethod<T extends object, K extends keyof T>(
+  target: T,
+  name: K,
+  wrap: (original: T[K]) => T[K],
+): T {
+  return new Proxy(target, {
+    get(object, property) {
+      const value = Reflect.get(object, property, object) as unknown;
+      if (typeof value !== 'function') return value;
+      const bound = (value as (...args: unknown[]) => unknown).bind(object) as T[K];
+      return property === name ? wrap(bound) : bound;
+    },
+  });
+}

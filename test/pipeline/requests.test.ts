@@ -12,7 +12,7 @@ import { type SyncRequest, syncRequestSchema } from '../../src/usecases/messages
 import type { PipelineDeps } from '../../src/usecases/pipeline-deps.js';
 import { requestDueRounds } from '../../src/usecases/request-sync.js';
 import { PipelineUnderTest } from './pipeline-harness.js';
-import { interceptedSource, quiet, syncRequest } from './pipeline-probes.js';
+import { interceptedSource, quiet, syncRequest, withMethod } from './pipeline-probes.js';
 
 async function queuedRequests(queue: QueueClient): Promise<SyncRequest[]> {
   const { peekedMessageItems } = await queue.peekMessages({ numberOfMessages: 32 });
@@ -36,18 +36,9 @@ function withSyncStateHook(
   method: 'markDirty',
   before: () => Promise<void>,
 ): PipelineDeps {
-  const store = deps.syncState;
-  const syncState = new Proxy(store, {
-    get(target, property) {
-      const value = Reflect.get(target, property) as unknown;
-      if (typeof value !== 'function') return value;
-      const bound = (value as (...args: unknown[]) => unknown).bind(target);
-      if (property !== method) return bound;
-      return async (...args: unknown[]) => {
-        await before();
-        return bound(...args);
-      };
-    },
+  const syncState = withMethod(deps.syncState, method, (original) => async (...args) => {
+    await before();
+    return original(...args);
   });
   return { ...deps, syncState };
 }

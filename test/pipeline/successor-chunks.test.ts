@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { fetchRound } from '../../src/usecases/fetch-round.js';
 import { PipelineUnderTest } from './pipeline-harness.js';
-import { quiet, syncRequest } from './pipeline-probes.js';
+import { quiet, syncRequest, withMethod } from './pipeline-probes.js';
 
 describe.each([
   { successor: 'the test, before any chunk is applied', byWatchdog: false },
@@ -35,18 +35,9 @@ describe.each([
       const base = pipeline.deps();
       const real = base.syncState;
       // The process dies at the first checkpoint after a users flush was published.
-      const saveCursor: typeof real.saveCursor = async (id, cursor, lease) => {
+      const syncState = withMethod(real, 'saveCursor', (saveCursor) => async (id, cursor, lease) => {
         if (cursor.round?.phase === 'users' && cursor.round.chunkIndex > 0) throw new Error('process killed');
-        return real.saveCursor(id, cursor, lease);
-      };
-      const syncState = new Proxy(real, {
-        get(target, property) {
-          if (property === 'saveCursor') return saveCursor;
-          const value = Reflect.get(target, property, target) as unknown;
-          return typeof value === 'function'
-            ? (value as (...args: unknown[]) => unknown).bind(target)
-            : value;
-        },
+        return saveCursor(id, cursor, lease);
       });
       await expect(fetchRound({ ...base, flushEveryPages: 1, syncState }, request, quiet)).rejects.toThrow(
         'process killed',
