@@ -149,7 +149,6 @@ export async function drainPoisonMessage(
     const ref = { tenantId: chunk.data.tenantId, runId: chunk.data.runId, runKey: chunk.data.runKey };
     if (!(await deps.runs.get(ref))) return onTenant(ref.tenantId);
     const changes = await loadChunkChanges(deps, chunk.data).catch(() => undefined);
-    const people = new Set((changes ?? []).flatMap((c) => (c.kind === 'user' ? [c.id] : [])));
     const lost = changes ? `${changes.length} changes not applied` : 'its changes could not be read';
     const report = await deps.runs.chunkReport(ref, chunk.data.chunkIndex);
     const applied = report?.state === 'applied';
@@ -170,7 +169,7 @@ export async function drainPoisonMessage(
         chunk.data.chunkIndex,
         {
           error,
-          counts: { failed: people.size },
+          changes: changes ?? [],
           fullRoundBecause: `chunk ${chunk.data.chunkIndex} of run ${ref.runId} was never applied (${lost})`,
         },
         at,

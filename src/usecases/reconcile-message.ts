@@ -174,7 +174,6 @@ async function refuseChunk(
   refusal: string,
 ): Promise<ChunkReport> {
   const changes = await loadChunkChanges(deps, chunk);
-  const people = new Set(changes.flatMap((c) => (c.kind === 'user' ? [c.id] : [])));
   const message = `chunk ${chunk.chunkIndex} was not applied (${changes.length} changes): ${refusal}; the next round is a full reconciliation`;
   const source = `chunk:${chunk.chunkIndex}`;
   const report = await giveUpChunk(
@@ -183,7 +182,7 @@ async function refuseChunk(
     chunk.chunkIndex,
     {
       error: { category: 'configuration', objectId: null, message, source },
-      counts: { failed: people.size },
+      changes,
       fullRoundBecause: message,
     },
     deps.now().toISOString(),

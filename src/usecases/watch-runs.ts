@@ -196,7 +196,7 @@ async function declareLost(deps: PipelineDeps, ref: RunRef, chunk: PublishedChun
     chunk.chunkIndex,
     {
       error: { category: 'transient', objectId: null, message, source: `watchdog:${chunk.chunkIndex}` },
-      counts: {},
+      changes: undefined,
       fullRoundBecause: message,
     },
     deps.now().toISOString(),
