@@ -1,8 +1,9 @@
 import type { ChunkStore } from '../adapters/storage/chunk-store.js';
-import { MAX_INLINE_PAYLOAD_BYTES, type QueueGateway } from '../adapters/storage/queue-gateway.js';
+import type { QueueGateway } from '../adapters/storage/queue-gateway.js';
 import { QUEUES } from '../adapters/storage/storage-names.js';
 import { userBucketOf } from '../domain/bucket.js';
 import type { DirectoryChange } from '../domain/directory.js';
+import { chunkPayload } from './chunk-payload.js';
 import type { DirectoryChunk, RunRef } from './messages.js';
 import { claimCheckPrefix } from './run-blobs.js';
 
@@ -69,7 +70,8 @@ function sliced(
  * Regroups a round's changes by partition (a user and its memberships by the user's bucket; groups
  * and group-in-group memberships together) and publishes them as `directory-changes` messages. An
  * incremental round publishes the users' partitions at each flush, small ones packed together
- * (packPartitions; a payload over 48 KiB goes to Blob Storage and the message carries its name), and
+ * (packPartitions; a payload over 48 KiB travels deflated, and one too large even so goes to Blob Storage
+ * and the message carries its name: chunkPayload), and
  * the groups partition once, first of its last flush's messages. A first round's messages carry one
  * partition each. A full round stages its changes in Blob Storage and
  * publishes one message per partition at the end, so each partition is read and written once.
@@ -214,8 +216,8 @@ export class ChangePublisher {
     fresh: boolean,
   ): Promise<DirectoryChunk> {
     const header = this.#header(ref, chunkIndex, partition, fresh);
-    const inline: DirectoryChunk = { ...header, changes: changes as DirectoryChunk['changes'] };
-    if (Buffer.byteLength(JSON.stringify(inline), 'utf8') <= MAX_INLINE_PAYLOAD_BYTES) return inline;
+    const payload = chunkPayload(header, changes);
+    if (!('claimCheck' in payload)) return { ...header, ...payload } as DirectoryChunk;
     const blobName = `${claimCheckPrefix(ref)}${chunkIndex}-e${this.epoch}.json`;
     await this.#put(blobName, changes);
     return { ...header, blobNames: [blobName] };

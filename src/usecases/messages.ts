@@ -96,7 +96,7 @@ export const runRefSchema = z.object({
 });
 export type RunRef = z.infer<typeof runRefSchema>;
 
-/** One partition's worth of changes; inline, or in Blob Storage when too large (claim check). */
+/** One partition's worth of changes; inline (deflated when large), or in Blob Storage when too large (claim check). */
 export const directoryChunkSchema = runRefSchema.extend({
   type: z.literal('directory-chunk'),
   chunkIndex: z.number().int().min(0),
@@ -111,6 +111,8 @@ export const directoryChunkSchema = runRefSchema.extend({
   /** The SYNC_BUCKETS its partition was cut under: a reconciler configured otherwise refuses it. */
   buckets: z.number().int().min(1).optional(),
   changes: z.array(directoryChangeSchema).optional(),
+  /** The changes' JSON, raw-deflated and base64-encoded (too large for the message as it is: chunkPayload). */
+  changesDeflated: z.string().min(1).optional(),
   /** Claim check: the changes are in these blobs (in order). */
   blobNames: z.array(z.string()).optional(),
   /** Re-plan the whole partition from the mirror (a settings change), with the chunk's changes if any. */

@@ -5,6 +5,7 @@ import type { DirectoryChange, EdgeChange, GroupChange, UserChange } from '../do
 import { DEFAULT_POLICY } from '../domain/policy.js';
 import { forEachConcurrently } from '../shared/concurrency.js';
 import { PermanentError } from '../shared/errors.js';
+import { inflateChanges } from './chunk-payload.js';
 import { chunkApplied } from './finalize-run.js';
 import { giveUpChunk } from './give-up-chunk.js';
 import { type ChunkReport, directoryChangeSchema, type DirectoryChunk, type RunRef } from './messages.js';
@@ -13,26 +14,37 @@ import { applyUserBucket, type BucketWork, type ChunkOutcome, type PlanSources }
 import { applyGroupChanges } from './reconcile-groups.js';
 import { changeSetBlob, heldBlob } from './run-blobs.js';
 
-/** The changes a chunk carries, inline or behind its claim check (blobs, in order). */
+/** The changes a chunk carries: inline, deflated in the message, or behind its claim check (blobs, in order). */
 export async function loadChunkChanges(
   deps: PipelineDeps,
   chunk: DirectoryChunk,
 ): Promise<DirectoryChange[]> {
   if (chunk.changes) return chunk.changes;
+  if (chunk.changesDeflated !== undefined) {
+    return parsedChanges(
+      `chunk ${chunk.chunkIndex}'s deflated changes`,
+      inflateChanges(chunk.chunkIndex, chunk.changesDeflated),
+    );
+  }
   if (!chunk.blobNames)
     throw new PermanentError(`chunk ${chunk.chunkIndex} has neither changes nor blobs`, 'invalid-data');
   const changes: DirectoryChange[] = [];
   for (const blobName of chunk.blobNames) {
-    const parsed = z.array(directoryChangeSchema).safeParse(await deps.chunkStore.get(blobName));
-    if (!parsed.success) {
-      throw new PermanentError(
-        `chunk blob ${blobName} is malformed: ${parsed.error.issues[0]?.message ?? ''}`,
-        'invalid-data',
-      );
-    }
-    changes.push(...parsed.data);
+    changes.push(...parsedChanges(`chunk blob ${blobName}`, await deps.chunkStore.get(blobName)));
   }
   return changes;
+}
+
+/** A chunk's changes read from where its message put them, checked as the message itself is. */
+function parsedChanges(what: string, payload: unknown): DirectoryChange[] {
+  const parsed = z.array(directoryChangeSchema).safeParse(payload);
+  if (!parsed.success) {
+    throw new PermanentError(
+      `${what} is malformed: ${parsed.error.issues[0]?.message ?? ''}`,
+      'invalid-data',
+    );
+  }
+  return parsed.data;
 }
 
 /**
