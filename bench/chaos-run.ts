@@ -43,6 +43,9 @@ export interface ChaosResult {
   readonly wrong: number;
   /** The run's `created` count against the people created. */
   readonly countsExact: boolean;
+  /** The disturbed run's counts, and the people rows it left (what countsExact compares). */
+  readonly counts: RunSummary['counts'];
+  readonly people: number;
   readonly recoveries: number;
   readonly differences: readonly string[];
 }
@@ -119,6 +122,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       duplicated,
       wrong,
       countsExact: disturbed.run.counts.created === actual.people.size,
+      counts: disturbed.run.counts,
+      people: actual.people.size,
       recoveries: disturbed.run.recoveries,
       differences: lines.slice(0, 20),
     };
