@@ -97,10 +97,15 @@ export class ChangePublisher {
     await this.chunkStore.put(name, changes);
   }
 
-  async #send(ref: RunRef, messages: DirectoryChunk[]): Promise<void> {
+  /** Records the messages, lets `recorded` see them recorded (a checkpoint), then sends them. */
+  async #send(ref: RunRef, messages: DirectoryChunk[], recorded?: () => Promise<void>): Promise<void> {
     if (messages.length === 0) return;
     this.assertHeld();
     await this.registry.recordPublished(ref, messages);
+    if (recorded) {
+      this.assertHeld();
+      await recorded();
+    }
     this.assertHeld();
     await this.queues.sendAll(QUEUES.directoryChanges, messages);
   }
@@ -134,13 +139,15 @@ export class ChangePublisher {
   /**
    * Publishes everything buffered now; returns the next chunk index. With `stagePrefix`, the groups
    * partition is staged there instead (published once, at the end of the round: by publishStaged, or
-   * by this call with `publishStaged`, ahead of the users' partitions).
+   * by this call with `publishStaged`, ahead of the users' partitions). `recorded` is called once the
+   * messages are recorded and before any is sent, with the next chunk index (the fetcher's checkpoint).
    */
   async publish(
     ref: RunRef,
     firstChunkIndex: number,
     fresh: boolean,
     staging?: { stagePrefix: string; flushNo: number; publishStaged?: boolean },
+    recorded?: (nextChunkIndex: number) => Promise<void>,
   ): Promise<number> {
     const drained = this.#drain();
     const groups = staging ? drained.find(([partition]) => partition === 'groups') : undefined;
@@ -160,7 +167,8 @@ export class ChangePublisher {
       messages.push(await this.#message(ref, chunkIndex, partition, changes, fresh));
       chunkIndex += 1;
     }
-    await this.#send(ref, messages);
+    const next = chunkIndex;
+    await this.#send(ref, messages, recorded && (() => recorded(next)));
     return chunkIndex;
   }
 

@@ -15,6 +15,7 @@ import { recordFetchDone } from './finalize-run.js';
 import { directoryChangeSchema, type RunEvent, type RunRef, type SyncRequest } from './messages.js';
 import { PagesAhead } from './pages-ahead.js';
 import type { Logger, PipelineDeps } from './pipeline-deps.js';
+import { publishAgain } from './publish-again.js';
 import { recordPermissionCheck } from './record-permissions.js';
 import { startReproject } from './reproject.js';
 import { requestFollowUp } from './request-sync.js';
@@ -153,9 +154,20 @@ class RoundRunner {
       // Those chunks and this round's carry the same users twice: each is then applied reading rows
       // (never as a first round's blind creates), so that the second copy is a replay, counted once.
       const checkpoint = round.chunkIndex;
-      for (const chunk of await this.deps.runs.listPublished(ref))
-        round.chunkIndex = Math.max(round.chunkIndex, chunk.chunkIndex + 1);
+      const published = await this.deps.runs.listPublished(ref);
+      for (const chunk of published) round.chunkIndex = Math.max(round.chunkIndex, chunk.chunkIndex + 1);
       if (round.chunkIndex > checkpoint) await this.deps.runs.markRepeats(ref, checkpoint);
+      // Killed while sending the flush of its checkpoint (no later flush recorded: it is sent in full
+      // before the next is recorded): what no reconciler has begun may never have been sent, and
+      // nobody reads those pages again.
+      if (round.sendingFrom !== null && round.chunkIndex === checkpoint) {
+        const begun = await this.deps.runs.heartbeats(ref);
+        const from = round.sendingFrom;
+        const unbegun = published.filter(
+          (c) => c.chunkIndex >= from && c.chunkIndex < checkpoint && !begun.has(c.chunkIndex),
+        );
+        await publishAgain(this.deps, ref, unbegun, () => this.keeper.assertHeld());
+      }
     }
     // Groups first: a tenant's first round then knows every user's memberships by the time it reads
     // the user, and applies each users page as it goes (see `overlaps`).
@@ -264,6 +276,7 @@ class RoundRunner {
       nextLink: null,
       page: 0,
       chunkIndex: 0,
+      sendingFrom: null,
       flushNo: 0,
       errors: 0,
       graphRequests: 0,
@@ -334,10 +347,27 @@ class RoundRunner {
           pagesSinceFlush >= this.deps.flushEveryPages ||
           (flushByTime && Date.now() - lastFlushAt >= this.deps.flushEveryMs)
         ) {
-          await this.#flush(round);
           // A resumed round reads again from here: pages read ahead of the flush are not published.
-          round.nextLink = url;
-          await this.#checkpoint(cursor, round);
+          // The checkpoint is saved once the flush's messages are recorded and before they are sent:
+          // a fetcher killed while sending them leaves a successor that reads none of these pages
+          // again (its chunks would carry the same users as these, which a reconciler killed with it
+          // may have decided without writing) and sends what no reconciler has begun.
+          const resumeAt = url;
+          let checkpointed = false;
+          await this.#flush(round, {
+            recorded: async (nextChunkIndex) => {
+              round.sendingFrom = round.chunkIndex;
+              round.chunkIndex = nextChunkIndex;
+              round.nextLink = resumeAt;
+              await this.#checkpoint(cursor, round);
+              checkpointed = true;
+            },
+          });
+          if (!checkpointed) {
+            round.sendingFrom = null;
+            round.nextLink = resumeAt;
+            await this.#checkpoint(cursor, round);
+          }
           pagesSinceFlush = 0;
           lastFlushAt = Date.now();
         }
@@ -413,7 +443,10 @@ class RoundRunner {
    * Publishes buffered changes (an incremental round) or stages them (a full round); in a full round,
    * also keeps the ids seen so far for the sweep.
    */
-  async #flush(round: Round, options: { last?: boolean } = {}): Promise<void> {
+  async #flush(
+    round: Round,
+    options: { last?: boolean; recorded?: (nextChunkIndex: number) => Promise<void> } = {},
+  ): Promise<void> {
     this.keeper.assertHeld();
     if (this.#seen.size > 0) {
       await this.deps.chunkStore.put(`${seenPrefix(round)}${String(round.flushNo).padStart(6, '0')}.json`, [
@@ -430,21 +463,26 @@ class RoundRunner {
       );
     }
     if (this.#publisher.pending === 0 && options.last !== true) return;
+    // What these pages found wrong, and the flush's number, before anything is published: a
+    // checkpoint saved once its messages are recorded (`recorded`) is past these pages.
+    const ref = { tenantId: round.tenantId, runId: round.runId, runKey: round.runKey };
+    await this.deps.runs.recordErrors(ref, this.#errors.splice(0), this.deps.now().toISOString());
+    const flushNo = round.flushNo;
+    round.flushNo += 1;
     if (round.full && !overlaps(round)) {
-      await this.#publisher.stage(stagedPrefix(round), round.flushNo);
+      await this.#publisher.stage(stagedPrefix(round), flushNo);
     } else {
       // Users' partitions go out now; the groups partition is staged and goes out once at the end
       // of the round (`last`), so its deletions cost one pass over the mirror whatever the number of
       // flushes.
-      round.chunkIndex = await this.#publisher.publish(round, round.chunkIndex, round.fresh, {
-        stagePrefix: stagedPrefix(round),
-        flushNo: round.flushNo,
-        publishStaged: options.last === true,
-      });
+      round.chunkIndex = await this.#publisher.publish(
+        round,
+        round.chunkIndex,
+        round.fresh,
+        { stagePrefix: stagedPrefix(round), flushNo, publishStaged: options.last === true },
+        options.recorded,
+      );
     }
-    round.flushNo += 1;
-    const ref = { tenantId: round.tenantId, runId: round.runId, runKey: round.runKey };
-    await this.deps.runs.recordErrors(ref, this.#errors.splice(0), this.deps.now().toISOString());
   }
 
   async #loadSeen(round: Round): Promise<void> {

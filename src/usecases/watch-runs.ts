@@ -1,11 +1,11 @@
 import type { PublishedChunk, RunState } from '../adapters/storage/run-store.js';
 import { QUEUES } from '../adapters/storage/storage-names.js';
 import type { Row } from '../adapters/storage/table-gateway.js';
-import { forEachConcurrently } from '../shared/concurrency.js';
 import { completeIfAllReported } from './finalize-run.js';
 import { giveUpChunk } from './give-up-chunk.js';
 import type { RunRef } from './messages.js';
 import type { Logger, PipelineDeps } from './pipeline-deps.js';
+import { publishAgain } from './publish-again.js';
 import { HEARTBEAT_MS } from './reconcile-message.js';
 import { requestSync } from './request-sync.js';
 
@@ -56,9 +56,6 @@ export const WATCHDOG = {
   /** A run whose round is no longer in flight and never said how many chunks it published. */
   orphanAfterMs: 120_000,
 } as const;
-
-/** Chunks published again at once (each: its record read, the message sent, the record marked). */
-const REPUBLISH_IN_FLIGHT = 8;
 
 export interface WatchReport {
   readonly resumedRounds: string[];
@@ -157,14 +154,7 @@ async function superviseRun(
   if (suspected.length > 0) await deps.runs.markSuspected(ref, suspected, now);
   const lost = stalled.filter((chunk) => chunk.republished >= WATCHDOG.maxRepublish);
   const again = stalled.filter((chunk) => chunk.republished < WATCHDOG.maxRepublish);
-  // A dead host leaves dozens of chunks at once: three requests each, one after the other, made a tick
-  // of a loaded pipeline take seconds (7 s for 58 chunks in a 20k-user chaos run).
-  await forEachConcurrently(again, REPUBLISH_IN_FLIGHT, async (chunk) => {
-    const body = await deps.runs.publishedBody(ref, chunk.chunkIndex);
-    if (body === undefined) return;
-    await deps.queues.send(QUEUES.directoryChanges, body);
-    await deps.runs.markRepublished(ref, chunk);
-  });
+  await publishAgain(deps, ref, again);
   for (const chunk of lost) await declareLost(deps, ref, chunk);
   if (stalled.length > 0) {
     const note =

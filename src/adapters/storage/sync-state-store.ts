@@ -27,6 +27,11 @@ const roundSchema = z.object({
   nextLink: z.string().nullable(),
   page: z.number().int(),
   chunkIndex: z.number().int(),
+  /**
+   * The first chunk of the flush this checkpoint was saved for, between recording its messages and
+   * sending them: a round resumed from it sends again those of them that no reconciler has begun.
+   */
+  sendingFrom: z.number().int().nullable().default(null),
   flushNo: z.number().int(),
   errors: z.number().int(),
   graphRequests: z.number().int(),
