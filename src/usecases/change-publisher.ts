@@ -233,6 +233,17 @@ export class ChangePublisher {
 
   /** What every chunk message says besides its changes (the bucket count it was cut under included). */
   #header(ref: RunRef, chunkIndex: number, partition: string, fresh: boolean): DirectoryChunk {
-    return { type: 'directory-chunk', ...ref, chunkIndex, partition, fresh, buckets: this.buckets };
+    // The run's three fields, not the whole of what the caller passed (the fetcher passes its round).
+    const { tenantId, runId, runKey } = ref;
+    return {
+      type: 'directory-chunk',
+      tenantId,
+      runId,
+      runKey,
+      chunkIndex,
+      partition,
+      fresh,
+      buckets: this.buckets,
+    };
   }
 }
