@@ -97,6 +97,11 @@ async function acquireOrMarkDirty(deps: PipelineDeps, request: SyncRequest): Pro
   throw new TransientError(`the round lease of tenant ${request.tenantId} is changing hands too fast`);
 }
 
+/** Chunk messages queued (taken ones included) up to which a first round still flushes by time. */
+export const FLUSH_BY_TIME_BACKLOG = 16;
+/** How often a first round due to flush by time asks the queue for its backlog. */
+const FLUSH_BACKLOG_CHECK_MS = 500;
+
 class RoundRunner {
   #publisher!: ChangePublisher;
   readonly #errors: RunError[] = [];
@@ -345,7 +350,9 @@ class RoundRunner {
         url = page.nextLink!;
         if (
           pagesSinceFlush >= this.deps.flushEveryPages ||
-          (flushByTime && Date.now() - lastFlushAt >= this.deps.flushEveryMs)
+          (flushByTime &&
+            Date.now() - lastFlushAt >= this.deps.flushEveryMs &&
+            (await this.#reconcilersKeepPace()))
         ) {
           // A resumed round reads again from here: pages read ahead of the flush are not published.
           // The checkpoint is saved once the flush's messages are recorded and before they are sent:
@@ -376,6 +383,21 @@ class RoundRunner {
       pages.close();
     }
   }
+
+  /**
+   * Whether a first round's flush by time is worth it: the reconcilers have no backlog to work through
+   * (the queue holds no more than they take at once). Behind a backlog, a flush every
+   * SYNC_FLUSH_EVERY_MS only cuts smaller chunks, which cost the reconcilers more per user (with Graph's
+   * latency at 20k users, 769 chunks where 449 did, and a sync 15 % longer): the page count flushes then.
+   * Asked at most every FLUSH_BACKLOG_CHECK_MS.
+   */
+  async #reconcilersKeepPace(): Promise<boolean> {
+    if (Date.now() - this.#backlogCheckedAt < FLUSH_BACKLOG_CHECK_MS) return false;
+    this.#backlogCheckedAt = Date.now();
+    return (await this.deps.queues.approximateCount(QUEUES.directoryChanges)) <= FLUSH_BY_TIME_BACKLOG;
+  }
+
+  #backlogCheckedAt = 0;
 
   /**
    * One delta page, asked for now. A page read ahead whose caller fails first (a lost lease, a failed

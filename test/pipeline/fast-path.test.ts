@@ -12,7 +12,7 @@ import { QUEUES } from '../../src/adapters/storage/storage-names.js';
 import { userBucketOf } from '../../src/domain/bucket.js';
 import type { DeltaPage } from '../../src/ports/directory-source.js';
 import { MAX_BUCKETS_PER_CHUNK } from '../../src/usecases/change-publisher.js';
-import { fetchRound } from '../../src/usecases/fetch-round.js';
+import { fetchRound, FLUSH_BY_TIME_BACKLOG } from '../../src/usecases/fetch-round.js';
 import type { SyncRequest } from '../../src/usecases/messages.js';
 import type { PipelineDeps } from '../../src/usecases/pipeline-deps.js';
 import { PipelineUnderTest } from './pipeline-harness.js';
@@ -227,8 +227,10 @@ describe("a tenant's first round, while Graph answers slowly", () => {
     const queues = pipeline.env.services.outputQueues();
     const sendAll = queues.sendAll.bind(queues);
     queues.sendAll = (queue, messages, concurrency) => {
-      if (queue === QUEUES.directoryChanges) answeredAtSend.push(usersPagesAnswered);
-      return sendAll(queue, messages, concurrency);
+      if (queue !== QUEUES.directoryChanges) return sendAll(queue, messages, concurrency);
+      // Reconcilers that keep pace: the chunks are taken as soon as they are sent (no backlog).
+      answeredAtSend.push(usersPagesAnswered);
+      return Promise.resolve();
     };
     const deps = {
       ...aroundDeltaPages(base, async (url, get) => {
@@ -254,5 +256,55 @@ describe("a tenant's first round, while Graph answers slowly", () => {
     // Chunks left while Graph was still answering users pages (1.5 s of them), not all at the end.
     const whileReading = answeredAtSend.filter((answered) => answered < usersPagesAnswered);
     expect(whileReading.length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe("a tenant's first round, while Graph answers slowly and the reconcilers have a backlog", () => {
+  let pipeline: PipelineUnderTest;
+
+  beforeAll(async () => {
+    pipeline = await PipelineUnderTest.start({
+      standin: { users: 150, seed: 75 },
+      schedule: { kind: 'manual' },
+      startHost: false,
+    });
+  });
+  afterAll(async () => {
+    await pipeline?.stop();
+  });
+
+  it('does not flush by time behind the backlog: smaller chunks would only cost the reconcilers more per user', async () => {
+    const base = pipeline.deps();
+    // Chunks of another tenant's round, waiting for reconcilers (no host runs here).
+    const changes = new QueueClient(pipeline.env.azurite.connectionString, QUEUES.directoryChanges);
+    for (let i = 0; i <= FLUSH_BY_TIME_BACKLOG; i += 1) await changes.sendMessage('YmFja2xvZw==');
+    let usersPagesAnswered = 0;
+    const answeredAtSend: number[] = [];
+    const queues = withMethod(base.queues, 'sendAll', (sendAll) => (queue, messages, concurrency) => {
+      if (queue === QUEUES.directoryChanges) answeredAtSend.push(usersPagesAnswered);
+      return sendAll(queue, messages, concurrency);
+    });
+    const deps = {
+      ...aroundDeltaPages(base, async (url, get) => {
+        await sleep(100);
+        const page = await get();
+        if (url.includes('/users/delta')) usersPagesAnswered += 1;
+        return page;
+      }),
+      queues,
+      flushEveryPages: 1000,
+      flushEveryMs: 150,
+    };
+    pipeline.control.setDeltaPageSize(10, 40);
+    const done = await fetchRound(
+      deps,
+      syncRequest(pipeline.env.tenantId, { trigger: 'initial', full: true }),
+      quiet,
+    );
+    expect(done.kind).toBe('completed');
+    expect(usersPagesAnswered).toBeGreaterThanOrEqual(15);
+    // Every chunk left once Graph had answered every users page (by the page count: at the phase's end).
+    expect(answeredAtSend.length).toBeGreaterThan(0);
+    expect(answeredAtSend.filter((answered) => answered < usersPagesAnswered)).toEqual([]);
   });
 });

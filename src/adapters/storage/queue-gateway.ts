@@ -72,6 +72,11 @@ export class QueueGateway {
     return peekedMessageItems[0]?.insertedOn.getTime();
   }
 
+  /** Messages in the queue, visible or taken by a host (Azure's approximate count). */
+  async approximateCount(queue: QueueName): Promise<number> {
+    return (await this.client(queue).getProperties()).approximateMessagesCount ?? 0;
+  }
+
   async sendAll(queue: QueueName, messages: readonly unknown[], concurrency = 16): Promise<void> {
     await forEachConcurrently(messages, concurrency, (message) => this.send(queue, message));
   }
