@@ -4,30 +4,24 @@
  * their tokens), a kilobyte or more of a 48 KiB message, stripped by the reconciler's parse.
  */
 import { QueueClient } from '@azure/storage-queue';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { decodeQueueMessage } from '../../local/host/queue-message-encoding.js';
 import { QUEUES } from '../../src/adapters/storage/storage-names.js';
 import { fetchRound } from '../../src/usecases/fetch-round.js';
 import { directoryChunkSchema } from '../../src/usecases/messages.js';
-import { PipelineUnderTest } from './pipeline-harness.js';
+import { pipelineForDescribe } from './pipeline-harness.js';
 import { quiet, syncRequest } from './pipeline-probes.js';
 
 describe('chunk messages', () => {
-  let pipeline: PipelineUnderTest;
-
-  beforeAll(async () => {
-    pipeline = await PipelineUnderTest.start({
-      standin: { users: 200, seed: 3 },
-      schedule: { kind: 'manual' },
-      startHost: false,
-    });
-  }, 60_000);
-  afterAll(async () => {
-    await pipeline?.stop();
+  const pipelineOf = pipelineForDescribe({
+    standin: { users: 200, seed: 3 },
+    schedule: { kind: 'manual' },
+    startHost: false,
   });
 
   it("carry only their schema's fields, in the queue and in the run's record of them", async () => {
+    const pipeline = pipelineOf();
     const tenantId = pipeline.env.tenantId;
     const deps = pipeline.deps();
     const fetched = await fetchRound(deps, syncRequest(tenantId, { trigger: 'initial' }), quiet);

@@ -15,7 +15,7 @@ import { MAX_BUCKETS_PER_CHUNK } from '../../src/usecases/change-publisher.js';
 import { fetchRound, FLUSH_BY_TIME_BACKLOG } from '../../src/usecases/fetch-round.js';
 import type { SyncRequest } from '../../src/usecases/messages.js';
 import type { PipelineDeps } from '../../src/usecases/pipeline-deps.js';
-import { PipelineUnderTest } from './pipeline-harness.js';
+import { pipelineForDescribe, PipelineUnderTest } from './pipeline-harness.js';
 import { quiet, syncRequest, withMethod } from './pipeline-probes.js';
 
 /** The deps, with every delta page Graph is asked for going through `around` (to watch or slow it). */
@@ -205,54 +205,61 @@ describe('the fetch publishes through the output bindings', () => {
   });
 });
 
-describe("a tenant's first round, while Graph answers slowly", () => {
-  let pipeline: PipelineUnderTest;
+/**
+ * A tenant's first round while Graph answers each delta page as slowly as in Azure (local/README.md,
+ * "Graph latency model", scaled down), flushing by time alone (never by page count) before the phase's
+ * end. `sendChunks` sends a batch of chunk messages (or stands for reconcilers that take them at once).
+ * Answers how many users pages Graph had answered when each batch was sent, and in all.
+ */
+async function firstRoundWhileGraphIsSlow(
+  pipeline: PipelineUnderTest,
+  sendChunks: (send: () => Promise<void>) => Promise<void>,
+): Promise<{ answeredAtSend: number[]; usersPagesAnswered: number }> {
+  let usersPagesAnswered = 0;
+  const answeredAtSend: number[] = [];
+  const queues = withMethod(
+    pipeline.env.services.outputQueues(),
+    'sendAll',
+    (sendAll) => (queue, messages, concurrency) => {
+      if (queue !== QUEUES.directoryChanges) return sendAll(queue, messages, concurrency);
+      answeredAtSend.push(usersPagesAnswered);
+      return sendChunks(() => sendAll(queue, messages, concurrency));
+    },
+  );
+  const deps = {
+    ...aroundDeltaPages(pipeline.deps(), async (url, get) => {
+      await sleep(100);
+      const page = await get();
+      if (url.includes('/users/delta')) usersPagesAnswered += 1;
+      return page;
+    }),
+    queues,
+    flushEveryPages: 1000,
+    flushEveryMs: 150,
+  };
+  pipeline.control.setDeltaPageSize(10, 40);
+  const done = await fetchRound(
+    deps,
+    syncRequest(pipeline.env.tenantId, { trigger: 'initial', full: true }),
+    quiet,
+  );
+  expect(done.kind).toBe('completed');
+  expect(usersPagesAnswered).toBeGreaterThanOrEqual(15);
+  return { answeredAtSend, usersPagesAnswered };
+}
 
-  beforeAll(async () => {
-    pipeline = await PipelineUnderTest.start({
-      standin: { users: 150, seed: 74 },
-      schedule: { kind: 'manual' },
-      startHost: false,
-    });
-  });
-  afterAll(async () => {
-    await pipeline?.stop();
+describe("a tenant's first round, while Graph answers slowly", () => {
+  const pipelineOf = pipelineForDescribe({
+    standin: { users: 150, seed: 74 },
+    schedule: { kind: 'manual' },
+    startHost: false,
   });
 
   it('publishes the users it has read within flushEveryMs, however few pages that is', async () => {
-    const base = pipeline.deps();
-    let usersPagesAnswered = 0;
-    /** Users pages Graph had answered by the time each batch of chunk messages was sent. */
-    const answeredAtSend: number[] = [];
-    const queues = pipeline.env.services.outputQueues();
-    const sendAll = queues.sendAll.bind(queues);
-    queues.sendAll = (queue, messages, concurrency) => {
-      if (queue !== QUEUES.directoryChanges) return sendAll(queue, messages, concurrency);
-      // Reconcilers that keep pace: the chunks are taken as soon as they are sent (no backlog).
-      answeredAtSend.push(usersPagesAnswered);
-      return Promise.resolve();
-    };
-    const deps = {
-      ...aroundDeltaPages(base, async (url, get) => {
-        // Graph as slow as in Azure (local/README.md, "Graph latency model"), scaled down.
-        await sleep(100);
-        const page = await get();
-        if (url.includes('/users/delta')) usersPagesAnswered += 1;
-        return page;
-      }),
-      queues,
-      // Never by page count: only the time bound publishes before the phase's end.
-      flushEveryPages: 1000,
-      flushEveryMs: 150,
-    };
-    pipeline.control.setDeltaPageSize(10, 40);
-    const done = await fetchRound(
-      deps,
-      syncRequest(pipeline.env.tenantId, { trigger: 'initial', full: true }),
-      quiet,
+    // Reconcilers that keep pace: the chunks are taken as soon as they are sent (no backlog).
+    const { answeredAtSend, usersPagesAnswered } = await firstRoundWhileGraphIsSlow(pipelineOf(), () =>
+      Promise.resolve(),
     );
-    expect(done.kind).toBe('completed');
-    expect(usersPagesAnswered).toBeGreaterThanOrEqual(15);
     // Chunks left while Graph was still answering users pages (1.5 s of them), not all at the end.
     const whileReading = answeredAtSend.filter((answered) => answered < usersPagesAnswered);
     expect(whileReading.length).toBeGreaterThanOrEqual(2);
@@ -260,49 +267,20 @@ describe("a tenant's first round, while Graph answers slowly", () => {
 });
 
 describe("a tenant's first round, while Graph answers slowly and the reconcilers have a backlog", () => {
-  let pipeline: PipelineUnderTest;
-
-  beforeAll(async () => {
-    pipeline = await PipelineUnderTest.start({
-      standin: { users: 150, seed: 75 },
-      schedule: { kind: 'manual' },
-      startHost: false,
-    });
-  });
-  afterAll(async () => {
-    await pipeline?.stop();
+  const pipelineOf = pipelineForDescribe({
+    standin: { users: 150, seed: 75 },
+    schedule: { kind: 'manual' },
+    startHost: false,
   });
 
   it('does not flush by time behind the backlog: smaller chunks would only cost the reconcilers more per user', async () => {
-    const base = pipeline.deps();
+    const pipeline = pipelineOf();
     // Chunks of another tenant's round, waiting for reconcilers (no host runs here).
     const changes = new QueueClient(pipeline.env.azurite.connectionString, QUEUES.directoryChanges);
     for (let i = 0; i <= FLUSH_BY_TIME_BACKLOG; i += 1) await changes.sendMessage('YmFja2xvZw==');
-    let usersPagesAnswered = 0;
-    const answeredAtSend: number[] = [];
-    const queues = withMethod(base.queues, 'sendAll', (sendAll) => (queue, messages, concurrency) => {
-      if (queue === QUEUES.directoryChanges) answeredAtSend.push(usersPagesAnswered);
-      return sendAll(queue, messages, concurrency);
-    });
-    const deps = {
-      ...aroundDeltaPages(base, async (url, get) => {
-        await sleep(100);
-        const page = await get();
-        if (url.includes('/users/delta')) usersPagesAnswered += 1;
-        return page;
-      }),
-      queues,
-      flushEveryPages: 1000,
-      flushEveryMs: 150,
-    };
-    pipeline.control.setDeltaPageSize(10, 40);
-    const done = await fetchRound(
-      deps,
-      syncRequest(pipeline.env.tenantId, { trigger: 'initial', full: true }),
-      quiet,
+    const { answeredAtSend, usersPagesAnswered } = await firstRoundWhileGraphIsSlow(pipeline, (send) =>
+      send(),
     );
-    expect(done.kind).toBe('completed');
-    expect(usersPagesAnswered).toBeGreaterThanOrEqual(15);
     // Every chunk left once Graph had answered every users page (by the page count: at the phase's end).
     expect(answeredAtSend.length).toBeGreaterThan(0);
     expect(answeredAtSend.filter((answered) => answered < usersPagesAnswered)).toEqual([]);

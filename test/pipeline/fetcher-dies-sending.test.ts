@@ -6,52 +6,25 @@
  * chunk is counted created twice (on main, `created` exceeded the people by the chunk's users).
  */
 import { QueueClient } from '@azure/storage-queue';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { decodeQueueMessage } from '../../local/host/queue-message-encoding.js';
 import { encodeMessage } from '../../src/adapters/storage/queue-gateway.js';
 import { QUEUES, TABLES } from '../../src/adapters/storage/storage-names.js';
 import { fetchRound } from '../../src/usecases/fetch-round.js';
-import { type DirectoryChunk, directoryChunkSchema } from '../../src/usecases/messages.js';
+import type { DirectoryChunk } from '../../src/usecases/messages.js';
 import { reconcileMessage } from '../../src/usecases/reconcile-message.js';
-import { PipelineUnderTest } from './pipeline-harness.js';
-import { quiet, syncRequest, withMethod } from './pipeline-probes.js';
-
-/** Every message of the queue, taken as a host takes them (invisible for 10 minutes). */
-async function takeAll(
-  queue: QueueClient,
-): Promise<{ chunk: DirectoryChunk; messageId: string; popReceipt: string }[]> {
-  const taken: { chunk: DirectoryChunk; messageId: string; popReceipt: string }[] = [];
-  for (;;) {
-    const { receivedMessageItems } = await queue.receiveMessages({
-      numberOfMessages: 32,
-      visibilityTimeout: 600,
-    });
-    if (receivedMessageItems.length === 0) return taken;
-    for (const m of receivedMessageItems) {
-      const chunk = directoryChunkSchema.parse(
-        JSON.parse(decodeQueueMessage(m.messageText, 'base64') ?? 'null'),
-      );
-      taken.push({ chunk, messageId: m.messageId, popReceipt: m.popReceipt });
-    }
-  }
-}
+import { pipelineForDescribe } from './pipeline-harness.js';
+import { drainChunks, quiet, syncRequest, withMethod } from './pipeline-probes.js';
 
 describe('a fetcher killed while it sends a flush, with a reconciler of that flush', () => {
-  let pipeline: PipelineUnderTest;
-
-  beforeAll(async () => {
-    pipeline = await PipelineUnderTest.start({
-      standin: { users: 1000, seed: 5 },
-      schedule: { kind: 'manual' },
-      startHost: false,
-    });
-  }, 60_000);
-  afterAll(async () => {
-    await pipeline?.stop();
+  const pipelineOf = pipelineForDescribe({
+    standin: { users: 1000, seed: 5 },
+    schedule: { kind: 'manual' },
+    startHost: false,
   });
 
   it('its successor reads none of those pages again, sends what was not sent, and each person is counted created once', async () => {
+    const pipeline = pipelineOf();
     const tenantId = pipeline.env.tenantId;
     const request = syncRequest(tenantId, { trigger: 'initial' });
     const base = pipeline.deps();
@@ -70,14 +43,12 @@ describe('a fetcher killed while it sends a flush, with a reconciler of that flu
     await expect(fetchRound({ ...base, flushEveryPages: 1, queues }, request, quiet)).rejects.toThrow(
       'process killed',
     );
-    // A reconciler of the same host had taken one of the sent chunks (its message stays invisible for
-    // the host's 10 minutes), decided it, and died before its writes.
+    // A reconciler of the same host had taken one of the sent chunks (its message gone from the queue
+    // for the host's 10 minutes), decided it, and died before its writes.
     const decidedThenKilled = sent!.find((c) => c.partition.startsWith('users:'))!;
     const changes = new QueueClient(pipeline.env.azurite.connectionString, QUEUES.directoryChanges);
-    for (const taken of await takeAll(changes)) {
-      if (taken.chunk.chunkIndex === decidedThenKilled.chunkIndex) continue;
-      await changes.deleteMessage(taken.messageId, taken.popReceipt);
-      await changes.sendMessage(encodeMessage(taken.chunk));
+    for (const chunk of await drainChunks(changes)) {
+      if (chunk.chunkIndex !== decidedThenKilled.chunkIndex) await changes.sendMessage(encodeMessage(chunk));
     }
     const tables = withMethod(base.tables, 'transact', (transact) => async (table, actions, inFlight) => {
       if (table === TABLES.people) throw new Error('process killed');

@@ -1,7 +1,6 @@
 import { QueueClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { decodeQueueMessage } from '../../local/host/queue-message-encoding.js';
 import { encodeMessage } from '../../src/adapters/storage/queue-gateway.js';
 import { QUEUES, TABLES } from '../../src/adapters/storage/storage-names.js';
 import { LeaseLostError } from '../../src/adapters/storage/sync-state-store.js';
@@ -10,19 +9,11 @@ import { PermanentError } from '../../src/shared/errors.js';
 import { failRound } from '../../src/usecases/fail-round.js';
 import { fetchRound } from '../../src/usecases/fetch-round.js';
 import { completeIfAllReported } from '../../src/usecases/finalize-run.js';
-import { type DirectoryChunk, directoryChunkSchema } from '../../src/usecases/messages.js';
 import { reconcileMessage } from '../../src/usecases/reconcile-message.js';
 import { PipelineUnderTest } from './pipeline-harness.js';
-import { drainQueue, interceptedSource, quiet, syncRequest } from './pipeline-probes.js';
+import { drainChunks, interceptedSource, quiet, syncRequest } from './pipeline-probes.js';
 
 class SimulatedCrash extends Error {}
-
-/** Takes every chunk message off the queue, parsed, leaving it empty. */
-async function drainChunks(queue: QueueClient): Promise<DirectoryChunk[]> {
-  return (await drainQueue(queue)).map((text) =>
-    directoryChunkSchema.parse(JSON.parse(decodeQueueMessage(text, 'base64') ?? 'null')),
-  );
-}
 
 /** The real table gateway, which "crashes" the handler at its `crashAt`-th storage call (counting them). */
 function crashingTables(

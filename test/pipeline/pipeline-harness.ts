@@ -1,4 +1,6 @@
 /** Runs the real pipeline for tests: Azurite, the stand-in, the local host (its own process). */
+import { afterAll, beforeAll } from 'vitest';
+
 import {
   type LocalEnvironment,
   type LocalEnvironmentOptions,
@@ -17,6 +19,24 @@ export const TEST_SETTINGS: Record<string, string> = {
   AzureFunctionsJobHost__extensions__queues__visibilityTimeout: '00:00:01',
   AzureFunctionsJobHost__extensions__queues__maxPollingInterval: '00:00:00.500',
 };
+
+/**
+ * A pipeline started before the enclosing describe's tests and stopped after them (call it in the
+ * describe's body); answers the pipeline once started.
+ */
+export function pipelineForDescribe(
+  options: LocalEnvironmentOptions,
+  startTimeoutMs = 60_000,
+): () => PipelineUnderTest {
+  let pipeline: PipelineUnderTest | undefined;
+  beforeAll(async () => {
+    pipeline = await PipelineUnderTest.start(options);
+  }, startTimeoutMs);
+  afterAll(async () => {
+    await pipeline?.stop();
+  });
+  return () => pipeline!;
+}
 
 export class PipelineUnderTest {
   /** The tenant as each completed round read it: the oracle's input. */

@@ -1,10 +1,11 @@
 /** Probes the integration tests put between the pipeline and its queues or its Graph source. */
 import type { QueueClient } from '@azure/storage-queue';
 
+import { decodeQueueMessage } from '../../local/host/queue-message-encoding.js';
 import type { ConnectionSettings } from '../../src/domain/connection-settings.js';
 import type { DirectorySource } from '../../src/ports/directory-source.js';
 import type { Logger } from '../../src/ports/logger.js';
-import type { SyncRequest } from '../../src/usecases/messages.js';
+import { type DirectoryChunk, directoryChunkSchema, type SyncRequest } from '../../src/usecases/messages.js';
 import type { PipelineDeps } from '../../src/usecases/pipeline-deps.js';
 
 export const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -37,6 +38,13 @@ export async function drainQueue(queue: QueueClient): Promise<string[]> {
       await queue.deleteMessage(message.messageId, message.popReceipt);
     }
   }
+}
+
+/** Takes every chunk message off the queue, parsed, leaving it empty. */
+export async function drainChunks(queue: QueueClient): Promise<DirectoryChunk[]> {
+  return (await drainQueue(queue)).map((text) =>
+    directoryChunkSchema.parse(JSON.parse(decodeQueueMessage(text, 'base64') ?? 'null')),
+  );
 }
 
 /**

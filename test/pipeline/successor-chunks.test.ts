@@ -4,10 +4,10 @@
  * its chunks must not take the dead one's indexes, since a chunk index applied once is never applied
  * again (on main the successor's chunks were dropped and ~530 of 928 people were never created).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { fetchRound } from '../../src/usecases/fetch-round.js';
-import { PipelineUnderTest } from './pipeline-harness.js';
+import { pipelineForDescribe } from './pipeline-harness.js';
 import { quiet, syncRequest, withMethod } from './pipeline-probes.js';
 
 describe.each([
@@ -16,20 +16,14 @@ describe.each([
 ])(
   'a successor fetcher after one that died between publishing and its checkpoint (successor: $successor)',
   ({ byWatchdog }) => {
-    let pipeline: PipelineUnderTest;
-
-    beforeAll(async () => {
-      pipeline = await PipelineUnderTest.start({
-        standin: { users: 1000, seed: 5 },
-        schedule: { kind: 'manual' },
-        startHost: false,
-      });
-    }, 60_000);
-    afterAll(async () => {
-      await pipeline?.stop();
+    const pipelineOf = pipelineForDescribe({
+      standin: { users: 1000, seed: 5 },
+      schedule: { kind: 'manual' },
+      startHost: false,
     });
 
     it('a first round resumed with other flush boundaries numbers its chunks after the dead fetcher’s, ends equal to the oracle, and counts each person created once', async () => {
+      const pipeline = pipelineOf();
       const tenantId = pipeline.env.tenantId;
       const request = syncRequest(tenantId, { trigger: 'initial' });
       const base = pipeline.deps();

@@ -1,5 +1,5 @@
 import { QueueClient } from '@azure/storage-queue';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { decodeQueueMessage } from '../../local/host/queue-message-encoding.js';
 import { QUEUES, TABLES } from '../../src/adapters/storage/storage-names.js';
@@ -13,23 +13,16 @@ import {
 } from '../../src/usecases/messages.js';
 import type { PipelineDeps } from '../../src/usecases/pipeline-deps.js';
 import { WATCHDOG, watchRuns } from '../../src/usecases/watch-runs.js';
-import { PipelineUnderTest } from './pipeline-harness.js';
+import { pipelineForDescribe, type PipelineUnderTest } from './pipeline-harness.js';
 import { quiet } from './pipeline-probes.js';
 
 /** A pipeline with no host (the test plays the hosts), started for the enclosing describe. */
 function startsPipeline(): () => PipelineUnderTest {
-  let pipeline: PipelineUnderTest | undefined;
-  beforeAll(async () => {
-    pipeline = await PipelineUnderTest.start({
-      standin: { users: 300, seed: 5 },
-      schedule: { kind: 'manual' },
-      startHost: false,
-    });
+  return pipelineForDescribe({
+    standin: { users: 300, seed: 5 },
+    schedule: { kind: 'manual' },
+    startHost: false,
   });
-  afterAll(async () => {
-    await pipeline?.stop();
-  });
-  return () => pipeline!;
 }
 
 /** A first round fetched and published, no host running: the run knows how many chunks it has. */
