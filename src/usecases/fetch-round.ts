@@ -111,6 +111,8 @@ class RoundRunner {
   /** The first round's memberships by user id, until the users phase reads each user. */
   readonly #heldEdges = new Map<string, EdgeChange[]>();
   readonly #heldSinceFlush: EdgeChange[] = [];
+  /** When a first round due to flush by time last asked the queue for its backlog. */
+  #backlogCheckedAt = 0;
 
   constructor(
     private readonly deps: PipelineDeps,
@@ -396,8 +398,6 @@ class RoundRunner {
     this.#backlogCheckedAt = Date.now();
     return (await this.deps.queues.approximateCount(QUEUES.directoryChanges)) <= FLUSH_BY_TIME_BACKLOG;
   }
-
-  #backlogCheckedAt = 0;
 
   /**
    * One delta page, asked for now. A page read ahead whose caller fails first (a lost lease, a failed
