@@ -182,18 +182,8 @@ class RoundRunner {
     // the groups phase) and its own change (the users phase) go out in one message of its bucket. Its
     // phase ends are not checkpointed either, since what they read is not published yet: a resumed
     // round reads again from its last checkpoint, which always follows a flush.
-    if (round.phase === 'groups') {
-      await this.#readPhase(cursor, round, 'groups');
-      round.phase = 'users';
-      round.nextLink = null;
-      if (round.full) await this.#checkpoint(cursor, round);
-    }
-    if (round.phase === 'users') {
-      await this.#readPhase(cursor, round, 'users');
-      round.phase = 'sweep';
-      round.nextLink = null;
-      if (round.full) await this.#checkpoint(cursor, round);
-    }
+    if (round.phase === 'groups') await this.#readPhase(cursor, round, 'groups', 'users');
+    if (round.phase === 'users') await this.#readPhase(cursor, round, 'users', 'sweep');
     // A full round finds what vanished, except the tenant's first: nothing existed before it.
     if ((round.fullUsers || round.fullGroups) && !round.fresh) await this.#sweep(round);
     // Memberships of users the users phase never described (nobody else will carry them).
@@ -302,7 +292,13 @@ class RoundRunner {
     return round;
   }
 
-  async #readPhase(cursor: Cursor, round: Round, resource: DeltaResource): Promise<void> {
+  /** Reads one delta resource to its delta link; the round then stands at phase `then`. */
+  async #readPhase(
+    cursor: Cursor,
+    round: Round,
+    resource: DeltaResource,
+    then: Round['phase'],
+  ): Promise<void> {
     const deltaLink = resource === 'users' ? cursor.usersDeltaLink : cursor.groupsDeltaLink;
     const isFull = (): boolean => (resource === 'users' ? round.fullUsers : round.fullGroups);
     let url = round.nextLink ?? (isFull() || !deltaLink ? this.source.initialDeltaUrl(resource) : deltaLink);
@@ -346,7 +342,13 @@ class RoundRunner {
         if (page.deltaLink) {
           if (resource === 'users') round.pendingUsersDeltaLink = page.deltaLink;
           else round.pendingGroupsDeltaLink = page.deltaLink;
-          if (round.full) await this.#flush(round);
+          // A full round's phase ends with a flush, checkpointed at the next phase as a flush in the
+          // middle of a phase is.
+          if (round.full) await this.#flushAndCheckpoint(cursor, round, { phase: then, nextLink: null });
+          else {
+            round.phase = then;
+            round.nextLink = null;
+          }
           return;
         }
         url = page.nextLink!;
@@ -357,32 +359,39 @@ class RoundRunner {
             (await this.#reconcilersKeepPace()))
         ) {
           // A resumed round reads again from here: pages read ahead of the flush are not published.
-          // The checkpoint is saved once the flush's messages are recorded and before they are sent:
-          // a fetcher killed while sending them leaves a successor that reads none of these pages
-          // again (its chunks would carry the same users as these, which a reconciler killed with it
-          // may have decided without writing) and sends what no reconciler has begun.
-          const resumeAt = url;
-          let checkpointed = false;
-          await this.#flush(round, {
-            recorded: async (nextChunkIndex) => {
-              round.sendingFrom = round.chunkIndex;
-              round.chunkIndex = nextChunkIndex;
-              round.nextLink = resumeAt;
-              await this.#checkpoint(cursor, round);
-              checkpointed = true;
-            },
-          });
-          if (!checkpointed) {
-            round.sendingFrom = null;
-            round.nextLink = resumeAt;
-            await this.#checkpoint(cursor, round);
-          }
+          await this.#flushAndCheckpoint(cursor, round, { phase: round.phase, nextLink: url });
           pagesSinceFlush = 0;
           lastFlushAt = Date.now();
         }
       }
     } finally {
       pages.close();
+    }
+  }
+
+  /**
+   * A full round's flush, then its checkpoint at `resumeAt` (where a resumed round reads again). The
+   * checkpoint is saved once the flush's messages are recorded and before they are sent: a fetcher
+   * killed while sending them leaves a successor that reads none of these pages again (its chunks
+   * would carry the same users as these, which a reconciler killed with it may have decided without
+   * writing) and sends what no reconciler has begun.
+   */
+  async #flushAndCheckpoint(
+    cursor: Cursor,
+    round: Round,
+    resumeAt: Pick<Round, 'phase' | 'nextLink'>,
+  ): Promise<void> {
+    let checkpointed = false;
+    await this.#flush(round, {
+      recorded: async (nextChunkIndex) => {
+        Object.assign(round, resumeAt, { sendingFrom: round.chunkIndex, chunkIndex: nextChunkIndex });
+        await this.#checkpoint(cursor, round);
+        checkpointed = true;
+      },
+    });
+    if (!checkpointed) {
+      Object.assign(round, resumeAt, { sendingFrom: null });
+      await this.#checkpoint(cursor, round);
     }
   }
 

@@ -16,7 +16,12 @@ import { reconcileMessage } from '../../src/usecases/reconcile-message.js';
 import { pipelineForDescribe } from './pipeline-harness.js';
 import { drainChunks, quiet, syncRequest, withMethod } from './pipeline-probes.js';
 
-describe('a fetcher killed while it sends a flush, with a reconciler of that flush', () => {
+/**
+ * Sends a first round with a flush every `flushEveryPages` pages, kills the fetcher halfway through
+ * sending its first users flush and a reconciler that decided one of the sent chunks, then lets a
+ * successor and the host finish the round.
+ */
+function killedWhileSending(flushEveryPages: number): void {
   const pipelineOf = pipelineForDescribe({
     standin: { users: 1000, seed: 5 },
     schedule: { kind: 'manual' },
@@ -40,9 +45,9 @@ describe('a fetcher killed while it sends a flush, with a reconciler of that flu
       await sendAll(queue, sent, concurrency);
       throw new Error('process killed');
     });
-    await expect(fetchRound({ ...base, flushEveryPages: 1, queues }, request, quiet)).rejects.toThrow(
-      'process killed',
-    );
+    await expect(
+      fetchRound({ ...base, flushEveryPages, flushEveryMs: 600_000, queues }, request, quiet),
+    ).rejects.toThrow('process killed');
     // A reconciler of the same host had taken one of the sent chunks (its message gone from the queue
     // for the host's 10 minutes), decided it, and died before its writes.
     const decidedThenKilled = sent!.find((c) => c.partition.startsWith('users:'))!;
@@ -79,4 +84,13 @@ describe('a fetcher killed while it sends a flush, with a reconciler of that flu
     expect(run.counts.created).toBe(directory.people.size);
     expect(run.counts.updated ?? 0).toBe(0);
   }, 120_000);
+}
+
+describe('a fetcher killed while it sends a flush in the middle of the users phase, with a reconciler of that flush', () => {
+  killedWhileSending(1);
+});
+
+// One flush for the whole users phase: the one at its end, after which the round moves to its next phase.
+describe("a fetcher killed while it sends the users phase's last flush, with a reconciler of that flush", () => {
+  killedWhileSending(1000);
 });
