@@ -19,7 +19,7 @@ import { publishAgain } from './publish-again.js';
 import { recordPermissionCheck } from './record-permissions.js';
 import { startReproject } from './reproject.js';
 import { requestFollowUp } from './request-sync.js';
-import { heldPrefix, seenPrefix, stagedPrefix } from './run-blobs.js';
+import { describedPrefix, heldPrefix, seenPrefix, stagedPrefix } from './run-blobs.js';
 import { tenantErrorLog } from './tenant-errors.js';
 
 export type FetchResult =
@@ -111,6 +111,8 @@ class RoundRunner {
   /** The first round's memberships by user id, until the users phase reads each user. */
   readonly #heldEdges = new Map<string, EdgeChange[]>();
   readonly #heldSinceFlush: EdgeChange[] = [];
+  /** Users read since the last flush whose held memberships go out with them (see describedPrefix). */
+  readonly #describedSinceFlush: string[] = [];
   /** When a first round due to flush by time last asked the queue for its backlog. */
   #backlogCheckedAt = 0;
 
@@ -393,6 +395,15 @@ class RoundRunner {
       Object.assign(round, resumeAt, { sendingFrom: null });
       await this.#checkpoint(cursor, round);
     }
+    // The flush is checkpointed: a successor sends what of it was not sent, and needs none of these
+    // users' memberships again. Killed before this list is written, it publishes them again (a replay).
+    if (this.#describedSinceFlush.length > 0) {
+      this.keeper.assertHeld();
+      await this.deps.chunkStore.put(
+        `${describedPrefix(round)}${String(round.flushNo).padStart(6, '0')}-e${this.lease.epoch}.json`,
+        this.#describedSinceFlush.splice(0),
+      );
+    }
   }
 
   /**
@@ -447,8 +458,11 @@ class RoundRunner {
       }
       this.#publisher.add(change);
       if (overlaps(round) && change.kind === 'user') {
-        for (const edge of this.#heldEdges.get(change.id) ?? []) this.#publisher.add(edge);
+        const edges = this.#heldEdges.get(change.id);
+        if (!edges) continue;
+        for (const edge of edges) this.#publisher.add(edge);
         this.#heldEdges.delete(change.id);
+        this.#describedSinceFlush.push(change.id);
       }
     }
   }
@@ -461,11 +475,25 @@ class RoundRunner {
     this.#heldSinceFlush.push(edge);
   }
 
+  /**
+   * A resumed first round's held memberships: those kept in blobs, but of users whose memberships went
+   * out with them before the checkpoint (listed under describedPrefix).
+   */
   async #loadHeldEdges(round: Round): Promise<void> {
-    for (const name of await this.deps.chunkStore.list(heldPrefix(round))) {
+    const names = await this.deps.chunkStore.list(heldPrefix(round));
+    const listsOfDescribed = names.filter((name) => name.startsWith(describedPrefix(round)));
+    const described = new Set<string>();
+    for (const name of listsOfDescribed) {
+      const parsed = z.array(z.string()).safeParse(await this.deps.chunkStore.get(name));
+      if (parsed.success) for (const userId of parsed.data) described.add(userId);
+    }
+    for (const name of names) {
+      if (listsOfDescribed.includes(name)) continue;
       const parsed = z.array(directoryChangeSchema).safeParse(await this.deps.chunkStore.get(name));
       if (!parsed.success) continue;
-      for (const change of parsed.data) if (change.kind === 'edge') this.#hold(change);
+      for (const change of parsed.data) {
+        if (change.kind === 'edge' && !described.has(change.memberId)) this.#hold(change);
+      }
     }
     this.#heldSinceFlush.length = 0;
   }

@@ -17,6 +17,14 @@ export function heldPrefix(run: RunKey): string {
   return `held/${run.tenantId}/${run.runId}/`;
 }
 
+/**
+ * Where a first round lists, flush by flush, the users whose held memberships went out with them (in
+ * chunks recorded at a checkpoint): a resumed round holds none of theirs again. Under heldPrefix.
+ */
+export function describedPrefix(run: RunKey): string {
+  return `${heldPrefix(run)}described/`;
+}
+
 /** Claim checks: chunk payloads too large for a queue message. */
 export function claimCheckPrefix(run: RunKey): string {
   return `chunks/${run.tenantId}/${run.runId}/`;
