@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 import type { PublishedChunk, RunState } from '../adapters/storage/run-store.js';
 import { QUEUES } from '../adapters/storage/storage-names.js';
 import type { Row } from '../adapters/storage/table-gateway.js';
@@ -55,6 +57,11 @@ export const WATCHDOG = {
   maxRepublish: 3,
   /** A run whose round is no longer in flight and never said how many chunks it published. */
   orphanAfterMs: 120_000,
+  /**
+   * A round lease whose holder missed a renewal and that ends within this long (the watchdog's period)
+   * is waited for in the tick that sees it, rather than found expired a tick later.
+   */
+  leaseEndWaitMs: 2_000,
 } as const;
 
 export interface WatchReport {
@@ -75,7 +82,7 @@ export async function watchRuns(deps: PipelineDeps, log: Logger): Promise<WatchR
   for (const connection of await deps.connections.list()) {
     const { tenantId, enabled } = connection.settings;
     if (!enabled) continue;
-    if (await deps.syncState.hasStalledRound(tenantId)) {
+    if (await roundStalls(deps, tenantId)) {
       log.warn('round stalled: its fetcher stopped renewing its lease; resuming it', { tenantId });
       await requestSync(deps, tenantId, 'schedule');
       report.resumedRounds.push(tenantId);
@@ -93,6 +100,22 @@ export async function watchRuns(deps: PipelineDeps, log: Logger): Promise<WatchR
   }
   return report;
 }
+
+/**
+ * Whether the tenant's round in flight has lost its fetcher (its lease expired): at once, or after
+ * waiting out a lease its holder stopped renewing that ends before the next tick.
+ */
+async function roundStalls(deps: PipelineDeps, tenantId: string): Promise<boolean> {
+  const lease = await deps.syncState.roundLease(tenantId);
+  if (!lease) return false;
+  if (lease.stalled) return true;
+  if (!lease.renewalMissed || lease.endsInMs > WATCHDOG.leaseEndWaitMs) return false;
+  await sleep(lease.endsInMs + LEASE_END_MARGIN_MS);
+  return (await deps.syncState.roundLease(tenantId))?.stalled === true;
+}
+
+/** Past a lease's end before it is read again (clocks of one host; the row says when it ends). */
+const LEASE_END_MARGIN_MS = 50;
 
 async function superviseRun(
   deps: PipelineDeps,

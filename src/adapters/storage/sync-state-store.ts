@@ -304,12 +304,21 @@ export class SyncStateStore {
     }
   }
 
-  /** True when a round is in flight but its lease has expired (its fetcher died): it must be resumed. */
-  async hasStalledRound(tenantId: string): Promise<boolean> {
+  /**
+   * The lease of the round in flight (undefined when none is): `stalled` once it has expired (its
+   * fetcher died: the round must be resumed); else when it ends, and whether its holder has missed a
+   * renewal (a live one renews every third of the lease, so it always has more than half of it left).
+   */
+  async roundLease(
+    tenantId: string,
+  ): Promise<{ stalled: boolean; endsInMs: number; renewalMissed: boolean } | undefined> {
     const { cursor } = await this.readCursor(tenantId);
-    if (!cursor.round) return false;
+    if (!cursor.round) return undefined;
     const row = await this.tables.get(TABLES.syncState, tenantId, 'lease');
-    return !row || !isLive(leaseState(row));
+    const state = row ? leaseState(row) : undefined;
+    if (!state || !isLive(state)) return { stalled: true, endsInMs: 0, renewalMissed: true };
+    const endsInMs = state.expiresAt - Date.now();
+    return { stalled: false, endsInMs, renewalMissed: endsInMs < (this.leaseSeconds * 1000) / 2 };
   }
 
   #expiry(): number {
