@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 
+import { withPartitionLock } from '../adapters/storage/partition-lock.js';
 import { QUEUES } from '../adapters/storage/storage-names.js';
 import type { StoredSubscription } from '../adapters/storage/subscription-store.js';
 import { type ConnectionSettings, connectionSettingsSchema } from '../domain/connection-settings.js';
@@ -61,9 +62,20 @@ export async function maintainSubscriptions(
   if (url === undefined) return report;
   for (const connection of connections.values()) {
     if (!connection.enabled || !wanted(connection.tenantId)) continue;
-    const mine = rows.filter((row) => row.tenantId === connection.tenantId);
     try {
-      const outcome = await maintainConnection(deps, connection, mine, url, log);
+      // One pass over a tenant at a time (the timer's, a consent's, an admin's): each reads the rows
+      // the one before it left, so none creates what another has just created, or deletes it as a stray.
+      const { mine, outcome } = await withPartitionLock(
+        deps.pipeline.tables,
+        connection.tenantId,
+        'subscriptions',
+        async () => {
+          const mine = (await deps.subscriptions.list()).filter(
+            (row) => row.tenantId === connection.tenantId,
+          );
+          return { mine, outcome: await maintainConnection(deps, connection, mine, url, log) };
+        },
+      );
       report.created += outcome.created;
       report.renewed += outcome.renewed;
       report.recreated += outcome.recreated;
