@@ -8,10 +8,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { QueueClient } from '@azure/storage-queue';
 import { describe, expect, it } from 'vitest';
 
+import { isFinished } from '../../local/environment/run-watcher.js';
 import { QUEUES } from '../../src/adapters/storage/storage-names.js';
 import { fetchRound } from '../../src/usecases/fetch-round.js';
 import { syncRequestSchema } from '../../src/usecases/messages.js';
 import { watchRuns } from '../../src/usecases/watch-runs.js';
+import { waitFor } from './notification-probes.js';
 import { pipelineForDescribe } from './pipeline-harness.js';
 import { quiet, syncRequest } from './pipeline-probes.js';
 
@@ -48,6 +50,8 @@ describe('the watchdog and a round whose fetcher died', () => {
     };
     const request = syncRequest(tenantId, { trigger: 'initial' });
     await expect(fetchRound(crashing, request, quiet)).rejects.toThrow('process killed');
+    const { cursor } = await deps.syncState.readCursor(tenantId);
+    const resumed = { tenantId, runId: cursor.round!.runId, runKey: cursor.round!.runKey };
     // A killed process never releases its lease: take it again as that dead fetcher would hold it.
     expect(await deps.syncState.acquireLease(tenantId)).toBeDefined();
     // Renewed, its lease would have at least two thirds of it left.
@@ -64,7 +68,17 @@ describe('the watchdog and a round whose fetcher died', () => {
 
     pipeline.rounds.push(pipeline.control.snapshot());
     await pipeline.env.startHost();
-    const run = await pipeline.waitForNextRun(undefined);
+    // The resumed run, not the latest: the host's own watchdog may ask for the round too before its
+    // fetcher takes the lease, and that request is coalesced into a round after this one, which can
+    // start (and end, a no-op) once this round's fetch is done, before its chunks are all applied.
+    const run = await waitFor(
+      'the resumed run to end',
+      async () => {
+        const row = await deps.runs.get(resumed);
+        return isFinished(row) ? row : undefined;
+      },
+      120_000,
+    );
     expect(run.state).toBe('completed');
     expect(await pipeline.differences()).toEqual([]);
   }, 120_000);
