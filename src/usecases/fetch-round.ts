@@ -481,14 +481,13 @@ class RoundRunner {
    */
   async #loadHeldEdges(round: Round): Promise<void> {
     const names = await this.deps.chunkStore.list(heldPrefix(round));
-    const listsOfDescribed = names.filter((name) => name.startsWith(describedPrefix(round)));
+    const isListOfDescribed = (name: string): boolean => name.startsWith(describedPrefix(round));
     const described = new Set<string>();
-    for (const name of listsOfDescribed) {
+    for (const name of names.filter(isListOfDescribed)) {
       const parsed = z.array(z.string()).safeParse(await this.deps.chunkStore.get(name));
       if (parsed.success) for (const userId of parsed.data) described.add(userId);
     }
-    for (const name of names) {
-      if (listsOfDescribed.includes(name)) continue;
+    for (const name of names.filter((name) => !isListOfDescribed(name))) {
       const parsed = z.array(directoryChangeSchema).safeParse(await this.deps.chunkStore.get(name));
       if (!parsed.success) continue;
       for (const change of parsed.data) {

@@ -6,12 +6,15 @@ import {
   type LocalEnvironmentOptions,
   startLocalEnvironment,
 } from '../../local/environment/local-environment.js';
-import { waitForRun } from '../../local/environment/run-watcher.js';
+import { isFinished, waitForRun } from '../../local/environment/run-watcher.js';
 import type { TenantSnapshot } from '../../local/standin/index.js';
+import type { Row } from '../../src/adapters/storage/table-gateway.js';
 import type { RunSummary } from '../../src/usecases/describe-runs.js';
+import type { RunRef } from '../../src/usecases/messages.js';
 import { requestSync } from '../../src/usecases/request-sync.js';
 import { expectedDirectory, type OracleRules } from './directory-oracle.js';
 import { differences, readDirectory } from './directory-reader.js';
+import { waitFor } from './notification-probes.js';
 
 /** Settings that make the pipeline quick to observe in tests (small flushes, fast retries). */
 export const TEST_SETTINGS: Record<string, string> = {
@@ -87,6 +90,22 @@ export class PipelineUnderTest {
       ...(afterRunKey ? { afterRunKey } : {}),
       timeoutMs: 240_000,
     });
+  }
+
+  /**
+   * Waits for this run to end, whichever runs come after it: a round resumed by the watchdog may be
+   * followed by one more (a request coalesced while it ran) that ends first, a no-op, before this
+   * round's chunks are all applied.
+   */
+  async waitForRunOf(ref: RunRef): Promise<Row> {
+    return waitFor(
+      `run ${ref.runId} to end`,
+      async () => {
+        const row = await this.deps().runs.get(ref);
+        return isFinished(row) ? row : undefined;
+      },
+      240_000,
+    );
   }
 
   /** Differences between the tables and the oracle (empty when equal). */

@@ -5,7 +5,12 @@ import { decodeQueueMessage } from '../../local/host/queue-message-encoding.js';
 import type { ConnectionSettings } from '../../src/domain/connection-settings.js';
 import type { DirectorySource } from '../../src/ports/directory-source.js';
 import type { Logger } from '../../src/ports/logger.js';
-import { type DirectoryChunk, directoryChunkSchema, type SyncRequest } from '../../src/usecases/messages.js';
+import {
+  type DirectoryChunk,
+  directoryChunkSchema,
+  type SyncRequest,
+  syncRequestSchema,
+} from '../../src/usecases/messages.js';
 import type { PipelineDeps } from '../../src/usecases/pipeline-deps.js';
 
 export const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -38,6 +43,14 @@ export async function drainQueue(queue: QueueClient): Promise<string[]> {
       await queue.deleteMessage(message.messageId, message.popReceipt);
     }
   }
+}
+
+/** The sync requests waiting in the queue, parsed, left where they are. */
+export async function peekSyncRequests(queue: QueueClient): Promise<SyncRequest[]> {
+  const { peekedMessageItems } = await queue.peekMessages({ numberOfMessages: 32 });
+  return peekedMessageItems.map((m) =>
+    syncRequestSchema.parse(JSON.parse(decodeQueueMessage(m.messageText, 'base64') ?? 'null')),
+  );
 }
 
 /** Takes every chunk message off the queue, parsed, leaving it empty. */

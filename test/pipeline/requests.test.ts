@@ -8,18 +8,10 @@ import { QUEUES } from '../../src/adapters/storage/storage-names.js';
 import { LeaseLostError, SyncStateStore } from '../../src/adapters/storage/sync-state-store.js';
 import { readAppSettings } from '../../src/config/app-settings.js';
 import { fetchRound } from '../../src/usecases/fetch-round.js';
-import { type SyncRequest, syncRequestSchema } from '../../src/usecases/messages.js';
 import type { PipelineDeps } from '../../src/usecases/pipeline-deps.js';
 import { requestDueRounds } from '../../src/usecases/request-sync.js';
 import { PipelineUnderTest } from './pipeline-harness.js';
-import { interceptedSource, quiet, syncRequest, withMethod } from './pipeline-probes.js';
-
-async function queuedRequests(queue: QueueClient): Promise<SyncRequest[]> {
-  const { peekedMessageItems } = await queue.peekMessages({ numberOfMessages: 32 });
-  return peekedMessageItems.map((m) =>
-    syncRequestSchema.parse(JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8'))),
-  );
-}
+import { interceptedSource, peekSyncRequests, quiet, syncRequest, withMethod } from './pipeline-probes.js';
 
 /** The real Graph source, whose second page waits for `gate` (a fetcher busy or paused mid-round). */
 function pausedOnSecondPage(deps: PipelineDeps, gate: Promise<unknown>, reached: () => void): PipelineDeps {
@@ -80,7 +72,7 @@ describe('no request is lost', () => {
     await expect(requestDueRounds(crashing)).rejects.toThrow('process killed');
     // The next tick still finds the round due, and asks for it.
     expect(await requestDueRounds(pipeline.deps())).toEqual({ due: [tenantId] });
-    expect((await queuedRequests(requests)).map((r) => r.tenantId)).toEqual([tenantId]);
+    expect((await peekSyncRequests(requests)).map((r) => r.tenantId)).toEqual([tenantId]);
     expect(await requestDueRounds(pipeline.deps())).toEqual({ due: [] });
     await deps.connections.save({ ...stored!.settings, schedule: { kind: 'manual' } }, null);
   });
@@ -100,7 +92,7 @@ describe('no request is lost', () => {
     open();
     expect((await running).kind).toBe('completed');
 
-    const followUps = await queuedRequests(requests);
+    const followUps = await peekSyncRequests(requests);
     expect(followUps).toHaveLength(1);
     expect(followUps[0]).toMatchObject({ tenantId, full: true });
     const next = await fetchRound(pipeline.deps(), followUps[0]!, quiet);
@@ -113,19 +105,9 @@ describe('no request is lost', () => {
 
   it('a full reconciliation that resumes a dead fetcher’s incremental round is followed by a full round', async () => {
     const deps = pipeline.deps();
-    const dying: PipelineDeps = {
-      ...deps,
-      directorySourceFor: async (settings) => {
-        const real = await deps.directorySourceFor(settings);
-        return {
-          initialDeltaUrl: (resource) => real.initialDeltaUrl(resource),
-          get requestCount() {
-            return real.requestCount;
-          },
-          getDeltaPage: () => Promise.reject(new Error('process killed')),
-        };
-      },
-    };
+    const dying = interceptedSource(deps, () => {
+      throw new Error('process killed');
+    });
     await expect(fetchRound(dying, syncRequest(tenantId), quiet)).rejects.toThrow('process killed');
     const { cursor } = await deps.syncState.readCursor(tenantId);
     expect(cursor.round?.full).toBe(false);
@@ -133,7 +115,7 @@ describe('no request is lost', () => {
     expect((await fetchRound(pipeline.deps(), syncRequest(tenantId, { full: true }), quiet)).kind).toBe(
       'completed',
     );
-    const followUps = await queuedRequests(requests);
+    const followUps = await peekSyncRequests(requests);
     expect(followUps.map((r) => r.full)).toEqual([true]);
     await requests.clearMessages();
   });
@@ -154,7 +136,7 @@ describe('no request is lost', () => {
     expect(result.kind).toBe('completed');
     const lease = await deps.tables.get('syncState', tenantId, 'lease');
     expect(lease).toMatchObject({ holder: '', dirty: false });
-    expect(await queuedRequests(requests)).toEqual([]);
+    expect(await peekSyncRequests(requests)).toEqual([]);
   });
 
   it('the round lease lasts 4 s by default, is renewed while the fetcher works, and its epoch grows on every acquisition', async () => {

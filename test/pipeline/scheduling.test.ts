@@ -3,21 +3,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { QueueClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { isFinished } from '../../local/environment/run-watcher.js';
 import { QUEUES } from '../../src/adapters/storage/storage-names.js';
 import { fetchRound } from '../../src/usecases/fetch-round.js';
-import { type SyncRequest, syncRequestSchema } from '../../src/usecases/messages.js';
+import type { SyncRequest } from '../../src/usecases/messages.js';
 import { watchRuns } from '../../src/usecases/watch-runs.js';
-import { waitFor } from './notification-probes.js';
 import { PipelineUnderTest } from './pipeline-harness.js';
-import { quiet } from './pipeline-probes.js';
-
-async function queuedRequests(queue: QueueClient): Promise<SyncRequest[]> {
-  const { peekedMessageItems } = await queue.peekMessages({ numberOfMessages: 32 });
-  return peekedMessageItems.map((m) =>
-    syncRequestSchema.parse(JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8'))),
-  );
-}
+import { interceptedSource, peekSyncRequests, quiet } from './pipeline-probes.js';
 
 describe('one round per tenant, coalescing and the scheduler', () => {
   let pipeline: PipelineUnderTest;
@@ -71,23 +62,10 @@ describe('one round per tenant, coalescing and the scheduler', () => {
       requestedAt: new Date().toISOString(),
     };
     await sleep(10_500);
-    const crashing = {
-      ...deps,
-      directorySourceFor: async (settings: Parameters<typeof deps.directorySourceFor>[0]) => {
-        const real = await deps.directorySourceFor(settings);
-        let pages = 0;
-        return {
-          initialDeltaUrl: real.initialDeltaUrl.bind(real),
-          get requestCount() {
-            return real.requestCount;
-          },
-          getDeltaPage: async (url: string) => {
-            if (pages++ >= 1) throw new Error('process killed');
-            return real.getDeltaPage(url);
-          },
-        };
-      },
-    };
+    // The process dies asking for its second delta page.
+    const crashing = interceptedSource(deps, (page) => {
+      if (page > 1) throw new Error('process killed');
+    });
     await expect(fetchRound(crashing, dying, quiet)).rejects.toThrow('process killed');
     const { cursor: crashed } = await deps.syncState.readCursor(tenantId);
     const resumed = { tenantId, runId: crashed.round!.runId, runKey: crashed.round!.runKey };
@@ -97,20 +75,11 @@ describe('one round per tenant, coalescing and the scheduler', () => {
     expect((await watchRuns(deps, quiet)).resumedRounds).toEqual([]);
     await sleep(10_500);
     expect((await watchRuns(deps, quiet)).resumedRounds).toEqual([tenantId]);
-    expect((await queuedRequests(requests)).map((r) => r.tenantId)).toEqual([tenantId]);
+    expect((await peekSyncRequests(requests)).map((r) => r.tenantId)).toEqual([tenantId]);
 
     pipeline.rounds.push(pipeline.control.snapshot());
     await pipeline.env.startHost();
-    // The resumed run, not the latest: a request the host's own watchdog makes before its fetcher takes
-    // the lease is coalesced into a round after this one, which may end before this one's chunks are in.
-    const run = await waitFor(
-      'the resumed run to end',
-      async () => {
-        const row = await deps.runs.get(resumed);
-        return isFinished(row) ? row : undefined;
-      },
-      120_000,
-    );
+    const run = await pipeline.waitForRunOf(resumed);
     expect(run.state).toBe('completed');
     expect(await pipeline.differences()).toEqual([]);
   });

@@ -8,14 +8,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { QueueClient } from '@azure/storage-queue';
 import { describe, expect, it } from 'vitest';
 
-import { isFinished } from '../../local/environment/run-watcher.js';
 import { QUEUES } from '../../src/adapters/storage/storage-names.js';
 import { fetchRound } from '../../src/usecases/fetch-round.js';
-import { syncRequestSchema } from '../../src/usecases/messages.js';
 import { watchRuns } from '../../src/usecases/watch-runs.js';
-import { waitFor } from './notification-probes.js';
 import { pipelineForDescribe } from './pipeline-harness.js';
-import { quiet, syncRequest } from './pipeline-probes.js';
+import { interceptedSource, peekSyncRequests, quiet, syncRequest } from './pipeline-probes.js';
 
 const LEASE_SECONDS = 4;
 
@@ -31,23 +28,10 @@ describe('the watchdog and a round whose fetcher died', () => {
     const pipeline = pipelineOf();
     const deps = pipeline.deps();
     const tenantId = pipeline.env.tenantId;
-    const crashing = {
-      ...deps,
-      directorySourceFor: async (settings: Parameters<typeof deps.directorySourceFor>[0]) => {
-        const real = await deps.directorySourceFor(settings);
-        let pages = 0;
-        return {
-          initialDeltaUrl: real.initialDeltaUrl.bind(real),
-          get requestCount() {
-            return real.requestCount;
-          },
-          getDeltaPage: async (url: string) => {
-            if (pages++ >= 1) throw new Error('process killed');
-            return real.getDeltaPage(url);
-          },
-        };
-      },
-    };
+    // The process dies asking for its second delta page.
+    const crashing = interceptedSource(deps, (page) => {
+      if (page > 1) throw new Error('process killed');
+    });
     const request = syncRequest(tenantId, { trigger: 'initial' });
     await expect(fetchRound(crashing, request, quiet)).rejects.toThrow('process killed');
     const { cursor } = await deps.syncState.readCursor(tenantId);
@@ -60,25 +44,11 @@ describe('the watchdog and a round whose fetcher died', () => {
 
     expect((await watchRuns(deps, quiet)).resumedRounds).toEqual([tenantId]);
     const requests = new QueueClient(pipeline.env.azurite.connectionString, QUEUES.syncRequests);
-    const { peekedMessageItems } = await requests.peekMessages({ numberOfMessages: 32 });
-    const queued = peekedMessageItems.map((m) =>
-      syncRequestSchema.parse(JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8'))),
-    );
-    expect(queued.map((r) => r.tenantId)).toEqual([tenantId]);
+    expect((await peekSyncRequests(requests)).map((r) => r.tenantId)).toEqual([tenantId]);
 
     pipeline.rounds.push(pipeline.control.snapshot());
     await pipeline.env.startHost();
-    // The resumed run, not the latest: the host's own watchdog may ask for the round too before its
-    // fetcher takes the lease, and that request is coalesced into a round after this one, which can
-    // start (and end, a no-op) once this round's fetch is done, before its chunks are all applied.
-    const run = await waitFor(
-      'the resumed run to end',
-      async () => {
-        const row = await deps.runs.get(resumed);
-        return isFinished(row) ? row : undefined;
-      },
-      120_000,
-    );
+    const run = await pipeline.waitForRunOf(resumed);
     expect(run.state).toBe('completed');
     expect(await pipeline.differences()).toEqual([]);
   }, 120_000);
