@@ -127,7 +127,15 @@ export function teamChange(
  * subject's write and the feed's, maybe): its row, for `recoverOutboxes`; else undefined.
  */
 export function replayedRow(row: Row | undefined, runId: string): Row | undefined {
-  return row !== undefined && row.outboxRun === runId ? row : undefined;
+  return writtenByRun(row, runId) ? row : undefined;
+}
+
+/**
+ * Whether this run already wrote the subject's row (the row's outbox is the run's): by an earlier message
+ * of its partition (a user whose changes fill more than one), or by this message before a redelivery.
+ */
+export function writtenByRun(row: Row | undefined, runId: string): row is Row {
+  return row !== undefined && row.outboxRun === runId;
 }
 
 /** The events of these rows' outboxes that the feed misses, written under new keys (see 3. above). */

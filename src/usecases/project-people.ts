@@ -23,7 +23,7 @@ import { isOutOfDirectory } from '../domain/person-status.js';
 import type { Policy } from '../domain/policy.js';
 import { decideScope } from '../domain/scope.js';
 import { parseUserFilter } from '../domain/user-filter.js';
-import { type CarriedOutbox, personChange, replayedRow } from './event-outbox.js';
+import { type CarriedOutbox, personChange, replayedRow, writtenByRun } from './event-outbox.js';
 
 /**
  * Plan → apply for the people of one bucket: the planner (person-plan.ts, pure) decides each user's
@@ -291,7 +291,8 @@ export async function projectBucket(tables: TableGateway, input: ProjectInput): 
       spillHistory(tables, tenantId, person, out);
     }
     out.managers.set(user.id, indexEntryOf(writes ? person : current?.person, user));
-    count(decision.outcome);
+    // A run counts each person once: one it already wrote was counted by the message that wrote it.
+    if (!writtenByRun(current?.row, ctx.runId)) count(decision.outcome);
     if (decision.outcome !== 'unchanged') {
       out.entries.push({
         userId: user.id,

@@ -22,7 +22,7 @@ import {
 import type { Policy } from '../domain/policy.js';
 import { byVersion, isSettled } from '../domain/version.js';
 import { TransientError } from '../shared/errors.js';
-import { flushCarried, flushEvents, recoverOutboxes } from './event-outbox.js';
+import { flushCarried, flushEvents, recoverOutboxes, writtenByRun } from './event-outbox.js';
 import type { OutcomeCounts } from './messages.js';
 import {
   type ChangeEntry,
@@ -194,7 +194,11 @@ async function applyOnce(
   const toPlan = [...ids].filter((id) => mirror.get(id) !== stored.get(id) || replanned.has(id));
   const planned = new Set(toPlan);
   const described = new Set(userChanges.map((c) => c.id));
-  const replayed = [...ids].filter((id) => !planned.has(id) && described.has(id));
+  // Described but already applied: unchanged, unless this run wrote the person (and counted it then).
+  const replayed = [...ids].filter(
+    (id) =>
+      !planned.has(id) && described.has(id) && !writtenByRun(personRows.get(personIds.get(id)!), work.runId),
+  );
 
   // 3. Plan and project the users whose mirror changed (or that are re-planned).
   const sources = await work.sources();

@@ -52,6 +52,9 @@ describe('enterprise shapes', () => {
     expect(run.state).toBe('completed');
     expect(await pipeline.differences()).toEqual([]);
     const directory = await pipeline.directory();
+    // Each person counted once, as created: the 2,000-group user's changes fill more than one message
+    // of its bucket, and the later ones' memberships change a person this run already created.
+    expect(run.counts).toMatchObject({ created: directory.people.size, updated: 0, unchanged: 0 });
     // 2,000 wide groups, Everyone, and the generator's own groups.
     expect([...directory.teamMembers].filter((k) => k.endsWith(`|${joiner}`)).length).toBeGreaterThan(2000);
   });
@@ -65,11 +68,19 @@ describe('enterprise shapes', () => {
     for (const parent of parents.slice(0, 250))
       ops.push({ op: 'removeMember', groupId: parent, memberId: child });
     ops.push({ op: 'removeMember', groupId: everyone, memberId: joiner });
+    const before = teamsByPerson((await pipeline.directory()).teamMembers);
     pipeline.control.bulk(ops);
     const run = await pipeline.sync('manual');
     expect(run.errors).toEqual([]);
     expect(run.state).toBe('completed');
     expect(await pipeline.differences()).toEqual([]);
+    // Each person whose teams changed counted once, though the user's 1,801 changes fill several messages.
+    const after = teamsByPerson((await pipeline.directory()).teamMembers);
+    const changed = [...new Set([...before.keys(), ...after.keys()])].filter(
+      (id) => before.get(id) !== after.get(id),
+    );
+    expect(changed).toContain(joiner);
+    expect(run.counts).toMatchObject({ created: 0, updated: changed.length });
   });
 
   it('removed memberships do not accumulate: a user whose memberships changed 2,100 times in 4 rounds keeps only the last round of removals', async () => {
@@ -91,3 +102,13 @@ describe('enterprise shapes', () => {
     expect(stored.present).toBeGreaterThanOrEqual(300);
   });
 });
+
+/** Each person's teams, as one comparable string, from `team|objectId` keys. */
+function teamsByPerson(teamMembers: ReadonlySet<string>): Map<string, string> {
+  const teams = new Map<string, string[]>();
+  for (const key of teamMembers) {
+    const [teamId, objectId] = key.split('|') as [string, string];
+    teams.set(objectId, [...(teams.get(objectId) ?? []), teamId]);
+  }
+  return new Map([...teams].map(([id, list]) => [id, list.sort().join(',')]));
+}

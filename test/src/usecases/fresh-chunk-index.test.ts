@@ -151,7 +151,7 @@ describe('a first round chunk applied over rows that exist', () => {
     const decisions: Record<string, number>[] = [];
     await applyUserBucket(
       tables,
-      work('run-1', membershipsIn(GROUPS[1], 2)),
+      work('run-2', membershipsIn(GROUPS[1], 2)),
       // The run records a chunk's first decision only (reconcile-message.ts): it must be the true one.
       (outcome) => {
         decisions.push({ ...outcome.counts });
@@ -159,6 +159,47 @@ describe('a first round chunk applied over rows that exist', () => {
       },
     );
     expect(decisions[0]).toEqual({ updated: 2 });
+  });
+
+  it('a run counts each person once: later messages of the run that describe the people again, or change their teams, count nothing', async () => {
+    const counted: Record<string, number>[] = [];
+    const apply = (changes: DirectoryChange[]) =>
+      applyUserBucket(tables, { ...work('run-renamed', changes), fresh: false }, (outcome) => {
+        counted.push({ ...outcome.counts });
+        return Promise.resolve();
+      });
+    const renamedAt = encodeVersion({ round: 2, page: 0, index: 0 });
+    const renamed: DirectoryChange[] = [
+      {
+        kind: 'user',
+        id: USER_ID,
+        version: renamedAt,
+        facts: factsOf({ jobTitle: 'Renamed' }),
+        manager: MANAGER,
+      },
+      {
+        kind: 'user',
+        id: MANAGER,
+        version: renamedAt,
+        facts: factsOf({
+          displayName: 'Megan Bowen',
+          mail: 'MeganB@contoso.onmicrosoft.com',
+          jobTitle: 'Renamed',
+        }),
+        manager: null,
+      },
+    ];
+    await apply(renamed);
+    // The same users again (a page a resumed fetch read twice), then memberships of the same people:
+    // the bucket's changes filled more than one message of the run.
+    await apply(renamed);
+    await apply(
+      membershipsIn(GROUPS[2], 4).map((c) => ({
+        ...c,
+        version: encodeVersion({ round: 2, page: 4, index: 0 }),
+      })),
+    );
+    expect(counted).toEqual([{ updated: 2 }, {}, {}]);
   });
 
   it("a chunk of memberships alone, meeting people whose users' mirror rows were never written, takes nobody out of the directory", async () => {
@@ -172,7 +213,7 @@ describe('a first round chunk applied over rows that exist', () => {
       ]),
     );
     const people = await entriesOfPeople();
-    const outcome = await applyUserBucket(tables, work('run-2', membershipsIn(GROUPS[0], 3)));
+    const outcome = await applyUserBucket(tables, work('run-3', membershipsIn(GROUPS[0], 3)));
     // Graph has not described these users to the mirror: their people stay as they are, nothing held.
     expect(outcome.held ?? []).toEqual([]);
     expect(outcome.counts).toEqual({ unchanged: 2 });

@@ -93,7 +93,8 @@ describe('a person whose teams change by thousands in one write', () => {
     const joined = await applyUserBucket(tables, work('run-1', memberships));
 
     expect(joined.errors).toEqual([]);
-    expect(joined.counts).toEqual({ updated: 1 });
+    // The run counted the person once, when it created it.
+    expect(joined.counts).toEqual({});
     const row = await tables.get(TABLES.people, bucketPartition(TENANT, 0), PERSON_ID);
     expect(personFromRow(row!).person.teams).toHaveLength(WIDE);
     const feed = await new EventStore(tables, 1).read(TENANT, { limit: 10 * WIDE });
