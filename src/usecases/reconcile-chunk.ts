@@ -8,7 +8,7 @@ import type { RunError } from '../adapters/storage/run-store.js';
 import { TABLES } from '../adapters/storage/storage-names.js';
 import { isWriteConflict, type Row, type TableGateway } from '../adapters/storage/table-gateway.js';
 import { checkEntity, TableLimitError } from '../adapters/storage/table-limits.js';
-import { bucketPartition } from '../domain/bucket.js';
+import { bucketPartition, personBucketOf } from '../domain/bucket.js';
 import {
   applyMembershipChange,
   applyUserChange,
@@ -194,11 +194,16 @@ async function applyOnce(
   const toPlan = [...ids].filter((id) => mirror.get(id) !== stored.get(id) || replanned.has(id));
   const planned = new Set(toPlan);
   const described = new Set(userChanges.map((c) => c.id));
-  // Described but already applied: unchanged, unless this run wrote the person (and counted it then).
-  const replayed = [...ids].filter(
-    (id) =>
-      !planned.has(id) && described.has(id) && !writtenByRun(personRows.get(personIds.get(id)!), work.runId),
-  );
+  // Described but already applied: an unchanged person, counted as the planner would count it (a
+  // person this run wrote was counted then; a user with no person, out of scope, counts nothing).
+  const replayed = [...ids].filter((id) => {
+    if (planned.has(id) || !described.has(id)) return false;
+    const personId = personIds.get(id)!;
+    const row = personRows.get(personId);
+    if (row) return !writtenByRun(row, work.runId);
+    // A person of another partition (linked by matching) is not read here: counted as unchanged.
+    return personBucketOf(personId, work.buckets) !== bucket;
+  });
 
   // 3. Plan and project the users whose mirror changed (or that are re-planned).
   const sources = await work.sources();

@@ -202,6 +202,38 @@ describe('a first round chunk applied over rows that exist', () => {
     expect(counted).toEqual([{ updated: 2 }, {}, {}]);
   });
 
+  it('a user out of scope, described again by a later message of the run, counts nothing, as it did the first time', async () => {
+    const outsider = '5f1a7c3e-0b2d-4e8f-9a6b-1c2d3e4f5a6b';
+    const scoped = policySchema.parse({ scope: { groups: [GROUPS[0]] } });
+    const counted: Record<string, number>[] = [];
+    const outsiderPage: DirectoryChange[] = [
+      {
+        kind: 'user',
+        id: outsider,
+        version: encodeVersion({ round: 3, page: 0, index: 0 }),
+        facts: factsOf({ displayName: 'Out Sider', mail: 'outsider@contoso.onmicrosoft.com' }),
+        manager: null,
+      },
+    ];
+    const apply = () =>
+      applyUserBucket(
+        tables,
+        {
+          ...work('run-outsider', outsiderPage),
+          fresh: false,
+          sources: () => Promise.resolve({ policy: scoped, groups: GROUP_GRAPH }),
+        },
+        (outcome) => {
+          counted.push({ ...outcome.counts });
+          return Promise.resolve();
+        },
+      );
+    await apply();
+    // The same page again: a resumed fetch reads it twice; the mirror already holds it.
+    await apply();
+    expect(counted).toEqual([{}, {}]);
+  });
+
   it("a chunk of memberships alone, meeting people whose users' mirror rows were never written, takes nobody out of the directory", async () => {
     // The users' chunk wrote their people and died before its mirror write (the mirror is written last).
     const pk = bucketPartition(TENANT, 0);
