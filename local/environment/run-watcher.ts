@@ -16,8 +16,10 @@ export function isFinished(row: Row | undefined): boolean {
 }
 
 /**
- * Waits until a run newer than `afterRunKey` (RowKeys sort newest first) has finished, reporting the
- * run row on every poll; resolves with its summary and errors.
+ * Waits until the first run newer than `afterRunKey` (RowKeys sort newest first) has finished: the run
+ * that serves a request made then, not the latest one (a follow-up round, or a watchdog's request to
+ * resume a round that resumed by itself, can start and finish while it still runs). Reports the run
+ * row on every poll; resolves with its summary and errors.
  */
 export async function waitForRun(
   services: AppServices,
@@ -32,10 +34,8 @@ export async function waitForRun(
 ): Promise<RunSummary> {
   const deadline = Date.now() + (options.timeoutMs ?? 10 * 60_000);
   for (;;) {
-    const row = await latestRun(services, tenantId);
-    const isNew =
-      row !== undefined && (options.afterRunKey === undefined || row.rowKey < options.afterRunKey);
-    if (row && isNew) {
+    const row = await firstRunAfter(services, tenantId, options.afterRunKey);
+    if (row) {
       if (options.onProgress) {
         const chunks = await services.deps().runs.listChunks({ tenantId, runId: String(row.runId) });
         await options.onProgress(row, chunks);
@@ -48,4 +48,14 @@ export async function waitForRun(
     if (Date.now() > deadline) throw new Error(`no finished run for tenant ${tenantId} in time`);
     await sleep(options.pollMs ?? 250);
   }
+}
+
+/** The oldest of the tenant's latest runs that started after `afterRunKey` (any, without one). */
+async function firstRunAfter(
+  services: AppServices,
+  tenantId: string,
+  afterRunKey: string | undefined,
+): Promise<Row | undefined> {
+  const rows = await services.deps().runs.list(tenantId, 20);
+  return rows.filter((row) => afterRunKey === undefined || row.rowKey < afterRunKey).at(-1);
 }
