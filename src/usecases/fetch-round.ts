@@ -25,6 +25,8 @@ import { tenantErrorLog } from './tenant-errors.js';
 export type FetchResult =
   | { readonly kind: 'completed'; readonly run: RunRef; readonly chunks: number }
   | { readonly kind: 'coalesced' }
+  /** A resume request that found no round in progress (it ended meanwhile). */
+  | { readonly kind: 'nothing-to-resume' }
   | { readonly kind: 'no-connection' };
 
 /**
@@ -59,14 +61,18 @@ export async function fetchRound(
   }
   const lease = await acquireOrMarkDirty(deps, request);
   if (!lease) {
-    log.info('a round is already running: request coalesced into the next one', {
-      tenantId: request.tenantId,
-      full: request.full,
-    });
+    const message = request.resume
+      ? 'the round to resume is running again: resume request dropped'
+      : 'a round is already running: request coalesced into the next one';
+    log.info(message, { tenantId: request.tenantId, full: request.full });
     return { kind: 'coalesced' };
   }
   const keeper = deps.syncState.keepAlive(request.tenantId, lease);
   try {
+    if (request.resume && (await deps.syncState.readCursor(request.tenantId)).cursor.round === null) {
+      log.info('no round to resume: it ended before this request was served', { tenantId: request.tenantId });
+      return { kind: 'nothing-to-resume' };
+    }
     if (request.full) {
       // A full request that resumes a stalled incremental round: the round after it is full.
       const { cursor } = await deps.syncState.readCursor(request.tenantId);
@@ -84,7 +90,8 @@ export async function fetchRound(
 }
 
 /**
- * Takes the tenant's lease, or leaves the request in the running round's dirty mark. Race-free: the
+ * Takes the tenant's lease, or leaves the request in the running round's dirty mark (a resume request
+ * is dropped instead: the round it asks for is running). Race-free: the
  * mark is written only while the lease is still held (conditional on the row read); a lease found
  * free meanwhile (its round just released it) is acquired again, so the request is never dropped.
  */
@@ -92,6 +99,8 @@ async function acquireOrMarkDirty(deps: PipelineDeps, request: SyncRequest): Pro
   for (let attempt = 0; attempt < 10; attempt += 1) {
     const lease = await deps.syncState.acquireLease(request.tenantId);
     if (lease) return lease;
+    // A resume request finding the lease held: the round was resumed already (its holder is alive).
+    if (request.resume) return undefined;
     if (await deps.syncState.markDirty(request.tenantId, request.full, request.requestIds)) return undefined;
   }
   throw new TransientError(`the round lease of tenant ${request.tenantId} is changing hands too fast`);

@@ -18,6 +18,11 @@ export const syncRequestSchema = z.object({
   full: z.boolean().default(false),
   /** Re-project everyone from the mirror under the current settings: no Graph request at all. */
   reproject: z.boolean().optional(),
+  /**
+   * The watchdog's: resume the tenant's stalled round. Dropped while a round holds the lease (it was
+   * resumed already), and nothing when no round is in progress: never a round of its own.
+   */
+  resume: z.boolean().optional(),
   requestedAt: z.string(),
   /** The admin requests this round answers (POST …/sync's `requestId`): the run row carries them. */
   requestIds: z.array(z.string().min(1).max(64)).max(50).optional(),

@@ -26,6 +26,20 @@ export async function requestSync(
   return request;
 }
 
+/** The watchdog asks for a stalled round to be resumed (see `SyncRequest.resume`). */
+export async function requestResume(deps: PipelineDeps, tenantId: string): Promise<SyncRequest> {
+  const request: SyncRequest = {
+    type: 'sync-request',
+    tenantId,
+    trigger: 'schedule',
+    full: false,
+    resume: true,
+    requestedAt: deps.now().toISOString(),
+  };
+  await deps.queues.send(QUEUES.syncRequests, request);
+  return request;
+}
+
 /**
  * Asks for everyone to be re-projected from the mirror under the connection's current settings (a
  * settings save, a rollback, a resolved dispute): a run with no Graph request.

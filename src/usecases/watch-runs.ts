@@ -9,7 +9,7 @@ import type { RunRef } from './messages.js';
 import type { Logger, PipelineDeps } from './pipeline-deps.js';
 import { publishAgain } from './publish-again.js';
 import { HEARTBEAT_MS } from './reconcile-message.js';
-import { requestSync } from './request-sync.js';
+import { requestResume } from './request-sync.js';
 
 /**
  * The bounds the watchdog works with. A host that dies leaves its in-flight messages invisible for
@@ -84,7 +84,7 @@ export async function watchRuns(deps: PipelineDeps, log: Logger): Promise<WatchR
     if (!enabled) continue;
     if (await roundStalls(deps, tenantId)) {
       log.warn('round stalled: its fetcher stopped renewing its lease; resuming it', { tenantId });
-      await requestSync(deps, tenantId, 'schedule');
+      await requestResume(deps, tenantId);
       report.resumedRounds.push(tenantId);
     }
     const running = (await deps.runs.list(tenantId, 10)).filter(

@@ -83,4 +83,32 @@ describe('one round per tenant, coalescing and the scheduler', () => {
     expect(run.state).toBe('completed');
     expect(await pipeline.differences()).toEqual([]);
   });
+
+  it("the watchdog's request to resume a round starts no round of its own: dropped while a round runs, and nothing when none is in progress", async () => {
+    const deps = pipeline.deps();
+    const tenantId = pipeline.env.tenantId;
+    await pipeline.env.host().stop();
+    // Two watchdog ticks can both find the round stalled before the first request is served: the
+    // second is served once the first resumed the round.
+    const resume: SyncRequest = {
+      type: 'sync-request',
+      tenantId,
+      trigger: 'schedule',
+      full: false,
+      resume: true,
+      requestedAt: new Date().toISOString(),
+    };
+    const runsBefore = await deps.runs.list(tenantId, 50);
+
+    // Served after the round resumed and ended: no round in progress, so no run.
+    expect((await fetchRound(deps, resume, quiet)).kind).toBe('nothing-to-resume');
+    expect(await deps.runs.list(tenantId, 50)).toHaveLength(runsBefore.length);
+
+    // Served while the resumed round holds the lease: no dirty mark, so no follow-up round.
+    const lease = await deps.syncState.acquireLease(tenantId);
+    expect(lease).toBeDefined();
+    expect((await fetchRound(deps, resume, quiet)).kind).toBe('coalesced');
+    expect(await deps.syncState.releaseLease(tenantId, lease!)).toEqual({ again: false, full: false });
+    expect(await deps.runs.list(tenantId, 50)).toHaveLength(runsBefore.length);
+  });
 });
