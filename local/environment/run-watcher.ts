@@ -5,12 +5,6 @@ import type { AppServices } from '../../src/app-services.js';
 import { type RunSummary, summarize } from '../../src/usecases/describe-runs.js';
 import type { ChunkReport } from '../../src/usecases/messages.js';
 
-/** Reads runs as the pipeline writes them, for progress displays and tests. */
-export async function latestRun(services: AppServices, tenantId: string): Promise<Row | undefined> {
-  const [row] = await services.deps().runs.list(tenantId, 1);
-  return row;
-}
-
 export function isFinished(row: Row | undefined): boolean {
   return row !== undefined && row.state !== 'running';
 }

@@ -14,30 +14,27 @@ export async function requestSync(
   /** Ids the caller can find the run by (`GET …/runs/{id}`), e.g. an admin's request id. */
   requestIds: readonly string[] = [],
 ): Promise<SyncRequest> {
-  const request: SyncRequest = {
-    type: 'sync-request',
+  return sendRequest(deps, {
     tenantId,
     trigger,
     full,
-    requestedAt: deps.now().toISOString(),
     ...(requestIds.length > 0 ? { requestIds: [...requestIds] } : {}),
-  };
+  });
+}
+
+/** Stamps a request and sends it to the fetcher's queue. */
+async function sendRequest(
+  deps: PipelineDeps,
+  fields: Omit<SyncRequest, 'type' | 'requestedAt'>,
+): Promise<SyncRequest> {
+  const request: SyncRequest = { type: 'sync-request', ...fields, requestedAt: deps.now().toISOString() };
   await deps.queues.send(QUEUES.syncRequests, request);
   return request;
 }
 
 /** The watchdog asks for a stalled round to be resumed (see `SyncRequest.resume`). */
 export async function requestResume(deps: PipelineDeps, tenantId: string): Promise<SyncRequest> {
-  const request: SyncRequest = {
-    type: 'sync-request',
-    tenantId,
-    trigger: 'schedule',
-    full: false,
-    resume: true,
-    requestedAt: deps.now().toISOString(),
-  };
-  await deps.queues.send(QUEUES.syncRequests, request);
-  return request;
+  return sendRequest(deps, { tenantId, trigger: 'schedule', full: false, resume: true });
 }
 
 /**
@@ -45,16 +42,7 @@ export async function requestResume(deps: PipelineDeps, tenantId: string): Promi
  * settings save, a rollback, a resolved dispute): a run with no Graph request.
  */
 export async function requestReproject(deps: PipelineDeps, tenantId: string): Promise<SyncRequest> {
-  const request: SyncRequest = {
-    type: 'sync-request',
-    tenantId,
-    trigger: 'settings',
-    full: false,
-    reproject: true,
-    requestedAt: deps.now().toISOString(),
-  };
-  await deps.queues.send(QUEUES.syncRequests, request);
-  return request;
+  return sendRequest(deps, { tenantId, trigger: 'settings', full: false, reproject: true });
 }
 
 /**
