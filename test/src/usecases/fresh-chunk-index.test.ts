@@ -18,7 +18,7 @@ import type { DirectoryChange } from '../../../src/domain/directory.js';
 import { policySchema } from '../../../src/domain/policy.js';
 import { encodeVersion } from '../../../src/domain/version.js';
 import { managerEntryOf } from '../../../src/usecases/project-people.js';
-import { applyUserBucket, type BucketWork } from '../../../src/usecases/reconcile-chunk.js';
+import { applyUserBucket, type BucketWork, type DecidedHook } from '../../../src/usecases/reconcile-chunk.js';
 import { factsOf, GROUPS, MANAGERS, TENANT, USER_ID } from '../domain/arbitraries.js';
 
 const BUCKETS = 1;
@@ -91,6 +91,18 @@ describe('a first round chunk applied over rows that exist', () => {
     };
   }
 
+  /** A decided hook that keeps each chunk's counts as decided (the run records a chunk's first decision). */
+  function countsRecorder(): { counted: Record<string, number>[]; decided: DecidedHook } {
+    const counted: Record<string, number>[] = [];
+    return {
+      counted,
+      decided: (outcome) => {
+        counted.push({ ...outcome.counts });
+        return Promise.resolve();
+      },
+    };
+  }
+
   /** The index entries the people rows call for: what the managers rule must read. */
   async function entriesOfPeople(): Promise<Map<string, unknown>> {
     const rows = await tables.listPartition(TABLES.people, bucketPartition(TENANT, 0));
@@ -148,26 +160,16 @@ describe('a first round chunk applied over rows that exist', () => {
   });
 
   it('a chunk of memberships alone is decided from the rows, not from an empty directory: its change set counts the people it updates', async () => {
-    const decisions: Record<string, number>[] = [];
-    await applyUserBucket(
-      tables,
-      work('run-2', membershipsIn(GROUPS[1], 2)),
-      // The run records a chunk's first decision only (reconcile-message.ts): it must be the true one.
-      (outcome) => {
-        decisions.push({ ...outcome.counts });
-        return Promise.resolve();
-      },
-    );
-    expect(decisions[0]).toEqual({ updated: 2 });
+    const { counted, decided } = countsRecorder();
+    // The run records a chunk's first decision only (reconcile-message.ts): it must be the true one.
+    await applyUserBucket(tables, work('run-2', membershipsIn(GROUPS[1], 2)), decided);
+    expect(counted[0]).toEqual({ updated: 2 });
   });
 
   it('a run counts each person once: later messages of the run that describe the people again, or change their teams, count nothing', async () => {
-    const counted: Record<string, number>[] = [];
+    const { counted, decided } = countsRecorder();
     const apply = (changes: DirectoryChange[]) =>
-      applyUserBucket(tables, { ...work('run-renamed', changes), fresh: false }, (outcome) => {
-        counted.push({ ...outcome.counts });
-        return Promise.resolve();
-      });
+      applyUserBucket(tables, { ...work('run-renamed', changes), fresh: false }, decided);
     const renamedAt = encodeVersion({ round: 2, page: 0, index: 0 });
     const renamed: DirectoryChange[] = [
       {
@@ -205,7 +207,7 @@ describe('a first round chunk applied over rows that exist', () => {
   it('a user out of scope, described again by a later message of the run, counts nothing, as it did the first time', async () => {
     const outsider = '5f1a7c3e-0b2d-4e8f-9a6b-1c2d3e4f5a6b';
     const scoped = policySchema.parse({ scope: { groups: [GROUPS[0]] } });
-    const counted: Record<string, number>[] = [];
+    const { counted, decided } = countsRecorder();
     const outsiderPage: DirectoryChange[] = [
       {
         kind: 'user',
@@ -223,10 +225,7 @@ describe('a first round chunk applied over rows that exist', () => {
           fresh: false,
           sources: () => Promise.resolve({ policy: scoped, groups: GROUP_GRAPH }),
         },
-        (outcome) => {
-          counted.push({ ...outcome.counts });
-          return Promise.resolve();
-        },
+        decided,
       );
     await apply();
     // The same page again: a resumed fetch reads it twice; the mirror already holds it.
