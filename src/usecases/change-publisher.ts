@@ -97,15 +97,16 @@ export class ChangePublisher {
     await this.chunkStore.put(name, changes);
   }
 
-  /** Records the messages, lets `recorded` see them recorded (a checkpoint), then sends them. */
-  async #send(ref: RunRef, messages: DirectoryChunk[], recorded?: () => Promise<void>): Promise<void> {
+  /**
+   * Records the messages, lets `recorded` see them recorded (the fetcher's checkpoint, past them), then
+   * sends them: a message recorded past its round's checkpoint was never sent.
+   */
+  async #send(ref: RunRef, messages: DirectoryChunk[], recorded: () => Promise<void>): Promise<void> {
     if (messages.length === 0) return;
     this.assertHeld();
     await this.registry.recordPublished(ref, messages);
-    if (recorded) {
-      this.assertHeld();
-      await recorded();
-    }
+    this.assertHeld();
+    await recorded();
     this.assertHeld();
     await this.queues.sendAll(QUEUES.directoryChanges, messages);
   }
@@ -138,26 +139,26 @@ export class ChangePublisher {
 
   /**
    * Publishes everything buffered now; returns the next chunk index. With `stagePrefix`, the groups
-   * partition is staged there instead (published once, at the end of the round: by publishStaged, or
-   * by this call with `publishStaged`, ahead of the users' partitions). `recorded` is called once the
-   * messages are recorded and before any is sent, with the next chunk index (the fetcher's checkpoint).
+   * partition is staged there instead (published once, at the end of the round: by this call with
+   * `publishStaged`, ahead of the users' partitions, with every other partition staged there). `recorded`
+   * is called once the messages are recorded and before any is sent, with the next chunk index (the
+   * fetcher's checkpoint).
    */
   async publish(
     ref: RunRef,
     firstChunkIndex: number,
     fresh: boolean,
-    staging?: { stagePrefix: string; flushNo: number; publishStaged?: boolean },
-    recorded?: (nextChunkIndex: number) => Promise<void>,
+    staging: { stagePrefix: string; flushNo: number; publishStaged: boolean },
+    recorded: (nextChunkIndex: number) => Promise<void>,
   ): Promise<number> {
     const drained = this.#drain();
-    const groups = staging ? drained.find(([partition]) => partition === 'groups') : undefined;
-    if (staging && groups)
-      await this.#put(this.#stagedName(staging.stagePrefix, 'groups', staging.flushNo), groups[1]);
-    const messages: DirectoryChunk[] = staging?.publishStaged
+    const groups = drained.find(([partition]) => partition === 'groups');
+    if (groups) await this.#put(this.#stagedName(staging.stagePrefix, 'groups', staging.flushNo), groups[1]);
+    const messages: DirectoryChunk[] = staging.publishStaged
       ? await this.#stagedMessages(ref, staging.stagePrefix, firstChunkIndex, fresh)
       : [];
     let chunkIndex = firstChunkIndex + messages.length;
-    const outgoing = drained.filter(([partition]) => !(staging && partition === 'groups'));
+    const outgoing = drained.filter(([partition]) => partition !== 'groups');
     // A first round's messages stay one partition each: its flushes carry dozens of users a bucket, and
     // packing them measured no faster (at 20k users without Graph latency, 1-2 s more of host CPU).
     const packed = fresh
@@ -168,7 +169,7 @@ export class ChangePublisher {
       chunkIndex += 1;
     }
     const next = chunkIndex;
-    await this.#send(ref, messages, recorded && (() => recorded(next)));
+    await this.#send(ref, messages, () => recorded(next));
     return chunkIndex;
   }
 
@@ -184,13 +185,6 @@ export class ChangePublisher {
   /** A flush's staged blob of one partition (the lease epoch in it: see the constructor). */
   #stagedName(prefix: string, partition: string, flushNo: number): string {
     return `${prefix}${partition}/${String(flushNo).padStart(6, '0')}-e${this.epoch}.json`;
-  }
-
-  /** Publishes one message per partition naming every blob staged for it; returns the next chunk index. */
-  async publishStaged(ref: RunRef, prefix: string, firstChunkIndex: number, fresh: boolean): Promise<number> {
-    const messages = await this.#stagedMessages(ref, prefix, firstChunkIndex, fresh);
-    await this.#send(ref, messages);
-    return firstChunkIndex + messages.length;
   }
 
   async #stagedMessages(

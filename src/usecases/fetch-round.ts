@@ -153,39 +153,21 @@ class RoundRunner {
     if (problem) throw new PermanentError(problem, 'configuration');
     // A full round's fetch runs for minutes: its messages leave as they are sent, not at its end.
     if (round.full) await this.deps.queues.sendKeptNow();
+    const ref: RunRef = { tenantId, runId: round.runId, runKey: round.runKey };
     if (resuming) {
       this.log.info('resuming a round from its checkpoint', {
         tenantId,
         runId: round.runId,
+        phase: round.phase,
         page: round.page,
       });
-      await this.#loadSeen(round);
-    }
-    if (resuming && overlaps(round)) await this.#loadHeldEdges(round);
-    const ref: RunRef = { tenantId, runId: round.runId, runKey: round.runKey };
-    if (resuming) {
-      await this.deps.runs.addRequestIds(ref, request.requestIds ?? []);
-      // A predecessor that died (or lost its lease) after publishing and before its checkpoint left
-      // chunks past the checkpoint's index, which are applied as they are: this round's chunks, cut
-      // at other flushes, take indexes after them, never the same (a chunk index applied once is
-      // never applied again, whatever its content).
-      // Those chunks and this round's carry the same users twice: each is then applied reading rows
-      // (never as a first round's blind creates), so that the second copy is a replay, counted once.
-      const checkpoint = round.chunkIndex;
-      const published = await this.deps.runs.listPublished(ref);
-      for (const chunk of published) round.chunkIndex = Math.max(round.chunkIndex, chunk.chunkIndex + 1);
-      if (round.chunkIndex > checkpoint) await this.deps.runs.markRepeats(ref, checkpoint);
-      // Killed while sending the flush of its checkpoint (no later flush recorded: it is sent in full
-      // before the next is recorded): what no reconciler has begun may never have been sent, and
-      // nobody reads those pages again.
-      if (round.sendingFrom !== null && round.chunkIndex === checkpoint) {
-        const begun = await this.deps.runs.heartbeats(ref);
-        const from = round.sendingFrom;
-        const unbegun = published.filter(
-          (c) => c.chunkIndex >= from && c.chunkIndex < checkpoint && !begun.has(c.chunkIndex),
-        );
-        await publishAgain(this.deps, ref, unbegun, () => this.keeper.assertHeld());
+      // What the round read before, for what it has still to do: nothing once it has published.
+      if (round.phase !== 'published') {
+        await this.#loadSeen(round);
+        if (overlaps(round)) await this.#loadHeldEdges(round);
       }
+      await this.deps.runs.addRequestIds(ref, request.requestIds ?? []);
+      await this.#takeOverPublished(ref, round);
     }
     // Groups first: a tenant's first round then knows every user's memberships by the time it reads
     // the user, and applies each users page as it goes (see `overlaps`).
@@ -195,23 +177,13 @@ class RoundRunner {
     // round reads again from its last checkpoint, which always follows a flush.
     if (round.phase === 'groups') await this.#readPhase(cursor, round, 'groups', 'users');
     if (round.phase === 'users') await this.#readPhase(cursor, round, 'users', 'sweep');
-    // A full round finds what vanished, except the tenant's first: nothing existed before it.
-    if ((round.fullUsers || round.fullGroups) && !round.fresh) await this.#sweep(round);
-    // Memberships of users the users phase never described (nobody else will carry them).
-    for (const edges of this.#heldEdges.values()) for (const edge of edges) this.#publisher.add(edge);
-    this.#heldEdges.clear();
-    if (round.full) {
-      await this.#flush(round);
-      round.chunkIndex = await this.#publisher.publishStaged(
-        round,
-        stagedPrefix(round),
-        round.chunkIndex,
-        round.fresh,
-      );
-    } else {
-      // The groups partition goes out first, so it is applied alongside the users' buckets rather
-      // than after all of them.
-      await this.#flush(round, { last: true });
+    if (round.phase === 'sweep') {
+      // A full round finds what vanished, except the tenant's first: nothing existed before it.
+      if ((round.fullUsers || round.fullGroups) && !round.fresh) await this.#sweep(round);
+      // Memberships of users the users phase never described (nobody else will carry them).
+      for (const edges of this.#heldEdges.values()) for (const edge of edges) this.#publisher.add(edge);
+      this.#heldEdges.clear();
+      await this.#flushAndCheckpoint(cursor, round, { phase: 'published', nextLink: null }, true);
     }
 
     // Everything is enqueued: now the delta links may move forward.
@@ -250,6 +222,39 @@ class RoundRunner {
       full: round.full,
     });
     return { kind: 'completed', run: ref, chunks: round.chunkIndex };
+  }
+
+  /**
+   * A resumed round takes over what its predecessor published. Messages are recorded, then
+   * checkpointed past, then sent: those recorded past the checkpoint were never sent (their fetcher
+   * died before its checkpoint), and this round reads their pages again. They are withdrawn (reported
+   * applied, with nothing), and this round's chunks, cut at other flushes, take indexes after them (a
+   * chunk index is applied once). A predecessor killed while sending the flush of its checkpoint left
+   * messages that may never have been sent, whose pages nobody reads again: those no reconciler has
+   * begun are sent again.
+   */
+  async #takeOverPublished(ref: RunRef, round: Round): Promise<void> {
+    const checkpoint = round.chunkIndex;
+    const published = await this.deps.runs.listPublished(ref);
+    const unsent = published.filter((c) => c.chunkIndex >= checkpoint).map((c) => c.chunkIndex);
+    if (unsent.length > 0) {
+      this.keeper.assertHeld();
+      await this.deps.runs.withdrawChunks(ref, unsent);
+      round.chunkIndex = Math.max(...unsent) + 1;
+      this.log.info('withdrew the chunks its predecessor recorded and never sent', {
+        tenantId: ref.tenantId,
+        runId: ref.runId,
+        chunks: unsent.length,
+      });
+      return;
+    }
+    if (round.sendingFrom === null) return;
+    const from = round.sendingFrom;
+    const begun = await this.deps.runs.heartbeats(ref);
+    const unbegun = published.filter(
+      (c) => c.chunkIndex >= from && c.chunkIndex < checkpoint && !begun.has(c.chunkIndex),
+    );
+    await publishAgain(this.deps, ref, unbegun, () => this.keeper.assertHeld());
   }
 
   async #startRound(cursor: Cursor, request: SyncRequest): Promise<Round> {
@@ -381,26 +386,31 @@ class RoundRunner {
   }
 
   /**
-   * A full round's flush, then its checkpoint at `resumeAt` (where a resumed round reads again). The
-   * checkpoint is saved once the flush's messages are recorded and before they are sent: a fetcher
-   * killed while sending them leaves a successor that reads none of these pages again (its chunks
-   * would carry the same users as these, which a reconciler killed with it may have decided without
-   * writing) and sends what no reconciler has begun.
+   * A flush, then its checkpoint at `resumeAt` (where a resumed round reads again; `published` for the
+   * round's `last` flush, after which nothing is read again). The checkpoint is saved once the flush's
+   * messages are recorded and before they are sent, so what is recorded past a round's checkpoint was
+   * never sent. A fetcher killed while sending them leaves a successor that reads none of these pages
+   * again (its chunks would carry the same users as these, which a reconciler killed with it may have
+   * decided without writing) and sends what no reconciler has begun.
    */
   async #flushAndCheckpoint(
     cursor: Cursor,
     round: Round,
     resumeAt: Pick<Round, 'phase' | 'nextLink'>,
+    last = false,
   ): Promise<void> {
     let checkpointed = false;
-    await this.#flush(round, {
-      recorded: async (nextChunkIndex) => {
+    await this.#flush(
+      round,
+      async (nextChunkIndex) => {
         Object.assign(round, resumeAt, { sendingFrom: round.chunkIndex, chunkIndex: nextChunkIndex });
         await this.#checkpoint(cursor, round);
         checkpointed = true;
       },
-    });
-    if (!checkpointed) {
+      last,
+    );
+    // A last flush that published nothing needs no checkpoint: the round ends next.
+    if (!checkpointed && !last) {
       Object.assign(round, resumeAt, { sendingFrom: null });
       await this.#checkpoint(cursor, round);
     }
@@ -512,7 +522,8 @@ class RoundRunner {
    */
   async #flush(
     round: Round,
-    options: { last?: boolean; recorded?: (nextChunkIndex: number) => Promise<void> } = {},
+    recorded: (nextChunkIndex: number) => Promise<void>,
+    last: boolean,
   ): Promise<void> {
     this.keeper.assertHeld();
     if (this.#seen.size > 0) {
@@ -529,7 +540,7 @@ class RoundRunner {
         this.#heldSinceFlush.splice(0),
       );
     }
-    if (this.#publisher.pending === 0 && options.last !== true) return;
+    if (this.#publisher.pending === 0 && !last) return;
     // What these pages found wrong, and the flush's number, before anything is published: a
     // checkpoint saved once its messages are recorded (`recorded`) is past these pages.
     const ref = { tenantId: round.tenantId, runId: round.runId, runKey: round.runKey };
@@ -538,7 +549,8 @@ class RoundRunner {
     round.flushNo += 1;
     if (round.full && !overlaps(round)) {
       await this.#publisher.stage(stagedPrefix(round), flushNo);
-    } else {
+    }
+    if (!round.full || overlaps(round) || last) {
       // Users' partitions go out now; the groups partition is staged and goes out once at the end
       // of the round (`last`), so its deletions cost one pass over the mirror whatever the number of
       // flushes.
@@ -546,8 +558,8 @@ class RoundRunner {
         round,
         round.chunkIndex,
         round.fresh,
-        { stagePrefix: stagedPrefix(round), flushNo, publishStaged: options.last === true },
-        options.recorded,
+        { stagePrefix: stagedPrefix(round), flushNo, publishStaged: last },
+        recorded,
       );
     }
   }
@@ -568,7 +580,6 @@ class RoundRunner {
 
   /** A full round read everything: what the mirror holds and the round did not see has vanished. */
   async #sweep(round: Round): Promise<void> {
-    await this.#flush(round);
     const seen = this.#seenBefore;
     const { tenantId } = round;
     const { from, to } = tenantPartitionRange(tenantId);

@@ -77,11 +77,6 @@ export interface BucketWork {
   readonly source: string;
   /** The tenant had never been synced: nothing to read, rows to create. */
   readonly fresh: boolean;
-  /**
-   * Whether another chunk of the round may carry the same users (a resumed round, `RunStore.markRepeats`):
-   * asked under the bucket's lock, so a fresh chunk then reads rows as an ordinary one does.
-   */
-  readonly mayRepeat?: () => Promise<boolean>;
   /** Changes of rounds up to this one are duplicates; removals of those rounds are forgotten. */
   readonly settledRound: number;
   /**
@@ -117,9 +112,9 @@ export async function applyUserBucket(
 ): Promise<ChunkOutcome> {
   return withPartitionLock(tables, work.tenantId, `users:${work.bucket}`, async (lease) => {
     // A blind create decides the chunk's counts before it meets a row another chunk wrote: only when
-    // no other chunk can have written it.
-    let assumeEmpty =
-      work.fresh && describesEveryUser(work.changes) && !((await work.mayRepeat?.()) ?? false);
+    // no other chunk can have written it (no two chunks of a first round describe the same user: a
+    // resumed round withdraws the chunks of pages it reads again, fetch-round.ts).
+    let assumeEmpty = work.fresh && describesEveryUser(work.changes);
     for (let attempt = 1; ; attempt += 1) {
       try {
         return await applyOnce(tables, work, assumeEmpty, lease, decided);

@@ -148,7 +148,6 @@ async function reconcileOnce(
       now,
       source,
       fresh: chunk.fresh,
-      ...(chunk.fresh ? { mayRepeat: () => deps.runs.mayRepeat(ref, chunk.chunkIndex) } : {}),
       settledRound,
       ...(chunk.replan ? { replan: 'all' as const } : {}),
       sources,

@@ -66,8 +66,9 @@ function killedWhileSending(flushEveryPages: number): void {
     // The watchdog publishes the dead reconciler's chunk again once its heartbeat is stale.
     pipeline.rounds.push(pipeline.control.snapshot());
     expect((await fetchRound(base, request, quiet)).kind).toBe('completed');
-    // Nothing it published repeats the dead fetcher's chunks: it read no page of theirs again.
-    expect(await base.runs.mayRepeat(ref, Number.MAX_SAFE_INTEGER)).toBe(false);
+    // It read no page of the dead fetcher's again, so it withdrew none of its chunks: the only report
+    // is the dead reconciler's decision.
+    expect((await base.runs.listChunks(ref)).map((r) => r.chunkIndex)).toEqual([decidedThenKilled.chunkIndex]);
     // It sent the flush's messages its predecessor had not; the one a reconciler began is the watchdog's.
     const republished = new Map(
       (await base.runs.listPublished(ref)).map((c) => [c.chunkIndex, c.republished] as const),

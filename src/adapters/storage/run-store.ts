@@ -129,25 +129,6 @@ export class RunStore {
     return this.tables.get(TABLES.runs, ref.tenantId, ref.runKey);
   }
 
-  /**
-   * A resumed round whose predecessor published past its checkpoint: chunks from `chunkIndex` on may
-   * carry the same users as each other (the predecessor's and the successor's copies of the same pages).
-   * Kept as the lowest such index (`repeatsFrom`), for every later resume too.
-   */
-  async markRepeats(ref: RunRef, chunkIndex: number): Promise<void> {
-    await this.transition(ref, (row) =>
-      typeof row.repeatsFrom === 'number' && row.repeatsFrom <= chunkIndex
-        ? undefined
-        : { ...row, repeatsFrom: chunkIndex },
-    );
-  }
-
-  /** Whether chunk `chunkIndex` of the run may carry users another of its chunks carries (markRepeats). */
-  async mayRepeat(ref: RunRef, chunkIndex: number): Promise<boolean> {
-    const row = await this.tables.get(TABLES.runs, ref.tenantId, ref.runKey);
-    return typeof row?.repeatsFrom === 'number' && chunkIndex >= row.repeatsFrom;
-  }
-
   /** Newest first. */
   async list(tenantId: string, top = 20): Promise<Row[]> {
     return this.tables.query(TABLES.runs, odata`PartitionKey eq ${tenantId}`, undefined, top);
@@ -212,14 +193,31 @@ export class RunStore {
    * decided the first time, which a redelivery reports again) then `applied` (the chunk is done).
    */
   async recordChunk(ref: RunRef, report: ChunkReport, state: ChunkState = 'applied'): Promise<void> {
-    await this.tables.upsert(TABLES.runChunks, {
-      partitionKey: `${ref.tenantId}|${ref.runId}`,
-      rowKey: chunkKey(report.chunkIndex),
-      state,
-      counts: JSON.stringify(report.counts),
-      writes: JSON.stringify(report.writes),
-      errors: report.errors,
-    });
+    await this.tables.upsert(TABLES.runChunks, chunkRow(ref, report, state));
+  }
+
+  /**
+   * Chunks recorded and never sent (their fetcher died before the checkpoint past them): reported
+   * applied, with nothing, so the run does not wait for them and nobody sends them.
+   */
+  async withdrawChunks(ref: RunRef, chunkIndexes: readonly number[]): Promise<void> {
+    const nothing: ChunkReport = {
+      chunkIndex: 0,
+      counts: {},
+      errors: 0,
+      writes: { directoryWrites: 0, bookkeepingWrites: 0, transactions: 0 },
+    };
+    await this.tables.transact(
+      TABLES.runChunks,
+      chunkIndexes.map(
+        (chunkIndex) =>
+          [
+            'upsert',
+            { ...chunkRow(ref, { ...nothing, chunkIndex }, 'applied'), withdrawn: true },
+            'Replace',
+          ] as const,
+      ),
+    );
   }
 
   /** What a chunk reported so far (undefined: nothing yet). */
@@ -461,6 +459,18 @@ export interface StoredChunkReport extends ChunkReport {
 
 function chunkKey(chunkIndex: number): string {
   return chunkIndex.toString().padStart(8, '0');
+}
+
+/** A chunk's report, as a row of its run's partition in `runChunks`. */
+function chunkRow(ref: Pick<RunRef, 'tenantId' | 'runId'>, report: ChunkReport, state: ChunkState): Row {
+  return {
+    partitionKey: `${ref.tenantId}|${ref.runId}`,
+    rowKey: chunkKey(report.chunkIndex),
+    state,
+    counts: JSON.stringify(report.counts),
+    writes: JSON.stringify(report.writes),
+    errors: report.errors,
+  };
 }
 
 function reportFromRow(row: Row): StoredChunkReport {

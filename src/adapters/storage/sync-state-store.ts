@@ -22,7 +22,8 @@ const roundSchema = z.object({
   fullGroups: z.boolean(),
   /** The tenant's first round: its chunks may create rows without reading. */
   fresh: z.boolean().default(false),
-  phase: z.enum(['users', 'groups', 'sweep']),
+  /** `published`: everything read is recorded and checkpointed (its last flush maybe not all sent). */
+  phase: z.enum(['users', 'groups', 'sweep', 'published']),
   /** The next page to read in the current phase (the checkpoint); null = the phase's first request. */
   nextLink: z.string().nullable(),
   page: z.number().int(),
