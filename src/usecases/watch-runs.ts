@@ -230,7 +230,7 @@ async function declareLost(deps: PipelineDeps, ref: RunRef, chunk: PublishedChun
   );
 }
 
-/** A run whose round is gone (no longer in flight) without saying what it published: it ends failed, with the reason. */
+/** A run whose round is gone without saying what it published: it ends failed, with the reason. */
 async function failIfOrphaned(
   deps: PipelineDeps,
   ref: RunRef,
@@ -242,13 +242,9 @@ async function failIfOrphaned(
   if (!(now - startedAt > WATCHDOG.orphanAfterMs)) return;
   const published = await deps.runs.listPublished(ref);
   const reason = 'its round was abandoned before it finished (no fetcher holds it any more)';
-  log.warn('run orphaned: it ends failed', { tenantId: ref.tenantId, runId: ref.runId });
-  await deps.runs.recordErrors(
-    ref,
-    [{ category: 'transient', objectId: null, message: reason, source: 'watchdog' }],
-    deps.now().toISOString(),
-  );
-  await deps.runs.transition(ref, (current) =>
+  // Decided on the run row as it is now: a fetcher that has just said how many chunks it published
+  // (after this tick read the run) ended its round, and nothing is recorded.
+  const failed = await deps.runs.transition(ref, (current) =>
     current.state !== ('running' satisfies RunState) || Number(current.chunksTotal) >= 0
       ? undefined
       : {
@@ -257,5 +253,12 @@ async function failIfOrphaned(
           chunksTotal: published.reduce((max, c) => Math.max(max, c.chunkIndex + 1), 0),
           errors: Number(current.errors) + 1,
         },
+  );
+  if (!failed) return;
+  log.warn('run orphaned: it ends failed', { tenantId: ref.tenantId, runId: ref.runId });
+  await deps.runs.recordErrors(
+    ref,
+    [{ category: 'transient', objectId: null, message: reason, source: 'watchdog' }],
+    deps.now().toISOString(),
   );
 }

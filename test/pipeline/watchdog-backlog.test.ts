@@ -2,6 +2,7 @@ import { QueueClient } from '@azure/storage-queue';
 import { describe, expect, it } from 'vitest';
 
 import { decodeQueueMessage } from '../../local/host/queue-message-encoding.js';
+import { newRunRef } from '../../src/adapters/storage/run-store.js';
 import { QUEUES, TABLES } from '../../src/adapters/storage/storage-names.js';
 import { fetchRound } from '../../src/usecases/fetch-round.js';
 import { recordFetchDone } from '../../src/usecases/finalize-run.js';
@@ -280,5 +281,49 @@ describe('the watchdog and chunks a dead host took while the round is still fetc
     const report = await watchRuns(at(60_000 + WATCHDOG.unclaimedConfirmMs), quiet);
     expect(report).toMatchObject({ republished: taken.length, lost: 0 });
     expect((await takeChunks(changes)).sort()).toEqual([...taken].sort());
+  });
+});
+
+/**
+ * A run whose round is gone (no longer the tenant's round in flight) without saying how many chunks it
+ * published was abandoned: it ends failed, with the reason. But a tick may read a run still fetching and
+ * then, when it reads the tenant's cursor, find the round ended: its fetcher wrote the run's chunk count,
+ * then cleared the round. That run is not abandoned (on main the tick recorded "its round was abandoned"
+ * on a run that completed).
+ */
+describe('the watchdog and a run whose round is gone', () => {
+  const pipelineOf = startsPipeline();
+
+  it('records nothing on a run whose fetcher said how many chunks it published after the tick read it', async () => {
+    const pipeline = pipelineOf();
+    const deps = pipeline.deps();
+    const done = await fetchedRound(pipeline);
+    const ref = { tenantId: done.tenantId, runId: done.runId, runKey: done.runKey };
+    // The tick's read of the runs, made before the fetcher's end: no chunk count yet.
+    const runs = withMethod(
+      deps.runs,
+      'list',
+      (list) => async (tenantId, top) =>
+        (await list(tenantId, top)).map((row) =>
+          row.runId === done.runId ? { ...row, chunksTotal: -1 } : row,
+        ),
+    );
+    const later = { ...deps, runs, now: () => new Date(Date.now() + 5 * 60_000) };
+    await watchRuns(later, quiet);
+    expect(await deps.runs.listErrors(ref)).toEqual([]);
+    expect((await deps.runs.get(ref))?.failure ?? '').toBe('');
+  });
+
+  it('fails, with the reason, a run whose round is gone without saying how many chunks it published', async () => {
+    const pipeline = pipelineOf();
+    const deps = pipeline.deps();
+    const ref = newRunRef(pipeline.env.tenantId);
+    await deps.runs.create(ref, 'manual', false, new Date().toISOString());
+    const later = { ...deps, now: () => new Date(Date.now() + 5 * 60_000) };
+    await watchRuns(later, quiet);
+    expect((await deps.runs.get(ref))?.failure).toMatch(/abandoned/);
+    expect((await deps.runs.listErrors(ref)).map((e) => e.message)).toEqual([
+      'its round was abandoned before it finished (no fetcher holds it any more)',
+    ]);
   });
 });
