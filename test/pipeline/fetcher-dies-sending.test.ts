@@ -68,7 +68,9 @@ function killedWhileSending(flushEveryPages: number): void {
     expect((await fetchRound(base, request, quiet)).kind).toBe('completed');
     // It read no page of the dead fetcher's again, so it withdrew none of its chunks: the only report
     // is the dead reconciler's decision.
-    expect((await base.runs.listChunks(ref)).map((r) => r.chunkIndex)).toEqual([decidedThenKilled.chunkIndex]);
+    expect((await base.runs.listChunks(ref)).map((r) => r.chunkIndex)).toEqual([
+      decidedThenKilled.chunkIndex,
+    ]);
     // It sent the flush's messages its predecessor had not; the one a reconciler began is the watchdog's.
     const republished = new Map(
       (await base.runs.listPublished(ref)).map((c) => [c.chunkIndex, c.republished] as const),
