@@ -125,27 +125,19 @@ async function superviseRun(
 ): Promise<{ republished: number; lost: number; completed: boolean }> {
   const total = Number(row.chunksTotal);
   const now = deps.now().getTime();
-  // A run still fetching: its chunks sent so far are watched over as any (a first round applies while
-  // it fetches, for minutes). Those recorded past its checkpoint were never sent (their fetcher died
-  // before it): they are its successor's to withdraw, never the watchdog's to send.
-  let watched = total;
   if (total < 0) {
-    const { cursor } = await deps.syncState.readCursor(ref.tenantId);
-    if (cursor.round?.runId !== ref.runId) {
-      await failIfOrphaned(deps, ref, row, now, log);
-      return { republished: 0, lost: 0, completed: false };
-    }
-    watched = cursor.round.chunkIndex;
+    await failIfOrphaned(deps, ref, row, now, log);
+    return { republished: 0, lost: 0, completed: false };
   }
   const applied = new Set(
     (await deps.runs.listChunks(ref))
-      .filter((r) => r.state === 'applied' && r.chunkIndex < watched)
+      .filter((r) => r.state === 'applied' && r.chunkIndex < total)
       .map((r) => r.chunkIndex),
   );
   const stalled: PublishedChunk[] = [];
   /** Taken and not begun at this first sight (see WATCHDOG.unclaimedConfirmMs). */
   const suspected: number[] = [];
-  if (applied.size < watched) {
+  if (applied.size < total) {
     const beats = await deps.runs.heartbeats(ref);
     let oldest: { at: number | undefined } | undefined;
     /** Could this chunk's message still be waiting in the queue (visible, behind others)? */
@@ -162,7 +154,7 @@ async function superviseRun(
         startedPublishedAt = Math.max(startedPublishedAt, chunk.lastPublishedAt);
     }
     for (const chunk of published) {
-      if (chunk.chunkIndex >= watched || applied.has(chunk.chunkIndex)) continue;
+      if (chunk.chunkIndex >= total || applied.has(chunk.chunkIndex)) continue;
       if (now - chunk.lastPublishedAt < WATCHDOG.republishEveryMs) continue;
       // A heartbeat from before the chunk's latest copy is the dead host's, not the copy's: the copy is
       // judged as a chunk nobody has started (it may be waiting its turn in the queue).
@@ -206,7 +198,7 @@ async function superviseRun(
   }
   // Only a run whose chunks are all in (or just accounted for as lost) can complete: the others are
   // not read again this tick.
-  const mayComplete = total >= 0 && (applied.size >= total || lost.length > 0);
+  const mayComplete = applied.size >= total || lost.length > 0;
   const completed = mayComplete && (await completeIfAllReported(deps, ref)) === 'completed';
   return { republished: again.length, lost: lost.length, completed };
 }
@@ -240,6 +232,8 @@ async function failIfOrphaned(
 ): Promise<void> {
   const startedAt = Date.parse(String(row.startedAt));
   if (!(now - startedAt > WATCHDOG.orphanAfterMs)) return;
+  const { cursor } = await deps.syncState.readCursor(ref.tenantId);
+  if (cursor.round?.runId === ref.runId) return;
   const published = await deps.runs.listPublished(ref);
   const reason = 'its round was abandoned before it finished (no fetcher holds it any more)';
   // Decided on the run row as it is now: a fetcher that has just said how many chunks it published

@@ -15,7 +15,7 @@ import {
 import type { PipelineDeps } from '../../src/usecases/pipeline-deps.js';
 import { WATCHDOG, watchRuns } from '../../src/usecases/watch-runs.js';
 import { pipelineForDescribe, type PipelineUnderTest } from './pipeline-harness.js';
-import { quiet, syncRequest, withMethod } from './pipeline-probes.js';
+import { quiet, withMethod } from './pipeline-probes.js';
 
 /** A pipeline with no host (the test plays the hosts), started for the enclosing describe. */
 function startsPipeline(): () => PipelineUnderTest {
@@ -236,51 +236,6 @@ describe('the watchdog and chunks a live host has just taken', () => {
     expect(report).toMatchObject({ republished: 2, lost: 0 });
     expect((await takeChunks(changes)).sort()).toEqual(taken.slice(0, 2).sort());
     expect((await deps.runs.get(ref))?.recoveries).toBe(2);
-  });
-});
-
-/**
- * A first round applies while it fetches, and its fetch runs for minutes at 100,000 users behind Graph's
- * latency. A host that dies meanwhile holds the chunks it took for the Functions host's 10 minutes: they
- * are published again as soon as the watchdog's bounds allow, not once the fetch has ended (on main the
- * watchdog looked at a run only once its fetcher had said how many chunks it published). Chunks
- * recorded past the round's checkpoint were never sent (their fetcher died before it): those are its
- * successor's to withdraw, never the watchdog's to send.
- */
-describe('the watchdog and chunks a dead host took while the round is still fetching', () => {
-  const pipelineOf = startsPipeline();
-
-  it('publishes again the chunks sent and taken, before the fetch ends, and none recorded past the checkpoint', async () => {
-    const pipeline = pipelineOf();
-    const deps = pipeline.deps();
-    const tenantId = pipeline.env.tenantId;
-    const request = syncRequest(tenantId, { trigger: 'initial' });
-    // The fetcher dies at the checkpoint of the users phase's last flush: the flush before it sent, that
-    // one recorded only.
-    const syncState = withMethod(deps.syncState, 'saveCursor', (saveCursor) => async (id, cursor, lease) => {
-      if (cursor.round?.phase === 'sweep') throw new Error('process killed');
-      return saveCursor(id, cursor, lease);
-    });
-    await expect(
-      fetchRound({ ...deps, flushEveryPages: 1, flushEveryMs: 600_000, syncState }, request, quiet),
-    ).rejects.toThrow('process killed');
-    const { cursor } = await deps.syncState.readCursor(tenantId);
-    const ref = { tenantId, runId: cursor.round!.runId, runKey: cursor.round!.runKey };
-    expect(Number((await deps.runs.get(ref))?.chunksTotal)).toBeLessThan(0);
-    const unsent = (await deps.runs.listPublished(ref))
-      .map((c) => c.chunkIndex)
-      .filter((i) => i >= cursor.round!.chunkIndex);
-    expect(unsent.length).toBeGreaterThan(0);
-
-    // A host takes every message sent and dies before it begins them.
-    const changes = new QueueClient(pipeline.env.azurite.connectionString, QUEUES.directoryChanges);
-    const taken = await takeChunks(changes);
-    expect(taken.length).toBeGreaterThan(0);
-    const at = (ms: number) => ({ ...deps, now: () => new Date(Date.now() + ms) });
-    expect(await watchRuns(at(60_000), quiet)).toMatchObject({ republished: 0, lost: 0 });
-    const report = await watchRuns(at(60_000 + WATCHDOG.unclaimedConfirmMs), quiet);
-    expect(report).toMatchObject({ republished: taken.length, lost: 0 });
-    expect((await takeChunks(changes)).sort()).toEqual([...taken].sort());
   });
 });
 
