@@ -75,7 +75,7 @@ export async function approveHeld(
     by: input.by,
     at,
   });
-  await runManagers(deps, { ...ref }).catch(() => undefined);
+  await runManagers(deps, { ...ref }, { inFeed: false }).catch(() => undefined);
   const stillHeld = remaining.length - users.length;
   const row = await deps.runs.update(ref, (current) => {
     if (current.state !== ('held' satisfies RunState)) return undefined;

@@ -155,7 +155,9 @@ export async function completeIfAllReported(deps: PipelineDeps, ref: RunRef): Pr
   const changed = reports.some((r) =>
     CHANGING.some((outcome) => r.chunkIndex < total && (r.counts[outcome] ?? 0) > 0),
   );
-  const gated = await passGate(deps, ref, changed);
+  // Each chunk put its events into the feed before it reported, but one given up (it reports an error).
+  const inFeed = reports.every((r) => r.chunkIndex >= total || r.errors === 0);
+  const gated = await passGate(deps, ref, changed, { inFeed });
   if (gated.kind === 'busy') return 'waiting';
   const gate = await deps.runs.listGateParts(ref);
   const completed = await deps.runs.transition(ref, (current) => {

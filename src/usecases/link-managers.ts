@@ -6,9 +6,10 @@ import { TABLES } from '../adapters/storage/storage-names.js';
 import { isWriteConflict, MAX_BATCH, type Row } from '../adapters/storage/table-gateway.js';
 import { bucketPartition, personBucketOf } from '../domain/bucket.js';
 import { type ManagerFacts, type ManagerLink, resolveManagers } from '../domain/managers.js';
-import { HISTORY_ON_ROW } from '../domain/person.js';
+import { HISTORY_ON_ROW, type PersonRecord } from '../domain/person.js';
 import { forEachConcurrently } from '../shared/concurrency.js';
 import {
+  type CarriedOutbox,
   flushCarried,
   flushEvents,
   personChange,
@@ -35,6 +36,7 @@ const BUCKETS_IN_FLIGHT = 16;
 export async function linkManagers(
   deps: PipelineDeps,
   ref: RunRef,
+  run: RunOutboxes,
 ): Promise<{ updated: number; errors: RunError[] }> {
   const { tenantId } = ref;
   const byBucket = await deps.managerIndex.readAll(tenantId, deps.buckets);
@@ -61,7 +63,7 @@ export async function linkManagers(
   let updated = 0;
   await forEachConcurrently([...corrections], BUCKETS_IN_FLIGHT, async ([bucket, list]) => {
     await withPartitionLock(deps.tables, tenantId, `users:${bucket}`, async (lease) => {
-      const written = await correctBucket(deps, ref, list, errors, lease);
+      const written = await correctBucket(deps, ref, run, list, errors, lease);
       for (const { userId, link } of list) {
         const entry = written.get(userId);
         if (entry && entry[3] === link.managerPersonId) updated += 1;
@@ -92,6 +94,7 @@ interface LinkedCorrection extends Correction {
 async function correctBucket(
   deps: PipelineDeps,
   ref: RunRef,
+  run: RunOutboxes,
   list: readonly LinkedCorrection[],
   errors: RunError[],
   lease: { assertHeld(): void },
@@ -113,7 +116,7 @@ async function correctBucket(
     );
     const planned: Planned[] = [];
     for (const correction of items) {
-      const step = planCorrection(ref, correction, rows.get(correction.personId), deps.now());
+      const step = planCorrection(ref, run, correction, rows.get(correction.personId), deps.now());
       if (step.kind === 'settled') {
         written.set(correction.userId, step.entry);
         if (step.replayed)
@@ -138,7 +141,7 @@ async function correctBucket(
         if (!isWriteConflict(error)) throw error;
         // Someone wrote one of these people meanwhile: each is read and decided again on its own.
         for (const p of batch) {
-          const entry = await correctOne(deps, ref, p.correction, p.row, errors);
+          const entry = await correctOne(deps, ref, run, p.correction, p.row, errors);
           if (entry !== undefined) written.set(p.correction.userId, entry);
         }
         continue;
@@ -163,6 +166,7 @@ type Planned = Extract<ReturnType<typeof planCorrection>, { kind: 'write' }>;
 /** What correcting one person's manager link takes: nothing (settled), or its row to write. */
 function planCorrection(
   ref: RunRef,
+  run: RunOutboxes,
   { userId, link }: Correction,
   full: Row | undefined,
   at: Date,
@@ -189,8 +193,8 @@ function planCorrection(
   }
   const now = at.toISOString();
   const rule = link.problem
-    ? `managers: ${describe(link.problem, person.entraManagerId)}`
-    : 'managers: linked to the manager Entra names';
+    ? `${MANAGERS_RULE} ${describe(link.problem, person.entraManagerId)}`
+    : `${MANAGERS_RULE} linked to the manager Entra names`;
   const next = {
     ...person,
     managerId: link.managerPersonId,
@@ -214,7 +218,7 @@ function planCorrection(
     correction: { userId, link },
     row: { ...personToRow(full.partitionKey, next), ...change.columns },
     etag: etag!,
-    change,
+    change: { ...change, carried: stillToCarry(ref.runId, run, person, change.carried) },
     entry: managerEntryOf(next, userId),
     ...(link.problem && person.managerProblem !== link.problem
       ? {
@@ -229,10 +233,44 @@ function planCorrection(
   };
 }
 
+/** How the history entries of this pass's corrections begin. */
+const MANAGERS_RULE = 'managers:';
+
+/** Whether every outbox the run's chunks wrote is in the feed (see stillToCarry). */
+export interface RunOutboxes {
+  /**
+   * True when the pass runs after every chunk of its run reported without an error: each chunk put its
+   * events into the feed before it reported, but one given up (lost, poisoned) may have stopped between
+   * a person's write and the feed's, and it reports an error (as may others; then this is false).
+   */
+  readonly inFeed: boolean;
+}
+
+/**
+ * The previous outbox a correction writes into the feed again before it writes (event-outbox.ts).
+ * When the run's chunks all put their events into the feed, and the gate's let-through did too (before
+ * this pass), an outbox of this very run is there already, unless this pass wrote it, in an attempt
+ * that stopped before the feed's write: the row's last history entry is then this pass's, of this run.
+ * So in a first sync, where the run just created every person it corrects, the creation's events are
+ * not written a second time.
+ */
+function stillToCarry(
+  runId: string,
+  run: RunOutboxes,
+  person: PersonRecord,
+  carried: CarriedOutbox,
+): CarriedOutbox {
+  if (!run.inFeed || carried.runId !== runId) return carried;
+  const last = person.history.at(-1);
+  const byThisPass = last?.runId === runId && last.rule.startsWith(MANAGERS_RULE);
+  return byThisPass ? carried : { runId, events: [] };
+}
+
 /** One person's correction, read and written on its own (ETag'd, a few tries). */
 async function correctOne(
   deps: PipelineDeps,
   ref: RunRef,
+  run: RunOutboxes,
   correction: Correction,
   person: { partitionKey: string; rowKey: string },
   errors: RunError[],
@@ -240,7 +278,7 @@ async function correctOne(
   const { tenantId } = ref;
   for (let attempt = 0; attempt < 5; attempt += 1) {
     const full = await deps.tables.get(TABLES.people, person.partitionKey, person.rowKey);
-    const step = planCorrection(ref, correction, full, deps.now());
+    const step = planCorrection(ref, run, correction, full, deps.now());
     if (step.kind === 'settled') {
       if (step.replayed)
         await recoverOutboxes(deps.tables, TABLES.people, tenantId, deps.buckets, [step.replayed]);

@@ -7,7 +7,7 @@ import { type ChangeCounts, decideGate, type GateDecision } from '../domain/guar
 import { RUN_OUTCOMES } from '../domain/person-plan.js';
 import { DEFAULT_POLICY, type Policy } from '../domain/policy.js';
 import { forEachConcurrently } from '../shared/concurrency.js';
-import { linkManagers } from './link-managers.js';
+import { linkManagers, type RunOutboxes } from './link-managers.js';
 import type { RunRef } from './messages.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 import type { HeldChange } from './project-people.js';
@@ -81,10 +81,15 @@ async function claimGate(deps: PipelineDeps, ref: RunRef): Promise<boolean> {
  * to it. Then the managers rule links every person's manager over the whole directory. Idempotent:
  * a gate redone after a crash decides the same and reports the counts decided the first time.
  */
-export async function passGate(deps: PipelineDeps, ref: RunRef, changed: boolean): Promise<GateOutcome> {
+export async function passGate(
+  deps: PipelineDeps,
+  ref: RunRef,
+  changed: boolean,
+  run: RunOutboxes,
+): Promise<GateOutcome> {
   if (!(await claimGate(deps, ref))) return { kind: 'busy' };
   try {
-    return await passClaimedGate(deps, ref, changed);
+    return await passClaimedGate(deps, ref, changed, run);
   } finally {
     // A gate passed (or failed) keeps nobody away: a later finalizer may pass it again (idempotent).
     await releaseGate(deps, ref).catch(() => undefined);
@@ -99,7 +104,12 @@ async function releaseGate(deps: PipelineDeps, ref: RunRef): Promise<void> {
   });
 }
 
-async function passClaimedGate(deps: PipelineDeps, ref: RunRef, changed: boolean): Promise<GateOutcome> {
+async function passClaimedGate(
+  deps: PipelineDeps,
+  ref: RunRef,
+  changed: boolean,
+  run: RunOutboxes,
+): Promise<GateOutcome> {
   const parts = new Map((await deps.runs.listGateParts(ref)).map((p) => [p.part, p]));
   const held = await heldChangesOf(deps, ref);
   const connection = await deps.connections.get(ref.tenantId);
@@ -127,7 +137,7 @@ async function passClaimedGate(deps: PipelineDeps, ref: RunRef, changed: boolean
       threshold: typeof decided.row.threshold === 'string' ? decided.row.threshold : '',
     };
     // What the run did apply (review mode: nothing) still gets its managers.
-    if (changed && !parts.has('managers')) await runManagers(deps, ref);
+    if (changed && !parts.has('managers')) await runManagers(deps, ref, run);
     return { kind: 'held', decision };
   }
 
@@ -140,7 +150,7 @@ async function passClaimedGate(deps: PipelineDeps, ref: RunRef, changed: boolean
     'b',
     parts,
   );
-  if ((changed || held.length > 0) && !parts.has('managers')) await runManagers(deps, ref);
+  if ((changed || held.length > 0) && !parts.has('managers')) await runManagers(deps, ref, run);
   return { kind: 'passed' };
 }
 
@@ -196,8 +206,8 @@ export async function applyHeld(
   return total;
 }
 
-export async function runManagers(deps: PipelineDeps, ref: RunRef): Promise<void> {
-  const { updated, errors } = await linkManagers(deps, ref);
+export async function runManagers(deps: PipelineDeps, ref: RunRef, run: RunOutboxes): Promise<void> {
+  const { updated, errors } = await linkManagers(deps, ref, run);
   await deps.runs.recordErrors(ref, errors, deps.now().toISOString());
   // Links corrected here are not counted as people updated (the person's change of this run is), and
   // a manager out of the directory is a warning on the run, with its line in the run's log, not an error.
