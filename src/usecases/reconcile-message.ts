@@ -206,7 +206,7 @@ async function refuseChunk(
 type ChunkWork = Omit<BucketWork, 'bucket' | 'changes'>;
 
 /** Buckets of one packed message applied at once (each under its own lock). */
-const PACKED_BUCKETS_IN_FLIGHT = 4;
+const PACKED_BUCKETS_IN_FLIGHT = 16;
 
 /**
  * A message that carries several buckets (`users:3+17+42`, see packPartitions): each bucket is applied
