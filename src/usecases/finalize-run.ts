@@ -3,7 +3,7 @@ import { QUEUES } from '../adapters/storage/storage-names.js';
 import type { Row } from '../adapters/storage/table-gateway.js';
 import { RecentPerScope } from '../shared/recent-per-scope.js';
 import type { RunEvent, RunRef } from './messages.js';
-import { passGate } from './pass-gate.js';
+import { gateBeingPassed, passGate } from './pass-gate.js';
 import { requestPhotoPass } from './photo-pass.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 import { requestSecurityAttributePass } from './read-security-attributes.js';
@@ -136,6 +136,7 @@ export async function completeIfAllReported(deps: PipelineDeps, ref: RunRef): Pr
   if (run.state !== ('running' satisfies RunState)) return 'not-running';
   const total = Number(run.chunksTotal);
   if (total < 0) return 'waiting';
+  if (await gateBeingPassed(deps, ref)) return 'waiting';
   const reports = await deps.runs.listChunks(ref);
   const reported = new Set(
     reports.filter((r) => r.chunkIndex < total && r.state === 'applied').map((r) => r.chunkIndex),

@@ -56,7 +56,7 @@ const GATE_CLAIM_MS = 120_000;
 
 /** One finalizer passes a run's gate at a time: a claim row, taken over when stale. */
 async function claimGate(deps: PipelineDeps, ref: RunRef): Promise<boolean> {
-  const partitionKey = `${ref.tenantId}|${ref.runId}|gate`;
+  const partitionKey = gatePartition(ref);
   const now = deps.now().getTime();
   const entity = { partitionKey, rowKey: 'claim', at: now };
   const row = await deps.tables.get(TABLES.runChunks, partitionKey, 'claim');
@@ -69,6 +69,21 @@ async function claimGate(deps: PipelineDeps, ref: RunRef): Promise<boolean> {
     if (isWriteConflict(error)) return false;
     throw error;
   }
+}
+
+/**
+ * Whether a finalizer is passing the run's gate now (its claim is fresh): every chunk is in, and the
+ * others wait for it without reading the run's reports (at 100,000 users a listing a check, on the
+ * storage the gate's own writes need).
+ */
+export async function gateBeingPassed(deps: PipelineDeps, ref: RunRef): Promise<boolean> {
+  const row = await deps.tables.get(TABLES.runChunks, gatePartition(ref), 'claim');
+  const at = Number(row?.at ?? 0);
+  return at > 0 && deps.now().getTime() - at < GATE_CLAIM_MS;
+}
+
+function gatePartition(ref: RunRef): string {
+  return `${ref.tenantId}|${ref.runId}|gate`;
 }
 
 /**
@@ -98,7 +113,7 @@ export async function passGate(
 
 async function releaseGate(deps: PipelineDeps, ref: RunRef): Promise<void> {
   await deps.tables.upsert(TABLES.runChunks, {
-    partitionKey: `${ref.tenantId}|${ref.runId}|gate`,
+    partitionKey: gatePartition(ref),
     rowKey: 'claim',
     at: 0,
   });

@@ -6,6 +6,7 @@ import type { Row } from '../adapters/storage/table-gateway.js';
 import { completeIfAllReported } from './finalize-run.js';
 import { giveUpChunk } from './give-up-chunk.js';
 import type { RunRef } from './messages.js';
+import { gateBeingPassed } from './pass-gate.js';
 import type { Logger, PipelineDeps } from './pipeline-deps.js';
 import { publishAgain } from './publish-again.js';
 import { HEARTBEAT_MS } from './reconcile-message.js';
@@ -129,6 +130,8 @@ async function superviseRun(
     await failIfOrphaned(deps, ref, row, now, log);
     return { republished: 0, lost: 0, completed: false };
   }
+  // Every chunk is in, and a finalizer is passing the gate: nothing to watch, nothing to complete.
+  if (await gateBeingPassed(deps, ref)) return { republished: 0, lost: 0, completed: false };
   const applied = new Set(
     (await deps.runs.listChunks(ref))
       .filter((r) => r.state === 'applied' && r.chunkIndex < total)

@@ -244,6 +244,38 @@ describe('recordRunEvent (fan-in)', () => {
     expect(listings()).toBe(2);
     expect(run.row()).toMatchObject({ state: 'completed', created: 3, chunksDone: 3 });
   });
+  it('waits, reading no report, while another finalizer passes the gate (its claim is fresh), and completes once the claim is released', async () => {
+    const run = inMemoryRun();
+    run.report(0);
+    expect(await recordRunEvent(run.deps, fetchDone(2))).toBe('waiting');
+    run.report(1);
+    // Another finalizer found every chunk in and claimed the gate a second ago: it is passing it.
+    let claim: Row | undefined = {
+      partitionKey: `${REF.tenantId}|${REF.runId}|gate`,
+      rowKey: 'claim',
+      at: Date.parse(ENDED_AT) - 1000,
+    };
+    Object.assign(run.deps.tables, {
+      get: () => Promise.resolve(claim),
+      // A released claim is taken over (ETag'd replace).
+      replaceIfMatch: () => Promise.resolve(),
+    });
+    let listings = 0;
+    const listChunks = run.deps.runs.listChunks.bind(run.deps.runs);
+    (run.deps.runs as { listChunks: typeof listChunks }).listChunks = (ref) => {
+      listings += 1;
+      return listChunks(ref);
+    };
+    run.sent.length = 0;
+    expect(await recordRunEvent(run.deps, { type: 'check', ...REF, attempt: 0 })).toBe('waiting');
+    expect(listings).toBe(0);
+    expect(run.sent).toEqual([{ type: 'check', ...REF, attempt: 1 }]);
+    expect(run.row()).toMatchObject({ state: 'running' });
+    // The gate is passed (or its finalizer died and the claim went stale): the next check completes.
+    claim = { ...claim, at: 0 };
+    expect(await recordRunEvent(run.deps, run.sent[0]!)).toBe('completed');
+    expect(listings).toBe(1);
+  });
 });
 
 describe('chunkApplied (a small run, and the last chunks of a large one, are checked as each chunk is in)', () => {
