@@ -63,6 +63,13 @@ export async function linkManagers(
   let updated = 0;
   await forEachConcurrently([...corrections], BUCKETS_IN_FLIGHT, async ([bucket, list]) => {
     await withPartitionLock(deps.tables, tenantId, `users:${bucket}`, async (lease) => {
+      // Should this pass die between its people writes and its index write, the entries it leaves
+      // match no link, and the next pass reads those people again (whatever their links are then).
+      await deps.managerIndex.markPending(
+        tenantId,
+        bucket,
+        list.map((c) => c.userId),
+      );
       const written = await correctBucket(deps, ref, run, list, errors, lease);
       for (const { userId, link } of list) {
         const entry = written.get(userId);

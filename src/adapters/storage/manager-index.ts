@@ -23,6 +23,9 @@ export const managerEntrySchema = z.tuple([
 ]);
 export type ManagerEntry = z.infer<typeof managerEntrySchema>;
 
+/** The problem of an entry whose person the managers rule is correcting (it matches no link). */
+export const PENDING = 'pending';
+
 /** The entry of a user the mirror knows without a person (out of scope). */
 export const WITHOUT_PERSON: ManagerEntry = ['', 0, null, null, null];
 
@@ -101,14 +104,7 @@ export class ManagerIndex {
     options: { onlyNew?: boolean } = {},
   ): Promise<void> {
     if (changes.size === 0) return;
-    const name = ManagerIndex.blobName(tenantId, bucket);
-    for (let attempt = 1; ; attempt += 1) {
-      // The copy this process keeps is written over at once (its ETag is the condition): the blob is
-      // written under the bucket's lock, so it is nearly always current; when it is not, the write is
-      // refused and the next attempt reads the blob.
-      const kept = attempt === 1 ? this.#kept.get(name) : undefined;
-      const read = kept ?? (await this.#tagged(tenantId, bucket));
-      const entries = new Map(read.entries);
+    await this.#change(tenantId, bucket, (entries) => {
       let changed = false;
       for (const [userId, entry] of changes) {
         const before = entries.get(userId);
@@ -120,8 +116,48 @@ export class ManagerIndex {
           changed = true;
         }
       }
+      return changed;
+    });
+  }
+
+  /**
+   * Marks these users' entries as being corrected (problem PENDING, the other fields as they are): the
+   * managers rule writes this before it writes their people, so that a rule that dies before it writes
+   * their entries leaves entries that match no link, and the next pass reads their rows again.
+   */
+  async markPending(tenantId: string, bucket: number, userIds: readonly string[]): Promise<void> {
+    if (userIds.length === 0) return;
+    await this.#change(tenantId, bucket, (entries) => {
+      let changed = false;
+      for (const userId of userIds) {
+        const entry = entries.get(userId);
+        if (!entry || entry[4] === PENDING) continue;
+        entries.set(userId, [entry[0], entry[1], entry[2], entry[3], PENDING]);
+        changed = true;
+      }
+      return changed;
+    });
+  }
+
+  /**
+   * Changes a bucket's entries (`change` answers whether it changed any): change the copy kept (or
+   * read), and write only over the blob as that copy was (If-Match); on a conflict read and change again.
+   */
+  async #change(
+    tenantId: string,
+    bucket: number,
+    change: (entries: Map<string, ManagerEntry>) => boolean,
+  ): Promise<void> {
+    const name = ManagerIndex.blobName(tenantId, bucket);
+    for (let attempt = 1; ; attempt += 1) {
+      // The copy this process keeps is written over at once (its ETag is the condition): the blob is
+      // written under the bucket's lock, so it is nearly always current; when it is not, the write is
+      // refused and the next attempt reads the blob.
+      const kept = attempt === 1 ? this.#kept.get(name) : undefined;
+      const read = kept ?? (await this.#tagged(tenantId, bucket));
+      const entries = new Map(read.entries);
       // Nothing to write against an unread copy is decided again against the blob itself.
-      if (!changed) {
+      if (!change(entries)) {
         if (kept === undefined) return;
         continue;
       }

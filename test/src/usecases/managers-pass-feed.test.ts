@@ -163,6 +163,31 @@ describe('the managers pass and the feed', () => {
     ]);
   });
 
+  it('an attempt of the pass that died between its people writes and its index write is completed by the next, even when the link it must make then is the one the stale index names', async () => {
+    const userId = '6c4f5dab-9e0a-4b54-8f6d-4a5b6c7d8e9f';
+    const managerId = 'd2000000-0000-4000-8000-000000000cab';
+    const ref = run('run-stale-index');
+    // The chunk links the manager as Entra names it; the index says so.
+    await reconcileMessage(app.deps(), creating(ref, userId, managerId, 5));
+
+    // The first attempt unlinks the missing manager, and its host dies before the index's write.
+    const crashing = watchingTheFeed(app.deps().tables, true);
+    await expect(runManagers({ ...app.deps(), tables: crashing.tables }, ref, WHOLE)).rejects.toBeInstanceOf(
+      SimulatedCrash,
+    );
+    expect(await personOf(userId)).toMatchObject({ managerId: null, managerProblem: 'manager-missing' });
+
+    // The manager arrives, in the directory: the link is now the one the chunk made.
+    await reconcileMessage(app.deps(), creating(run('run-manager-2'), managerId, null, 6));
+    await runManagers(app.deps(), ref, WHOLE);
+
+    expect(await personOf(userId)).toMatchObject({
+      managerId: personIdFor(TENANT, managerId),
+      managerProblem: null,
+    });
+    expect((await feedOf(userId)).map((e) => e.seq)).toEqual([1, 2, 3]);
+  });
+
   it('carries into the feed the outbox an earlier attempt of the pass wrote and never put there', async () => {
     const userId = '4a2d3b8f-7c8e-4f32-8d4b-2e3f4a5b6c7d';
     const managerId = 'c1000000-0000-4000-8000-000000000bee';
