@@ -130,6 +130,19 @@ describe('the managers pass and the feed', () => {
     return events.filter((e) => e.subjectId === personId).map((e) => ({ seq: e.seq, type: e.type }));
   }
 
+  /**
+   * A run's chunk creates the user, whose manager the tenant lacks; the pass's first attempt unlinks it
+   * and its host dies right after the person's write (before the feed's write, and so the index's).
+   */
+  async function createThenCrashFirstPass(ref: RunRef, userId: string, managerId: string, round: number) {
+    await reconcileMessage(app.deps(), creating(ref, userId, managerId, round));
+    const crashing = watchingTheFeed(app.deps().tables, true);
+    await expect(runManagers({ ...app.deps(), tables: crashing.tables }, ref, WHOLE)).rejects.toBeInstanceOf(
+      SimulatedCrash,
+    );
+    expect(await personOf(userId)).toMatchObject({ managerId: null, managerProblem: 'manager-missing' });
+  }
+
   it("writes into the feed only its own correction's events: the person.created its run's chunk wrote is there already", async () => {
     const userId = '3f1c2a9e-6b7d-4e21-9c3a-1d2e3f4a5b6c';
     const ref = run('run-created');
@@ -167,15 +180,9 @@ describe('the managers pass and the feed', () => {
     const userId = '6c4f5dab-9e0a-4b54-8f6d-4a5b6c7d8e9f';
     const managerId = 'd2000000-0000-4000-8000-000000000cab';
     const ref = run('run-stale-index');
-    // The chunk links the manager as Entra names it; the index says so.
-    await reconcileMessage(app.deps(), creating(ref, userId, managerId, 5));
-
-    // The first attempt unlinks the missing manager, and its host dies before the index's write.
-    const crashing = watchingTheFeed(app.deps().tables, true);
-    await expect(runManagers({ ...app.deps(), tables: crashing.tables }, ref, WHOLE)).rejects.toBeInstanceOf(
-      SimulatedCrash,
-    );
-    expect(await personOf(userId)).toMatchObject({ managerId: null, managerProblem: 'manager-missing' });
+    // The chunk links the manager as Entra names it (the index says so); the pass's first attempt
+    // dies before the index's write.
+    await createThenCrashFirstPass(ref, userId, managerId, 5);
 
     // The manager arrives, in the directory: the link is now the one the chunk made.
     await reconcileMessage(app.deps(), creating(run('run-manager-2'), managerId, null, 6));
@@ -192,14 +199,7 @@ describe('the managers pass and the feed', () => {
     const userId = '4a2d3b8f-7c8e-4f32-8d4b-2e3f4a5b6c7d';
     const managerId = 'c1000000-0000-4000-8000-000000000bee';
     const ref = run('run-attempts');
-    await reconcileMessage(app.deps(), creating(ref, userId, managerId, 2));
-
-    // The first attempt unlinks the missing manager, and its host dies before the feed's write.
-    const crashing = watchingTheFeed(app.deps().tables, true);
-    await expect(runManagers({ ...app.deps(), tables: crashing.tables }, ref, WHOLE)).rejects.toBeInstanceOf(
-      SimulatedCrash,
-    );
-    expect(await personOf(userId)).toMatchObject({ managerId: null, managerProblem: 'manager-missing' });
+    await createThenCrashFirstPass(ref, userId, managerId, 2);
     expect(await feedOf(userId)).toEqual([{ seq: 1, type: 'person.created' }]);
 
     // The manager arrives (another run), disabled: out of the directory, so the next attempt writes
