@@ -150,7 +150,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     // Routes check the app role of the principal App Service authentication passes on (auth.bicep).
     SYNC_HTTP_AUTH: 'app-service'
     // The Node worker's heap budget (src/config/node-worker.ts: the local host runs with the same).
-    languageWorkers__node__arguments: '--max-old-space-size=384'
+    languageWorkers__node__arguments: '--max-old-space-size=384 --max-semi-space-size=32'
   }
 }
 
