@@ -8,8 +8,8 @@
  * 2. storage baseline: the same entities upserted straight in batch transactions of 100, as many in flight
  *    as the host runs queue invocations (batchSize + newBatchThreshold), into a fresh Azurite of their own
  *    (`storageBaseline`: neither side slowed by the other's rows) and, as before, into `<table>Baseline`
- *    tables of the pipeline's Azurite (`storageBaselineAfterSync`, measured last, after every round, so
- *    that its rows slow no round); both ratios come from this one run;
+ *    tables of the pipeline's Azurite after the sync (`storageBaselineAfterSync`); both ratios come from
+ *    this one run;
  * 3. incremental: K random tenant changes, then a manual round (an admin's `POST …/sync`);
  * 4. no-op: one more round with nothing changed (`POST …/sync` again);
  * 5. re-projection: a settings change, everyone planned again from the mirror (no Graph request);
@@ -184,8 +184,6 @@ async function benchPipeline(users: number, out: string): Promise<number> {
   };
   const outOfTime = (): boolean => Date.now() >= deadline;
   let exitCode = 0;
-  /** The full sync's entities, for the baseline written into the pipeline's Azurite after every round. */
-  let baselineEntities: Awaited<ReturnType<typeof readBaselineEntities>> | undefined;
   try {
     say(`Full sync of ${users} users, ${initial.groups.length} groups…`);
     const full = await measureRound(probes, 'fullSync', 'initial');
@@ -232,9 +230,22 @@ async function benchPipeline(users: number, out: string): Promise<number> {
       } finally {
         await freshAzurite.stop();
       }
+      say(
+        "Storage baseline after the sync: the same entities into <table>Baseline, in the pipeline's Azurite…",
+      );
+      results.storageBaselineAfterSync = await writeBaseline(entities, {
+        connectionString: env.azurite.connectionString,
+        target: 'after-sync',
+        concurrency,
+        deadline,
+      });
+      await dropAfterSyncTables(env.azurite.connectionString);
       results.fullSync.writeRateRatio = ratio(effectiveWriteRate, results.storageBaseline.entitiesPerSecond);
-      baselineEntities = entities;
-    } else results.skipped.push('chunkScan', 'storageBaseline');
+      results.fullSync.writeRateRatioAfterSync = ratio(
+        effectiveWriteRate,
+        results.storageBaselineAfterSync.entitiesPerSecond,
+      );
+    } else results.skipped.push('chunkScan', 'storageBaseline', 'storageBaselineAfterSync');
 
     // Two incremental rounds of as many changes: the first after the full sync runs each process's
     // incremental code paths for the first time; the second is a round of a host that has served one.
@@ -288,26 +299,6 @@ async function benchPipeline(users: number, out: string): Promise<number> {
       say('Preview of a settings change (three scope groups and a mapping), from the mirror alone…');
       results.preview = await measurePreview(env);
     } else results.skipped.push('preview');
-
-    // Last: 300,000 rows at 100k users written into the pipeline's Azurite and dropped again would leave
-    // the rounds above measured on a store churned by a load no deployment has (in one session, the
-    // incremental rounds after it took 3.7-4.8 s, and 2.1-3.2 s on the same build without it).
-    if (baselineEntities && !outOfTime()) {
-      say(
-        "Storage baseline after the sync: the same entities into <table>Baseline, in the pipeline's Azurite…",
-      );
-      results.storageBaselineAfterSync = await writeBaseline(baselineEntities, {
-        connectionString: env.azurite.connectionString,
-        target: 'after-sync',
-        concurrency,
-        deadline,
-      });
-      await dropAfterSyncTables(env.azurite.connectionString);
-      results.fullSync.writeRateRatioAfterSync = ratio(
-        results.fullSync.tableEntityWrites / results.fullSync.seconds,
-        results.storageBaselineAfterSync.entitiesPerSecond,
-      );
-    } else results.skipped.push('storageBaselineAfterSync');
 
     results.processes = {
       hostPeakRssMb: memory.read().peakRssMb,
