@@ -5,19 +5,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EmbeddedAzurite, startAzurite } from '../../../local/azurite/embedded-azurite.js';
 import { personFromRow } from '../../../src/adapters/storage/directory-rows.js';
 import { EventStore, outboxOf } from '../../../src/adapters/storage/event-store.js';
-import type { TenantGroups } from '../../../src/adapters/storage/group-graph-store.js';
 import { RunStore } from '../../../src/adapters/storage/run-store.js';
 import { storageAccountFromConnectionString } from '../../../src/adapters/storage/storage-account.js';
 import { type TableName, TABLES } from '../../../src/adapters/storage/storage-names.js';
 import { TableGateway } from '../../../src/adapters/storage/table-gateway.js';
 import { bucketPartition, userBucketOf } from '../../../src/domain/bucket.js';
-import type { UserChange } from '../../../src/domain/directory.js';
 import { observe, type PersonEvent, viewOf } from '../../../src/domain/person-events.js';
 import { personIdFor } from '../../../src/domain/person-id.js';
-import { policySchema } from '../../../src/domain/policy.js';
-import { encodeVersion } from '../../../src/domain/version.js';
 import { applyUserBucket, type BucketWork } from '../../../src/usecases/reconcile-chunk.js';
-import { factsOf, TENANT, USER_ID } from '../domain/arbitraries.js';
+import { type factsOf, TENANT, USER_ID } from '../domain/arbitraries.js';
+import { oneUserWork } from './one-user-work.js';
 
 /**
  * A gateway whose feed write number `crashAt` (1 = the next) fails, as if the process died right before
@@ -37,13 +34,6 @@ class CrashingGateway extends TableGateway {
 }
 
 const BUCKETS = 16;
-const GROUPS: TenantGroups = {
-  version: 1,
-  deleted: new Set(),
-  children: { children: new Map() },
-  parents: { children: new Map() },
-  alive: new Set(),
-};
 
 describe('the outbox on the people row', () => {
   let azurite: EmbeddedAzurite;
@@ -62,27 +52,8 @@ describe('the outbox on the people row', () => {
     await azurite?.stop();
   });
 
-  function userChange(id: string, round: number, facts: Parameters<typeof factsOf>[0]): UserChange {
-    return { kind: 'user', id, version: encodeVersion({ round, page: 0, index: 0 }), facts: factsOf(facts) };
-  }
-
   function work(round: number, runId: string, facts: Parameters<typeof factsOf>[0]): BucketWork {
-    const change = userChange(USER_ID, round, facts);
-    const bucketWork = {
-      tenantId: TENANT,
-      runId,
-      bucket,
-      buckets: BUCKETS,
-      changes: [change],
-      now: new Date().toISOString(),
-      source: 'test',
-      fresh: false,
-      settledRound: 0,
-      sources: () => Promise.resolve({ policy: policySchema.parse({}), groups: GROUPS }),
-      // What the managers rule reads (not this test's subject): nothing kept.
-      managerIndex: { update: () => Promise.resolve(), read: () => Promise.resolve(new Map()) },
-    };
-    return bucketWork as unknown as BucketWork;
+    return oneUserWork({ userId: USER_ID, round, runId, buckets: BUCKETS, facts });
   }
 
   async function personRow() {
@@ -139,13 +110,18 @@ describe('the outbox on the people row', () => {
     const runs = new RunStore(tables);
     const done = { tenantId: TENANT, runId: 'run-4', runKey: '0000000000004-run-4' };
     await runs.create(done, 'manual', false, new Date().toISOString());
-    const created = { ...work(4, 'run-4', {}), changes: [userChange(userId, 4, {})] };
-    await applyUserBucket(tables, { ...created, bucket: userBucketOf(TENANT, userId, BUCKETS) });
+    await applyUserBucket(tables, oneUserWork({ userId, round: 4, runId: 'run-4', buckets: BUCKETS }));
     await runs.transition(done, (row) => ({ ...row, state: 'completed' }));
 
     tables.feedWrites = 0;
-    const renamed = { ...work(5, 'run-5', {}), changes: [userChange(userId, 5, { jobTitle: 'CFO' })] };
-    await applyUserBucket(tables, { ...renamed, bucket: userBucketOf(TENANT, userId, BUCKETS) });
+    const renamed = oneUserWork({
+      userId,
+      round: 5,
+      runId: 'run-5',
+      buckets: BUCKETS,
+      facts: { jobTitle: 'CFO' },
+    });
+    await applyUserBucket(tables, renamed);
     expect(tables.feedWrites).toBe(1);
     const mine = (await feed.read(TENANT, { limit: 100 })).filter(
       (e) => e.subjectId === personIdFor(TENANT, userId),
