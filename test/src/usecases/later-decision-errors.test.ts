@@ -8,14 +8,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { type EmbeddedAzurite, startAzurite } from '../../../local/azurite/embedded-azurite.js';
+import type { EmbeddedAzurite } from '../../../local/azurite/embedded-azurite.js';
 import { TABLES } from '../../../src/adapters/storage/storage-names.js';
 import type { TableGateway } from '../../../src/adapters/storage/table-gateway.js';
 import { apiDeps } from '../../../src/api-services.js';
-import { AppServices } from '../../../src/app-services.js';
-import { readAppSettings } from '../../../src/config/app-settings.js';
+import type { AppServices } from '../../../src/app-services.js';
 import { userBucketOf } from '../../../src/domain/bucket.js';
-import { connectionSettingsSchema } from '../../../src/domain/connection-settings.js';
 import type { DirectoryChange } from '../../../src/domain/directory.js';
 import { personIdFor } from '../../../src/domain/person-id.js';
 import { encodeVersion } from '../../../src/domain/version.js';
@@ -24,6 +22,7 @@ import { directoryChangeSchema, type DirectoryChunk, type RunRef } from '../../.
 import type { PipelineDeps } from '../../../src/usecases/pipeline-deps.js';
 import { reconcileMessage } from '../../../src/usecases/reconcile-message.js';
 import { factsOf, TENANT, USER_ID } from '../domain/arbitraries.js';
+import { startAppOnAzurite } from './app-on-azurite.js';
 
 class SimulatedCrash extends Error {}
 
@@ -85,19 +84,7 @@ describe('a later decision of a chunk', () => {
   let app: AppServices;
 
   beforeAll(async () => {
-    azurite = await startAzurite();
-    app = new AppServices(
-      readAppSettings({ AzureWebJobsStorage: azurite.connectionString, SYNC_BUCKETS: String(BUCKETS) }),
-      {},
-    );
-    await app.provisionStorage();
-    const connection = connectionSettingsSchema.parse({
-      tenantId: TENANT,
-      displayName: 'Contoso',
-      credential: { kind: 'managed-identity' },
-      policy: { mergeStrategy: 'skip-conflicts' },
-    });
-    await app.deps().connections.save(connection, null);
+    ({ azurite, app } = await startAppOnAzurite(BUCKETS, { mergeStrategy: 'skip-conflicts' }));
   });
   afterAll(async () => {
     await azurite?.stop();

@@ -9,15 +9,13 @@
 import type { TransactionAction } from '@azure/data-tables';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { type EmbeddedAzurite, startAzurite } from '../../../local/azurite/embedded-azurite.js';
+import type { EmbeddedAzurite } from '../../../local/azurite/embedded-azurite.js';
 import { personFromRow } from '../../../src/adapters/storage/directory-rows.js';
 import { EventStore } from '../../../src/adapters/storage/event-store.js';
 import { TABLES } from '../../../src/adapters/storage/storage-names.js';
 import type { TableGateway } from '../../../src/adapters/storage/table-gateway.js';
-import { AppServices } from '../../../src/app-services.js';
-import { readAppSettings } from '../../../src/config/app-settings.js';
+import type { AppServices } from '../../../src/app-services.js';
 import { partitionOf, userBucketOf } from '../../../src/domain/bucket.js';
-import { connectionSettingsSchema } from '../../../src/domain/connection-settings.js';
 import type { DirectoryChange } from '../../../src/domain/directory.js';
 import { personIdFor } from '../../../src/domain/person-id.js';
 import { encodeVersion } from '../../../src/domain/version.js';
@@ -26,6 +24,7 @@ import { runManagers } from '../../../src/usecases/pass-gate.js';
 import type { PipelineDeps } from '../../../src/usecases/pipeline-deps.js';
 import { reconcileMessage } from '../../../src/usecases/reconcile-message.js';
 import { factsOf, TENANT } from '../domain/arbitraries.js';
+import { startAppOnAzurite } from './app-on-azurite.js';
 
 const BUCKETS = 16;
 
@@ -101,18 +100,7 @@ describe('the managers pass and the feed', () => {
   let app: AppServices;
 
   beforeAll(async () => {
-    azurite = await startAzurite();
-    app = new AppServices(
-      readAppSettings({ AzureWebJobsStorage: azurite.connectionString, SYNC_BUCKETS: String(BUCKETS) }),
-      {},
-    );
-    await app.provisionStorage();
-    const connection = connectionSettingsSchema.parse({
-      tenantId: TENANT,
-      displayName: 'Contoso',
-      credential: { kind: 'managed-identity' },
-    });
-    await app.deps().connections.save(connection, null);
+    ({ azurite, app } = await startAppOnAzurite(BUCKETS));
   });
   afterAll(async () => {
     await azurite?.stop();
