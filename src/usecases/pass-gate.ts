@@ -1,7 +1,8 @@
 import { z } from 'zod';
 
+import { gatePartition } from '../adapters/storage/run-store.js';
 import { TABLES } from '../adapters/storage/storage-names.js';
-import { isWriteConflict } from '../adapters/storage/table-gateway.js';
+import { isWriteConflict, type Row } from '../adapters/storage/table-gateway.js';
 import { userBucketOf } from '../domain/bucket.js';
 import { type ChangeCounts, decideGate, type GateDecision } from '../domain/guard.js';
 import { RUN_OUTCOMES } from '../domain/person-plan.js';
@@ -61,7 +62,7 @@ async function claimGate(deps: PipelineDeps, ref: RunRef): Promise<boolean> {
   const entity = { partitionKey, rowKey: 'claim', at: now };
   const row = await deps.tables.get(TABLES.runChunks, partitionKey, 'claim');
   if (!row) return deps.tables.createIfAbsent(TABLES.runChunks, entity);
-  if (now - Number(row.at) < GATE_CLAIM_MS) return false;
+  if (isFresh(row, now)) return false;
   try {
     await deps.tables.replaceIfMatch(TABLES.runChunks, entity, row.etag!);
     return true;
@@ -78,12 +79,12 @@ async function claimGate(deps: PipelineDeps, ref: RunRef): Promise<boolean> {
  */
 export async function gateBeingPassed(deps: PipelineDeps, ref: RunRef): Promise<boolean> {
   const row = await deps.tables.get(TABLES.runChunks, gatePartition(ref), 'claim');
-  const at = Number(row?.at ?? 0);
-  return at > 0 && deps.now().getTime() - at < GATE_CLAIM_MS;
+  return row !== undefined && isFresh(row, deps.now().getTime());
 }
 
-function gatePartition(ref: RunRef): string {
-  return `${ref.tenantId}|${ref.runId}|gate`;
+/** A claim younger than GATE_CLAIM_MS: its finalizer is taken to be alive. */
+function isFresh(claim: Row, now: number): boolean {
+  return now - Number(claim.at) < GATE_CLAIM_MS;
 }
 
 /**

@@ -43,6 +43,11 @@ export interface RunError {
 }
 
 /** A new run's keys: the RowKey sorts newest first (inverted time), then the run id. */
+/** The partition of a run's gate rows in runChunks: its parts, and the claim of the finalizer passing it. */
+export function gatePartition(ref: Pick<RunRef, 'tenantId' | 'runId'>): string {
+  return `${ref.tenantId}|${ref.runId}|gate`;
+}
+
 export function newRunRef(tenantId: string, now: Date = new Date()): RunRef {
   const runId = randomUUID();
   const inverted = (9_999_999_999_999 - now.getTime()).toString().padStart(13, '0');
@@ -275,7 +280,7 @@ export class RunStore {
     extra: Record<string, string | number> = {},
   ): Promise<void> {
     await this.tables.createIfAbsent(TABLES.runChunks, {
-      partitionKey: `${ref.tenantId}|${ref.runId}|gate`,
+      partitionKey: gatePartition(ref),
       rowKey: part,
       counts: JSON.stringify(counts),
       errors,
@@ -286,7 +291,7 @@ export class RunStore {
   async listGateParts(
     ref: Pick<RunRef, 'tenantId' | 'runId'>,
   ): Promise<{ part: string; counts: OutcomeCounts; errors: number; row: Row }[]> {
-    const rows = await this.tables.listPartition(TABLES.runChunks, `${ref.tenantId}|${ref.runId}|gate`);
+    const rows = await this.tables.listPartition(TABLES.runChunks, gatePartition(ref));
     return rows.map((row) => ({
       part: row.rowKey,
       counts: outcomeCountsSchema.parse(JSON.parse(typeof row.counts === 'string' ? row.counts : '{}')),
