@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { odata } from '@azure/data-tables';
+
 import { TransientError } from '../../shared/errors.js';
 import { TABLES } from './storage-names.js';
 import { isWriteConflict, statusOf, type TableGateway } from './table-gateway.js';
@@ -13,6 +15,13 @@ export interface PartitionLease {
   heldUntil(): number;
 }
 
+/** A lock as its row says: its name, since when its holder has it, until when (ms since the epoch). */
+export interface HeldLock {
+  readonly name: string;
+  readonly since: number;
+  readonly expiresAt: number;
+}
+
 /**
  * A lock is short and renewed (every third of it) while its work runs, so a dead holder is replaced
  * within seconds: the chunks of its buckets wait for it, and while they wait they fill the host's
@@ -21,6 +30,10 @@ export interface PartitionLease {
  * created, and so is the managers index's blob.
  */
 export const PARTITION_LOCK_SECONDS = 5;
+
+/** A lock's row in syncState: PartitionKey the tenant, RowKey `lock|<name>`. */
+const LOCK_PREFIX = 'lock|';
+const LOCK_END = 'lock}';
 
 /**
  * What one process knows of its locks (per storage account: `TableGateway.scope`). Its holders of one
@@ -58,7 +71,7 @@ export async function withPartitionLock<T>(
 ): Promise<T> {
   const leaseMs = (options.leaseSeconds ?? PARTITION_LOCK_SECONDS) * 1000;
   const giveUpAt = Date.now() + (options.waitSeconds ?? 120) * 1000;
-  const rowKey = `lock|${name}`;
+  const rowKey = `${LOCK_PREFIX}${name}`;
   const local = localLocksOf(tables);
   const key = `${tenantId}|${rowKey}`;
   const before = local.queues.get(key) ?? Promise.resolve();
@@ -103,6 +116,7 @@ async function holdRow<T>(
 ): Promise<T> {
   const holder = randomUUID();
   let etag: string | undefined;
+  let since = 0;
   let expiresAt = 0;
   const released = local.released.get(key);
   local.released.delete(key);
@@ -110,11 +124,11 @@ async function holdRow<T>(
     released === undefined
       ? undefined
       : await tryTakeOver(tables, tenantId, rowKey, holder, leaseMs, released);
-  if (takenOver) ({ etag, expiresAt } = takenOver);
+  if (takenOver) ({ etag, since, expiresAt } = takenOver);
   for (let attempt = 0; etag === undefined; attempt += 1) {
     const taken = await tryAcquire(tables, tenantId, rowKey, holder, leaseMs);
     if (taken !== undefined) {
-      ({ etag, expiresAt } = taken);
+      ({ etag, since, expiresAt } = taken);
       break;
     }
     if (Date.now() > giveUpAt) throw new TransientError(`partition ${name} stayed locked; will retry`);
@@ -127,7 +141,7 @@ async function holdRow<T>(
     try {
       const updated = await tables
         .client(TABLES.syncState)
-        .updateEntity({ partitionKey: tenantId, rowKey, holder, expiresAt: until }, 'Replace', {
+        .updateEntity({ partitionKey: tenantId, rowKey, holder, since, expiresAt: until }, 'Replace', {
           etag: etag!,
         });
       etag = updated.etag!;
@@ -168,8 +182,9 @@ async function tryTakeOver(
   holder: string,
   leaseMs: number,
   releasedEtag: string,
-): Promise<{ etag: string; expiresAt: number } | undefined> {
-  const lease = { partitionKey: tenantId, rowKey, holder, expiresAt: Date.now() + leaseMs };
+): Promise<{ etag: string; since: number; expiresAt: number } | undefined> {
+  const now = Date.now();
+  const lease = { partitionKey: tenantId, rowKey, holder, since: now, expiresAt: now + leaseMs };
   try {
     return await replaceLease(tables, lease, releasedEtag);
   } catch (error) {
@@ -185,16 +200,16 @@ async function tryAcquire(
   rowKey: string,
   holder: string,
   leaseMs: number,
-): Promise<{ etag: string; expiresAt: number } | undefined> {
+): Promise<{ etag: string; since: number; expiresAt: number } | undefined> {
   const now = Date.now();
-  const lease = { partitionKey: tenantId, rowKey, holder, expiresAt: now + leaseMs };
+  const lease = { partitionKey: tenantId, rowKey, holder, since: now, expiresAt: now + leaseMs };
   const client = tables.client(TABLES.syncState);
   const current = await tables.get(TABLES.syncState, tenantId, rowKey);
   try {
     if (!current) {
       const created = await client.createEntity(lease);
       tables.meter.count(TABLES.syncState, 1, 1);
-      return { etag: created.etag!, expiresAt: lease.expiresAt };
+      return { etag: created.etag!, since: lease.since, expiresAt: lease.expiresAt };
     }
     if (typeof current.expiresAt === 'number' && current.expiresAt > now) return undefined;
     return await replaceLease(tables, lease, current.etag!);
@@ -207,12 +222,36 @@ async function tryAcquire(
 /** Writes this holder's lease over the lock row as it was when it had `etag` (If-Match). */
 async function replaceLease(
   tables: TableGateway,
-  lease: { partitionKey: string; rowKey: string; holder: string; expiresAt: number },
+  lease: { partitionKey: string; rowKey: string; holder: string; since: number; expiresAt: number },
   etag: string,
-): Promise<{ etag: string; expiresAt: number }> {
+): Promise<{ etag: string; since: number; expiresAt: number }> {
   const updated = await tables.client(TABLES.syncState).updateEntity(lease, 'Replace', { etag });
   tables.meter.count(TABLES.syncState, 1, 1);
-  return { etag: updated.etag!, expiresAt: lease.expiresAt };
+  return { etag: updated.etag!, since: lease.since, expiresAt: lease.expiresAt };
+}
+
+/**
+ * The tenant's locks that some holder has, as their rows say (one query of the tenant's lock rows): a
+ * reader of what holders write can wait for those still writing (src/usecases/feed-writers.ts).
+ */
+export async function heldLocks(tables: TableGateway, tenantId: string): Promise<HeldLock[]> {
+  const rows = await tables.query(
+    TABLES.syncState,
+    odata`PartitionKey eq ${tenantId} and RowKey ge ${LOCK_PREFIX} and RowKey lt ${LOCK_END}`,
+    ['RowKey', 'holder', 'since', 'expiresAt'],
+  );
+  return rows.flatMap((row) =>
+    typeof row.holder === 'string' && row.holder !== '' && typeof row.expiresAt === 'number'
+      ? [
+          {
+            name: row.rowKey.slice(LOCK_PREFIX.length),
+            // A row written before holders said since when: since its expiry's lease began.
+            since: typeof row.since === 'number' ? row.since : row.expiresAt - PARTITION_LOCK_SECONDS * 1000,
+            expiresAt: row.expiresAt,
+          },
+        ]
+      : [],
+  );
 }
 
 /** Frees the lock; answers the ETag of the freed row (undefined: another holder has it now). */

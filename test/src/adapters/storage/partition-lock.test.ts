@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type EmbeddedAzurite, startAzurite } from '../../../../local/azurite/embedded-azurite.js';
 import {
+  heldLocks,
   PARTITION_LOCK_SECONDS,
   withPartitionLock,
 } from '../../../../src/adapters/storage/partition-lock.js';
@@ -132,5 +133,28 @@ describe('the partition lock', () => {
       Promise.resolve(Date.now()),
     );
     expect(startedAt).toBeGreaterThanOrEqual(expiresAt);
+  });
+
+  it('says, while held and after each renewal, since when its holder has it; a released lock is not held', async () => {
+    const before = Date.now();
+    const seen: number[] = [];
+    await withPartitionLock(
+      tables,
+      TENANT,
+      'users:6',
+      async () => {
+        for (let i = 0; i < 3; i += 1) {
+          const held = (await heldLocks(tables, TENANT)).filter((lock) => lock.name === 'users:6');
+          expect(held).toHaveLength(1);
+          seen.push(held[0]!.since);
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+      },
+      { leaseSeconds: 0.6 },
+    );
+    // Renewals move the expiry on, never the time the holder took it.
+    expect(new Set(seen).size).toBe(1);
+    expect(seen[0]).toBeGreaterThanOrEqual(before);
+    expect((await heldLocks(tables, TENANT)).map((lock) => lock.name)).not.toContain('users:6');
   });
 });
