@@ -7,16 +7,17 @@ import type { Logger } from '../ports/logger.js';
 import type { SecretStore } from '../ports/secret-store.js';
 import { forEachConcurrently } from '../shared/concurrency.js';
 import { ensureError, TransientError } from '../shared/errors.js';
+import { feedHorizon } from './feed-writers.js';
 import { eventView } from './read-events.js';
 
 /**
  * Delivers the feed to the app's webhook (`appWebhook` in the connection's settings), signed
  * (Standard Webhooks, src/adapters/webhooks/signed-webhook.ts), at least once, in order per subject:
  *
- * - from the tenant's delivery cursor, a window of the feed (only events older than the settle
- *   lag, see read-events.ts) is split into lanes, one per subject (person or team), delivered
- *   concurrently, each lane in sequence order: an event is sent only once the subject's earlier
- *   ones were delivered (or dead-lettered);
+ * - from the tenant's delivery cursor, a window of the feed (only events older than the settle lag
+ *   and than every writer still writing, see feed-writers.ts) is split into lanes, one per subject
+ *   (person or team), delivered concurrently, each lane in sequence order: an event is sent only once
+ *   the subject's earlier ones were delivered (or dead-lettered);
  * - a failed attempt (not 2xx, no answer) is retried with exponential back-off and jitter; an event
  *   that failed `maxAttempts` times (counted across passes) goes to the dead-letter list and its lane
  *   goes on; an event still short of it blocks its lane until the next pass;
@@ -150,7 +151,7 @@ export async function deliverTenant(
   const secret = await deps.secrets.getSecret(webhook.secretName);
 
   while (deps.now().getTime() - started < BUDGET_MS) {
-    const until = new Date(deps.now().getTime() - deps.settleMs).toISOString();
+    const until = await feedHorizon(deps.tables, tenantId, deps.now(), deps.settleMs);
     const window = await store.read(tenantId, {
       ...(state.cursor ? { after: state.cursor } : {}),
       until,

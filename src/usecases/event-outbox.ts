@@ -28,11 +28,15 @@ import {
  *    feed (`recoverOutboxes`): those missing get a new time (the subject's sequence numbers stay, so
  *    do their ids), the row's outbox is updated to the new keys (ETag'd), then they are written: a
  *    reader whose cursor passed the crash still sees them after it, and a second redo finds them. And a later
- *    change of the same subject first writes the previous change's outbox into the feed again
- *    (`carried`, when it is younger than a day), so overwriting an outbox never loses its events,
- *    unless the run that wrote that outbox has `completed`: every writer of a run writes its events
- *    into the feed before its part of the run counts as done, and a run with a lost chunk ends
- *    `completed-with-errors`, so a completed run's outboxes are all in the feed.
+ *    change of the same subject first writes those of the previous change's outbox that the feed
+ *    misses (`carried`, when it is younger than a day) under its own time, so overwriting an outbox
+ *    never loses its events, unless the run that wrote that outbox has `completed`: every writer of a
+ *    run writes its events into the feed before its part of the run counts as done, and a run with a
+ *    lost chunk ends `completed-with-errors`, so a completed run's outboxes are all in the feed. (A
+ *    carried event whose own row keeps its old key can be written once more by a redo of that row:
+ *    the same event, same id, under a third key. It takes two crashes in one chunk.)
+ * 4. Every write into the feed happens under the writer's lock, with times taken after the lock was
+ *    taken: readers wait for writers still writing (feed-writers.ts).
  *
  * A redelivered or replayed change that is already applied plans `unchanged`: no new sequence, no
  * event; the feed rows it may write again are the same rows.
@@ -50,9 +54,14 @@ export interface SubjectChange {
 export interface CarriedOutbox {
   readonly runId: string | undefined;
   readonly events: readonly FeedEvent[];
+  /**
+   * The carrying change's time: the events the feed misses go in under it (their lower sequence numbers
+   * keep them before the carrying change's own), since their own time may be behind a reader's cursor.
+   */
+  readonly at: string;
 }
 
-const NOTHING_CARRIED: CarriedOutbox = Object.freeze({ runId: undefined, events: [] });
+const NOTHING_CARRIED: CarriedOutbox = Object.freeze({ runId: undefined, events: [], at: '' });
 
 /** How long an outbox is written again by the subject's next change (redeliveries come in minutes). */
 export const CARRY_HORIZON_MS = 24 * 60 * 60 * 1000;
@@ -75,14 +84,17 @@ function changeOf(
           : outboxColumns(previous.events, { seq: previous.seq, at: previous.at }, previous.runId ?? ''),
       events: [],
       // Written again only when this very run wrote them (a redo after a crash before the feed's write).
-      carried: previous.runId === runId ? { runId, events: previous.events } : NOTHING_CARRIED,
+      carried:
+        previous.runId === runId
+          ? { runId, events: previous.events, at: changeTime(now.toISOString(), previous.at) }
+          : NOTHING_CARRIED,
     };
   }
   const at = changeTime(now.toISOString(), previous.at);
   const events = feedEventsOf(subject, subjectId, bodies, { previousSeq: previous.seq, at, runId });
   const carried =
     previous.at !== undefined && now.getTime() - Date.parse(previous.at) < CARRY_HORIZON_MS
-      ? { runId: previous.runId, events: previous.events }
+      ? { runId: previous.runId, events: previous.events, at }
       : NOTHING_CARRIED;
   return {
     columns: outboxColumns(events, { seq: events.at(-1)!.seq, at }, runId),
@@ -160,7 +172,7 @@ export async function recoverOutboxes(
     const missing = outbox.events.filter((e) => !present.has(e.key));
     if (missing.length === 0) continue;
     const at = changeTime(now.toISOString(), outbox.at);
-    const rekeyed = missing.map((e) => ({ ...e, at, key: feedKey(at, e.subjectId, e.seq) }));
+    const rekeyed = missing.map((e) => atTime(e, at));
     const events = [...outbox.events.filter((e) => present.has(e.key)), ...rekeyed];
     const columns = outboxColumns(events, { seq: outbox.seq, at }, outbox.runId ?? '', {
       clearPieces: true,
@@ -177,9 +189,16 @@ export async function recoverOutboxes(
   }
 }
 
+/** An event moved to another time: same subject, sequence and id, a new feed key. */
+function atTime(event: FeedEvent, at: string): FeedEvent {
+  return { ...event, at, key: feedKey(at, event.subjectId, event.seq) };
+}
+
 /**
  * The previous outboxes of the subjects about to be written, into the feed again (see 3. above), but
- * for those a completed run wrote: their events are in the feed already.
+ * for those a completed run wrote: their events are in the feed already. Those the feed misses (their
+ * writer died before writing them) go in under the carrying change's time, not their own: a reader's
+ * cursor may have passed their own time long ago (feed-writers.ts).
  */
 export async function flushCarried(
   tables: TableGateway,
@@ -187,19 +206,27 @@ export async function flushCarried(
   buckets: number,
   outboxes: readonly CarriedOutbox[],
 ): Promise<void> {
-  const byRun = new Map<string | undefined, FeedEvent[]>();
-  for (const { runId, events } of outboxes) {
-    if (events.length === 0) continue;
-    const list = byRun.get(runId);
-    if (list) list.push(...events);
-    else byRun.set(runId, [...events]);
+  const byRun = new Map<string | undefined, CarriedOutbox[]>();
+  for (const outbox of outboxes) {
+    if (outbox.events.length === 0) continue;
+    const list = byRun.get(outbox.runId);
+    if (list) list.push(outbox);
+    else byRun.set(outbox.runId, [outbox]);
   }
   const runs = new RunStore(tables);
-  const pending: FeedEvent[] = [];
-  for (const [runId, events] of byRun) {
-    if (runId === undefined || !(await runs.hasCompleted(tenantId, runId))) pending.push(...events);
+  const pending: CarriedOutbox[] = [];
+  for (const [runId, list] of byRun) {
+    if (runId === undefined || !(await runs.hasCompleted(tenantId, runId))) pending.push(...list);
   }
-  await flushEvents(tables, tenantId, buckets, pending);
+  if (pending.length === 0) return;
+  const present = await new EventStore(tables, buckets).present(
+    tenantId,
+    pending.flatMap((outbox) => outbox.events),
+  );
+  const missing = pending.flatMap(({ events, at }) =>
+    events.filter((e) => !present.has(e.key)).map((e) => atTime(e, at)),
+  );
+  await flushEvents(tables, tenantId, buckets, missing);
 }
 
 /** Writes events into the tenant's feed (again: same keys, same rows). */

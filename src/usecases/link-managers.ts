@@ -17,6 +17,7 @@ import {
   replayedRow,
   type SubjectChange,
 } from './event-outbox.js';
+import { usersLock } from './feed-writers.js';
 import type { RunRef } from './messages.js';
 import type { PipelineDeps } from './pipeline-deps.js';
 import { managerEntryOf } from './project-people.js';
@@ -62,7 +63,7 @@ export async function linkManagers(
   const errors: RunError[] = [];
   let updated = 0;
   await forEachConcurrently([...corrections], BUCKETS_IN_FLIGHT, async ([bucket, list]) => {
-    await withPartitionLock(deps.tables, tenantId, `users:${bucket}`, async (lease) => {
+    await withPartitionLock(deps.tables, tenantId, usersLock(bucket), async (lease) => {
       // Should this pass die between its people writes and its index write, the entries it leaves
       // match no link, and the next pass reads those people again (whatever their links are then).
       await deps.managerIndex.markPending(
@@ -270,7 +271,7 @@ function stillToCarry(
   if (!run.inFeed || carried.runId !== runId) return carried;
   const last = person.history.at(-1);
   const byThisPass = last?.runId === runId && last.rule.startsWith(MANAGERS_RULE);
-  return byThisPass ? carried : { runId, events: [] };
+  return byThisPass ? carried : { ...carried, events: [] };
 }
 
 /** One person's correction, read and written on its own (ETag'd, a few tries). */

@@ -14,6 +14,7 @@ import {
 } from '../domain/mirrored-properties.js';
 import { forEachConcurrently } from '../shared/concurrency.js';
 import { SyncError } from '../shared/errors.js';
+import { usersLock } from './feed-writers.js';
 import type { SecurityAttributePassRequest } from './messages.js';
 import type { Logger, PipelineDeps } from './pipeline-deps.js';
 import { requestReproject } from './request-sync.js';
@@ -81,7 +82,7 @@ export async function readSecurityAttributes(
   const changed: string[] = [];
   await forEachConcurrently([...byBucket.entries()], BUCKET_CONCURRENCY, async ([bucket, attributes]) => {
     const partitionKey = bucketPartition(tenantId, bucket);
-    const written = await withPartitionLock(deps.tables, tenantId, `users:${bucket}`, async (lease) => {
+    const written = await withPartitionLock(deps.tables, tenantId, usersLock(bucket), async (lease) => {
       for (let attempt = 1; ; attempt += 1) {
         const stored = await readSecurityAttributeColumns(deps.tables, partitionKey);
         const updates: Array<{ id: string; etag: string; attributes: SecurityAttributes }> = [];

@@ -23,6 +23,7 @@ import type { Policy } from '../domain/policy.js';
 import { byVersion, isSettled } from '../domain/version.js';
 import { TransientError } from '../shared/errors.js';
 import { flushCarried, flushEvents, recoverOutboxes, writtenByRun } from './event-outbox.js';
+import { usersLock } from './feed-writers.js';
 import type { OutcomeCounts } from './messages.js';
 import {
   type ChangeEntry,
@@ -110,7 +111,7 @@ export async function applyUserBucket(
   work: BucketWork,
   decided: DecidedHook = () => Promise.resolve(),
 ): Promise<ChunkOutcome> {
-  return withPartitionLock(tables, work.tenantId, `users:${work.bucket}`, async (lease) => {
+  return withPartitionLock(tables, work.tenantId, usersLock(work.bucket), async (lease) => {
     // A blind create decides the chunk's counts before it meets a row another chunk wrote: only when
     // no other chunk can have written it (no two chunks of a first round describe the same user: a
     // resumed round withdraws the chunks of pages it reads again, fetch-round.ts).

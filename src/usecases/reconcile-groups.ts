@@ -31,6 +31,7 @@ import {
   replayedRow,
   teamChange,
 } from './event-outbox.js';
+import { GROUPS_LOCK } from './feed-writers.js';
 import {
   applyUserBucket,
   type ChunkOutcome,
@@ -81,7 +82,7 @@ export async function applyGroupChanges(
   const outcome = emptyOutcome();
   const owedRefresh = new Set<string>();
   const nestingChanged = new Set<string>();
-  await withPartitionLock(tables, tenantId, 'groups', async (lease) => {
+  await withPartitionLock(tables, tenantId, GROUPS_LOCK, async (lease) => {
     const sorted = work.changes.filter((c) => !isSettled(c.version, settledRound)).sort(byVersion);
     const ids = new Set(sorted.map((c) => (c.kind === 'group' ? c.id : c.groupId)));
     const stored = await tables.readRows(TABLES.dirGroups, tenantId, ids);

@@ -82,7 +82,8 @@ describe('the outbox on the people row', () => {
   });
 
   it('a crash, then another run changes the person before the redelivery: every change has its events, once, in order', async () => {
-    tables.crashAt = 2; // the previous outbox's write again, then the person's, then the feed's
+    // The previous outbox is in the feed (looked up, not written again): the feed's write after the person's.
+    tables.crashAt = 1;
     const renamed = work(2, 'run-2', { jobTitle: 'CTO' });
     await expect(applyUserBucket(tables, renamed)).rejects.toThrow('the process died');
     expect(personFromRow(await personRow()).person.jobTitle).toBe('CTO');
@@ -102,6 +103,28 @@ describe('the outbox on the people row', () => {
       events.map((e) => ({ type: e.type, ...e.data }) as unknown as PersonEvent),
     );
     expect(replayed).toEqual(viewOf(personFromRow(await personRow()).person));
+  });
+
+  it('a crash, then another run changes the person and no redelivery comes: the lost events go in under the later change’s time, after a cursor that passed their own', async () => {
+    const userId = '7e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b';
+    tables.crashAt = 1; // the feed write after the person's
+    await expect(
+      applyUserBucket(tables, oneUserWork({ userId, round: 6, runId: 'run-6', buckets: BUCKETS })),
+    ).rejects.toThrow('the process died');
+    await new Promise((r) => setTimeout(r, 5));
+    const readerCursor = new Date().toISOString();
+
+    await applyUserBucket(
+      tables,
+      oneUserWork({ userId, round: 7, runId: 'run-7', buckets: BUCKETS, facts: { jobTitle: 'CIO' } }),
+    );
+    const mine = (await feed.read(TENANT, { after: readerCursor, limit: 100 })).filter(
+      (e) => e.subjectId === personIdFor(TENANT, userId),
+    );
+    expect(mine.map((e) => [e.type, e.seq, e.id])).toEqual([
+      ['person.created', 1, `${personIdFor(TENANT, userId)}.1`],
+      ['person.updated', 2, `${personIdFor(TENANT, userId)}.2`],
+    ]);
   });
 
   it('a change over an outbox whose run completed writes the feed once: that run wrote its events already', async () => {
