@@ -1,8 +1,8 @@
 /**
  * Chaos: kill -9 the local Functions host at random points of a full sync (a new host each time) and
  * measure what the pipeline recovers by itself: the time from the request to the completed run against
- * an undisturbed run of the same tenant, and the directory against the oracle (people lost, duplicated
- * or wrong). Used by `npm run chaos` and, on a small tenant, by `npm test`.
+ * an undisturbed run of the same tenant, the directory against the oracle (people lost, duplicated
+ * or wrong), and the app's event feed as a reader following its cursor saw it (chaos-feed.ts). Used by `npm run chaos` and, on a small tenant, by `npm test`.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -13,6 +13,7 @@ import type { RunSummary } from '../src/usecases/describe-runs.js';
 import { requestSync } from '../src/usecases/request-sync.js';
 import { expectedDirectory } from '../test/pipeline/directory-oracle.js';
 import { differences, readDirectory } from '../test/pipeline/directory-reader.js';
+import { checkFeed, type FeedCheck, type FeedFollower, followFeed } from './chaos-feed.js';
 
 export interface ChaosOptions {
   readonly users: number;
@@ -48,12 +49,16 @@ export interface ChaosResult {
   readonly people: number;
   readonly recoveries: number;
   readonly differences: readonly string[];
+  /** A reader that followed the feed's cursor through the kills: what it missed, what the feed repeats. */
+  readonly feed: FeedCheck;
 }
 
 interface Measured {
   readonly seconds: number;
   readonly run: RunSummary;
   readonly env: LocalEnvironment;
+  /** Follows the feed in both runs, so that both bear its reads. */
+  readonly follower: FeedFollower;
 }
 
 async function fullSync(
@@ -68,6 +73,7 @@ async function fullSync(
   });
   const started = Date.now();
   await requestSync(env.services.deps(), env.tenantId, 'initial');
+  const follower = followFeed(env.services, env.tenantId);
   const finished = waitForRun(env.services, env.tenantId, { timeoutMs: options.timeoutMs ?? 20 * 60_000 });
   let done = false;
   void finished.then(
@@ -83,12 +89,18 @@ async function fullSync(
     await env.startHost();
   }
   const run = await finished;
-  return { seconds: (Date.parse(run.endedAt ?? new Date().toISOString()) - started) / 1000, run, env };
+  return {
+    seconds: (Date.parse(run.endedAt ?? new Date().toISOString()) - started) / 1000,
+    run,
+    env,
+    follower,
+  };
 }
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const log = options.log ?? (() => undefined);
   const undisturbed = await fullSync(options, [], () => undefined);
+  await undisturbed.follower.finish(Date.now());
   await undisturbed.env.stop();
   log(`undisturbed: ${undisturbed.seconds.toFixed(1)} s`);
 
@@ -103,6 +115,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     log(`host killed at ${seconds.toFixed(1)} s; a new host started`);
   });
   try {
+    const seen = await disturbed.follower.finish(Date.now());
     const snapshot = disturbed.env.standin.control.snapshot();
     const expected = expectedDirectory([snapshot]);
     const actual = await readDirectory(disturbed.env.azurite.connectionString, disturbed.env.tenantId);
@@ -129,6 +142,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       people: actual.people.size,
       recoveries: disturbed.run.recoveries,
       differences: lines.slice(0, 20),
+      feed: await checkFeed(
+        disturbed.env.services,
+        disturbed.env.tenantId,
+        seen,
+        [...actual.people.values()].map((person) => person.personId),
+      ),
     };
   } finally {
     await disturbed.env.stop();

@@ -1,8 +1,10 @@
 /**
  * `npm run chaos -- --users 20000 --kills 5 [--seed 7]`: kill -9 the local Functions host at random
  * points of a full sync (a new host each time) and print one JSON line: undisturbedSeconds,
- * disturbedSeconds (request to completed run, with the kills), their ratio, lost, duplicated, wrong.
- * Exits 1 when the directory differs from the oracle or the run did not complete.
+ * disturbedSeconds (request to completed run, with the kills), their ratio, lost, duplicated, wrong,
+ * and `feed` (a reader following the event feed's cursor: events it skipped, events the feed repeats,
+ * people without their person.created). Exits 1 when the directory differs from the oracle, the
+ * follower skipped an event, a person has no person.created, or the run did not complete.
  */
 import { Command } from 'commander';
 
@@ -28,4 +30,7 @@ const result = await runChaos({
 });
 process.stdout.write(`${JSON.stringify(result)}\n`);
 process.exitCode =
-  result.lost + result.duplicated + result.wrong === 0 && result.state.startsWith('completed') ? 0 : 1;
+  result.lost + result.duplicated + result.wrong + result.feed.skipped + result.feed.peopleWithoutCreated ===
+    0 && result.state.startsWith('completed')
+    ? 0
+    : 1;
