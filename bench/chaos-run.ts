@@ -2,7 +2,8 @@
  * Chaos: kill -9 the local Functions host at random points of a full sync (a new host each time) and
  * measure what the pipeline recovers by itself: the time from the request to the completed run against
  * an undisturbed run of the same tenant, the directory against the oracle (people lost, duplicated
- * or wrong), and the app's event feed as a reader following its cursor saw it (chaos-feed.ts). Used by `npm run chaos` and, on a small tenant, by `npm test`.
+ * or wrong), and the app's event feed as a reader following its cursor saw it (chaos-feed.ts). Used by
+ * `npm run chaos` and, on a small tenant, by `npm test`.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
