@@ -27,7 +27,9 @@ import {
  *    event), and for the rows whose outbox this run wrote (`replayedRow`) looks the events up in the
  *    feed (`recoverOutboxes`): those missing get a new time (the subject's sequence numbers stay, so
  *    do their ids), the row's outbox is updated to the new keys (ETag'd), then they are written: a
- *    reader whose cursor passed the crash still sees them after it, and a second redo finds them. And a later
+ *    reader whose cursor passed the crash still sees them after it, and a second redo finds them. Any
+ *    later round that finds the subject unchanged does the same for an outbox of a run that ended
+ *    without completing (its chunk was given up between 1 and 2, so no redo comes). And a later
  *    change of the same subject first writes those of the previous change's outbox that the feed
  *    misses (`carried`, when it is younger than a day) under its own time, so overwriting an outbox
  *    never loses its events, unless the run that wrote that outbox has `completed`: every writer of a
@@ -135,11 +137,13 @@ export function teamChange(
 }
 
 /**
- * A subject found unchanged whose outbox this very run wrote (a redelivery after a crash between the
- * subject's write and the feed's, maybe): its row, for `recoverOutboxes`; else undefined.
+ * A subject found unchanged whose outbox the feed may miss: its row, for `recoverOutboxes`, which keeps
+ * those this very run wrote (a redelivery after a crash between the subject's write and the feed's,
+ * maybe) and those of a run that ended without completing (a chunk of it given up between the two);
+ * else undefined.
  */
-export function replayedRow(row: Row | undefined, runId: string): Row | undefined {
-  return writtenByRun(row, runId) ? row : undefined;
+export function replayedRow(row: Row | undefined): Row | undefined {
+  return typeof row?.outboxRun === 'string' && row.outboxRun !== '' ? row : undefined;
 }
 
 /**
@@ -150,20 +154,38 @@ export function writtenByRun(row: Row | undefined, runId: string): row is Row {
   return row !== undefined && row.outboxRun === runId;
 }
 
-/** The events of these rows' outboxes that the feed misses, written under new keys (see 3. above). */
+/**
+ * The events of these rows' outboxes that the feed misses, written under new keys (see 3. above): of
+ * the outboxes this run wrote, and of those a run wrote that ended without completing (a chunk given up
+ * between its people write and its feed write leaves outboxes that no change of that run redoes, and
+ * its people are unchanged in the next rounds). The others are in the feed: a running run's are its
+ * own chunks' to redo, a completed run's are all there.
+ */
 export async function recoverOutboxes(
   tables: TableGateway,
   table: TableName,
-  tenantId: string,
+  ref: { tenantId: string; runId: string },
   buckets: number,
   rows: readonly Row[],
   now: Date = new Date(),
 ): Promise<void> {
   if (rows.length === 0) return;
+  const { tenantId } = ref;
   const store = new EventStore(tables, buckets);
-  const outboxes = rows
+  const runs = new RunStore(tables);
+  const mayMiss = async (runId: string | undefined): Promise<boolean> => {
+    if (runId === undefined || runId === ref.runId) return runId !== undefined;
+    const ended = await runs.endState(tenantId, runId);
+    return ended !== undefined && ended !== 'completed';
+  };
+  const kept: Row[] = [];
+  for (const row of rows) {
+    if (await mayMiss(typeof row.outboxRun === 'string' ? row.outboxRun : undefined)) kept.push(row);
+  }
+  const outboxes = kept
     .map((row) => ({ row, outbox: outboxOf(row) }))
     .filter(({ outbox }) => outbox.events.length > 0 && outbox.at !== undefined);
+  if (outboxes.length === 0) return;
   const present = await store.present(
     tenantId,
     outboxes.flatMap(({ outbox }) => outbox.events),

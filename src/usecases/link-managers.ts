@@ -128,7 +128,7 @@ async function correctBucket(
       if (step.kind === 'settled') {
         written.set(correction.userId, step.entry);
         if (step.replayed)
-          await recoverOutboxes(deps.tables, TABLES.people, tenantId, deps.buckets, [step.replayed]);
+          await recoverOutboxes(deps.tables, TABLES.people, ref, deps.buckets, [step.replayed]);
       } else planned.push(step);
     }
     for (let i = 0; i < planned.length; i += MAX_BATCH) {
@@ -196,7 +196,7 @@ function planCorrection(
   if (person.sourceObjectId !== userId) return { kind: 'settled', entry: WITHOUT_PERSON };
   if (person.managerId === link.managerPersonId && person.managerProblem === link.problem) {
     // Corrected already, maybe by this very run before a crash: its event reaches the feed once.
-    const replayed = replayedRow(full, ref.runId);
+    const replayed = replayedRow(full);
     return { kind: 'settled', entry: managerEntryOf(person, userId), ...(replayed ? { replayed } : {}) };
   }
   const now = at.toISOString();
@@ -289,7 +289,7 @@ async function correctOne(
     const step = planCorrection(ref, run, correction, full, deps.now());
     if (step.kind === 'settled') {
       if (step.replayed)
-        await recoverOutboxes(deps.tables, TABLES.people, tenantId, deps.buckets, [step.replayed]);
+        await recoverOutboxes(deps.tables, TABLES.people, ref, deps.buckets, [step.replayed]);
       return step.entry;
     }
     try {

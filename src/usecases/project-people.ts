@@ -251,7 +251,7 @@ export async function projectBucket(tables: TableGateway, input: ProjectInput): 
       continue;
     }
     const writes = person !== undefined && person !== current?.person;
-    const replayed = writes ? undefined : replayedRow(current?.row, ctx.runId);
+    const replayed = writes ? undefined : replayedRow(current?.row);
     if (replayed) out.replayed.push(replayed);
     if (writes) {
       const change = personChange(ctx.runId, current?.row, current?.person, person);

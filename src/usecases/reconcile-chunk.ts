@@ -262,7 +262,7 @@ async function applyOnce(
     await write();
   }
   await flushEvents(tables, tenantId, work.buckets, projection.events);
-  await recoverOutboxes(tables, TABLES.people, tenantId, work.buckets, projection.replayed);
+  await recoverOutboxes(tables, TABLES.people, work, work.buckets, projection.replayed);
   // What the managers rule reads of these people (after their writes; a redelivery writes it again).
   lease.assertHeld();
   await work.managerIndex.update(tenantId, bucket, projection.managers, { onlyNew: assumeEmpty });

@@ -162,7 +162,7 @@ export async function applyGroupChanges(
         carried.push(change.carried);
         teamActions.push(['upsert', desired, 'Replace']);
       } else {
-        const replayed = replayedRow(teams.get(teamId), work.runId);
+        const replayed = replayedRow(teams.get(teamId));
         if (replayed) replayedTeams.push(replayed);
       }
     }
@@ -180,7 +180,7 @@ export async function applyGroupChanges(
     // A full round's groups chunk writes thousands of teams and groups: batches run a few at a time.
     await tables.transact(TABLES.teams, teamActions, { concurrency: BATCHES_IN_FLIGHT });
     await flushEvents(tables, tenantId, work.buckets, teamEvents);
-    await recoverOutboxes(tables, TABLES.teams, tenantId, work.buckets, replayedTeams);
+    await recoverOutboxes(tables, TABLES.teams, work, work.buckets, replayedTeams);
     lease.assertHeld();
     await tables.transact(TABLES.dirGroups, groupActions, { concurrency: BATCHES_IN_FLIGHT });
   });

@@ -54,8 +54,16 @@ export function newRunRef(tenantId: string, now: Date = new Date()): RunRef {
   return { tenantId, runId, runKey: `${inverted}-${runId}` };
 }
 
-/** Completed runs this process has asked about (RunStore.hasCompleted), per storage account. */
-const completedRuns = new RecentPerScope<Promise<boolean>>(1_000);
+/** Ended runs this process has asked about (RunStore.endState), per storage account: an end is final. */
+const endedRuns = new RecentPerScope<Promise<RunState | undefined>>(1_000);
+
+const ENDED: ReadonlySet<RunState> = new Set([
+  'completed',
+  'completed-with-errors',
+  'failed',
+  'rejected',
+  'expired',
+]);
 
 /**
  * One row per run (trigger, times, counts, state) and its error log (runErrors, one partition a run).
@@ -111,20 +119,28 @@ export class RunStore {
    * table once for it, and again for a run not completed yet.
    */
   async hasCompleted(tenantId: string, runId: string): Promise<boolean> {
+    return (await this.endState(tenantId, runId)) === 'completed';
+  }
+
+  /** How the run ended (undefined: it has not, or is unknown); asked once per process once it has ended. */
+  async endState(tenantId: string, runId: string): Promise<RunState | undefined> {
     const { scope } = this.tables;
     const key = `${tenantId}|${runId}`;
-    let answer = completedRuns.get(scope, key);
+    let answer = endedRuns.get(scope, key);
     if (!answer) {
       answer = this.tables
         .query(TABLES.runs, odata`PartitionKey eq ${tenantId} and runId eq ${runId}`, ['state'], 1)
-        .then((rows) => rows[0]?.state === ('completed' satisfies RunState));
-      completedRuns.set(scope, key, answer);
+        .then((rows) => {
+          const state = rows[0]?.state as RunState | undefined;
+          return state !== undefined && ENDED.has(state) ? state : undefined;
+        });
+      endedRuns.set(scope, key, answer);
       const asked = answer;
       const forget = (): void => {
-        if (completedRuns.get(scope, key) === asked) completedRuns.delete(scope, key);
+        if (endedRuns.get(scope, key) === asked) endedRuns.delete(scope, key);
       };
-      answer.then((completed) => {
-        if (!completed) forget();
+      answer.then((state) => {
+        if (state === undefined) forget();
       }, forget);
     }
     return answer;

@@ -154,4 +154,29 @@ describe('the outbox on the people row', () => {
       ['person.updated', 2],
     ]);
   });
+
+  // A chunk given up between its people write and its feed write (a host dying there on every copy,
+  // or a later write failing every time) leaves outboxes that no change of its run redoes, and its
+  // people are unchanged from then on.
+  it('a chunk given up between the people write and the feed write: the next round, full, puts the person.created into the feed, once', async () => {
+    const userId = '8a9b0c1d-2e3f-4a5b-8c6d-7e8f9a0b1c2d';
+    const runs = new RunStore(tables);
+    const givenUp = { tenantId: TENANT, runId: 'run-8', runKey: '0000000000008-run-8' };
+    await runs.create(givenUp, 'manual', false, new Date().toISOString());
+    tables.crashAt = 1; // the feed write after the person's, on its last copy
+    await expect(
+      applyUserBucket(tables, oneUserWork({ userId, round: 8, runId: 'run-8', buckets: BUCKETS })),
+    ).rejects.toThrow('the process died');
+    await runs.transition(givenUp, (row) => ({ ...row, state: 'completed-with-errors' }));
+
+    // The next round is full (a lost chunk asks for one): it describes the user as it is.
+    await applyUserBucket(tables, oneUserWork({ userId, round: 9, runId: 'run-9', buckets: BUCKETS }));
+    const mine = (await feed.read(TENANT, { limit: 1000 })).filter(
+      (e) => e.subjectId === personIdFor(TENANT, userId),
+    );
+    expect(mine.map((e) => [e.type, e.seq])).toEqual([['person.created', 1]]);
+    // Found there by the next full round: not written again.
+    await applyUserBucket(tables, oneUserWork({ userId, round: 10, runId: 'run-10', buckets: BUCKETS }));
+    expect((await feed.read(TENANT, { limit: 1000 })).filter((e) => e.id === mine[0]!.id)).toHaveLength(1);
+  });
 });
