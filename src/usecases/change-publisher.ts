@@ -72,8 +72,8 @@ function sliced(
  * incremental round publishes the users' partitions at each flush, small ones packed together
  * (packPartitions; a payload over 48 KiB travels deflated, and one too large even so goes to Blob Storage
  * and the message carries its name: chunkPayload), and
- * the groups partition once, first of its last flush's messages. A first round's messages carry one
- * partition each. A full round stages its changes in Blob Storage and
+ * the groups partition once, first of its last flush's messages (a first round's: of the flush that ends
+ * its groups phase). A first round's messages carry one partition each. A full round stages its changes in Blob Storage and
  * publishes one message per partition at the end, so each partition is read and written once.
  */
 export class ChangePublisher {
@@ -139,8 +139,9 @@ export class ChangePublisher {
 
   /**
    * Publishes everything buffered now; returns the next chunk index. With `stagePrefix`, the groups
-   * partition is staged there instead (published once, at the end of the round: by this call with
-   * `publishStaged`, ahead of the users' partitions, with every other partition staged there). `recorded`
+   * partition is staged there instead (published once, by this call with `publishStaged`: at the end of
+   * the round, or of a first round's groups phase; ahead of the users' partitions, with every other
+   * partition staged there). `recorded`
    * is called once the messages are recorded and before any is sent, with the next chunk index (the
    * fetcher's checkpoint).
    */

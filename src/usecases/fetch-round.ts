@@ -400,6 +400,7 @@ class RoundRunner {
     last = false,
   ): Promise<void> {
     let checkpointed = false;
+    const groupsPhaseEnds = round.phase === 'groups' && resumeAt.phase !== 'groups';
     await this.#flush(
       round,
       async (nextChunkIndex) => {
@@ -408,6 +409,7 @@ class RoundRunner {
         checkpointed = true;
       },
       last,
+      groupsPhaseEnds,
     );
     // A last flush that published nothing needs no checkpoint: the round ends next.
     if (!checkpointed && !last) {
@@ -524,6 +526,7 @@ class RoundRunner {
     round: Round,
     recorded: (nextChunkIndex: number) => Promise<void>,
     last: boolean,
+    groupsPhaseEnds: boolean,
   ): Promise<void> {
     this.keeper.assertHeld();
     if (this.#seen.size > 0) {
@@ -553,12 +556,17 @@ class RoundRunner {
     if (!round.full || overlaps(round) || last) {
       // Users' partitions go out now; the groups partition is staged and goes out once at the end
       // of the round (`last`), so its deletions cost one pass over the mirror whatever the number of
-      // flushes.
+      // flushes. A first round has nothing to delete, and its users phase reads no group: its groups
+      // go out as its groups phase ends, applied while the users are read rather than after them.
       round.chunkIndex = await this.#publisher.publish(
         round,
         round.chunkIndex,
         round.fresh,
-        { stagePrefix: stagedPrefix(round), flushNo, publishStaged: last },
+        {
+          stagePrefix: stagedPrefix(round),
+          flushNo,
+          publishStaged: overlaps(round) ? groupsPhaseEnds : last,
+        },
         recorded,
       );
     }

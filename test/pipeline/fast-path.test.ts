@@ -13,7 +13,7 @@ import { userBucketOf } from '../../src/domain/bucket.js';
 import type { DeltaPage } from '../../src/ports/directory-source.js';
 import { MAX_BUCKETS_PER_CHUNK } from '../../src/usecases/change-publisher.js';
 import { fetchRound, FLUSH_BY_TIME_BACKLOG } from '../../src/usecases/fetch-round.js';
-import type { SyncRequest } from '../../src/usecases/messages.js';
+import type { DirectoryChunk, SyncRequest } from '../../src/usecases/messages.js';
 import type { PipelineDeps } from '../../src/usecases/pipeline-deps.js';
 import { pipelineForDescribe, PipelineUnderTest } from './pipeline-harness.js';
 import { quiet, syncRequest, withMethod } from './pipeline-probes.js';
@@ -209,19 +209,25 @@ describe('the fetch publishes through the output bindings', () => {
  * A tenant's first round while Graph answers each delta page as slowly as in Azure (local/README.md,
  * "Graph latency model", scaled down), flushing by time alone (never by page count) before the phase's
  * end. `sendChunks` sends a batch of chunk messages (or stands for reconcilers that take them at once).
- * Answers how many users pages Graph had answered when each batch was sent, and in all.
+ * Answers how many users pages Graph had answered when each batch of users' chunks was sent, and in all.
  */
 async function firstRoundWhileGraphIsSlow(
   pipeline: PipelineUnderTest,
   sendChunks: (send: () => Promise<void>) => Promise<void>,
-): Promise<{ answeredAtSend: number[]; usersPagesAnswered: number }> {
+): Promise<{ answeredAtSend: number[]; groupsSentAt: number[]; usersPagesAnswered: number }> {
   let usersPagesAnswered = 0;
   const answeredAtSend: number[] = [];
+  const groupsSentAt: number[] = [];
   const queues = withMethod(
     pipeline.env.services.outputQueues(),
     'sendAll',
     (sendAll) => (queue, messages, concurrency) => {
       if (queue !== QUEUES.directoryChanges) return sendAll(queue, messages, concurrency);
+      // The users' chunks (the groups' message leaves as the groups phase ends, before any users page).
+      const chunks = messages as readonly DirectoryChunk[];
+      for (const chunk of chunks) if (chunk.partition === 'groups') groupsSentAt.push(usersPagesAnswered);
+      const carriesUsers = chunks.some((m) => m.partition !== 'groups');
+      if (!carriesUsers) return sendAll(queue, messages, concurrency);
       answeredAtSend.push(usersPagesAnswered);
       return sendChunks(() => sendAll(queue, messages, concurrency));
     },
@@ -245,7 +251,7 @@ async function firstRoundWhileGraphIsSlow(
   );
   expect(done.kind).toBe('completed');
   expect(usersPagesAnswered).toBeGreaterThanOrEqual(15);
-  return { answeredAtSend, usersPagesAnswered };
+  return { answeredAtSend, groupsSentAt, usersPagesAnswered };
 }
 
 describe("a tenant's first round, while Graph answers slowly", () => {
@@ -284,5 +290,18 @@ describe("a tenant's first round, while Graph answers slowly and the reconcilers
     // Every chunk left once Graph had answered every users page (by the page count: at the phase's end).
     expect(answeredAtSend.length).toBeGreaterThan(0);
     expect(answeredAtSend.filter((answered) => answered < usersPagesAnswered)).toEqual([]);
+  });
+});
+
+describe("a tenant's first round, its groups", () => {
+  const pipelineOf = pipelineForDescribe({
+    standin: { users: 150, seed: 76 },
+    schedule: { kind: 'manual' },
+    startHost: false,
+  });
+
+  it('go out once, as the groups phase ends, before Graph has answered any users page (applied while the users are read)', async () => {
+    const { groupsSentAt } = await firstRoundWhileGraphIsSlow(pipelineOf(), (send) => send());
+    expect(groupsSentAt).toEqual([0]);
   });
 });
