@@ -173,15 +173,16 @@ export async function recoverOutboxes(
   const { tenantId } = ref;
   const store = new EventStore(tables, buckets);
   const runs = new RunStore(tables);
-  const mayMiss = async (runId: string | undefined): Promise<boolean> => {
-    if (runId === undefined || runId === ref.runId) return runId !== undefined;
-    const ended = await runs.endState(tenantId, runId);
-    return ended !== undefined && ended !== 'completed';
-  };
-  const kept: Row[] = [];
-  for (const row of rows) {
-    if (await mayMiss(typeof row.outboxRun === 'string' ? row.outboxRun : undefined)) kept.push(row);
-  }
+  const kept = await whoseRun(
+    rows,
+    (row) => (typeof row.outboxRun === 'string' ? row.outboxRun : undefined),
+    async (runId) => {
+      if (runId === undefined) return false;
+      if (runId === ref.runId) return true;
+      const ended = await runs.endState(tenantId, runId);
+      return ended !== undefined && ended !== 'completed';
+    },
+  );
   const outboxes = kept
     .map((row) => ({ row, outbox: outboxOf(row) }))
     .filter(({ outbox }) => outbox.events.length > 0 && outbox.at !== undefined);
@@ -211,6 +212,24 @@ export async function recoverOutboxes(
   }
 }
 
+/**
+ * The items whose run passes `test`, asked once per run however many items it wrote (a run not ended
+ * yet is not cached by the run store: asked once per item, a re-plan of a whole bucket would ask the
+ * runs table once per row).
+ */
+async function whoseRun<T>(
+  items: readonly T[],
+  runOf: (item: T) => string | undefined,
+  test: (runId: string | undefined) => Promise<boolean>,
+): Promise<T[]> {
+  const passes = new Map<string | undefined, boolean>();
+  for (const item of items) {
+    const runId = runOf(item);
+    if (!passes.has(runId)) passes.set(runId, await test(runId));
+  }
+  return items.filter((item) => passes.get(runOf(item)));
+}
+
 /** An event moved to another time: same subject, sequence and id, a new feed key. */
 function atTime(event: FeedEvent, at: string): FeedEvent {
   return { ...event, at, key: feedKey(at, event.subjectId, event.seq) };
@@ -228,18 +247,12 @@ export async function flushCarried(
   buckets: number,
   outboxes: readonly CarriedOutbox[],
 ): Promise<void> {
-  const byRun = new Map<string | undefined, CarriedOutbox[]>();
-  for (const outbox of outboxes) {
-    if (outbox.events.length === 0) continue;
-    const list = byRun.get(outbox.runId);
-    if (list) list.push(outbox);
-    else byRun.set(outbox.runId, [outbox]);
-  }
   const runs = new RunStore(tables);
-  const pending: CarriedOutbox[] = [];
-  for (const [runId, list] of byRun) {
-    if (runId === undefined || !(await runs.hasCompleted(tenantId, runId))) pending.push(...list);
-  }
+  const pending = await whoseRun(
+    outboxes.filter((outbox) => outbox.events.length > 0),
+    (outbox) => outbox.runId,
+    async (runId) => runId === undefined || !(await runs.hasCompleted(tenantId, runId)),
+  );
   if (pending.length === 0) return;
   const present = await new EventStore(tables, buckets).present(
     tenantId,
