@@ -2,6 +2,7 @@ import { addCounts, addWrites, type RunState } from '../adapters/storage/run-sto
 import { QUEUES } from '../adapters/storage/storage-names.js';
 import type { Row } from '../adapters/storage/table-gateway.js';
 import { RecentPerScope } from '../shared/recent-per-scope.js';
+import { readAppliedFrom } from './applied-chunks.js';
 import type { RunEvent, RunRef } from './messages.js';
 import { gateBeingPassed, passGate } from './pass-gate.js';
 import { requestPhotoPass } from './photo-pass.js';
@@ -91,6 +92,9 @@ async function checkCoalesced(deps: PipelineDeps, ref: RunRef): Promise<FanIn> {
  */
 const smallRuns = new RecentPerScope<true>(64);
 
+/** Per run this process checks, the first chunk its last check found not applied (applied-chunks.ts). */
+const checkedUpTo = new RecentPerScope<number>(64);
+
 /**
  * A chunk is in: when its fetch is done and its run is small or closing (a check found only its last
  * chunks to go), the run is checked now (a `chunk-applied` event); when this process is checking the
@@ -137,12 +141,11 @@ export async function completeIfAllReported(deps: PipelineDeps, ref: RunRef): Pr
   const total = Number(run.chunksTotal);
   if (total < 0) return 'waiting';
   if (await gateBeingPassed(deps, ref)) return 'waiting';
-  const reports = await deps.runs.listChunks(ref);
-  const reported = new Set(
-    reports.filter((r) => r.chunkIndex < total && r.state === 'applied').map((r) => r.chunkIndex),
-  );
-  if (reported.size < total) {
-    if (total > CHECK_EACH_CHUNK_UP_TO && total - reported.size <= CHECK_EACH_CHUNK_LAST && !run.closing) {
+  const key = runKeyOf(ref);
+  const seen = await readAppliedFrom(deps.runs, ref, total, checkedUpTo.get(deps.tables.scope, key) ?? 0);
+  checkedUpTo.set(deps.tables.scope, key, seen.next);
+  if (seen.count < total) {
+    if (total > CHECK_EACH_CHUNK_UP_TO && total - seen.count <= CHECK_EACH_CHUNK_LAST && !run.closing) {
       await deps.runs.transition(ref, (row) =>
         row.state === ('running' satisfies RunState) && row.closing !== true
           ? { ...row, closing: true }
@@ -151,6 +154,7 @@ export async function completeIfAllReported(deps: PipelineDeps, ref: RunRef): Pr
     }
     return 'waiting';
   }
+  const reports = seen.from === 0 ? seen.reports : await deps.runs.listChunks(ref);
   // Every chunk is in: the run's change set is whole. The gate decides what of the held changes is
   // applied, applies it, and links managers (pass-gate.ts); then the run completes.
   const changed = reports.some((r) =>
@@ -183,7 +187,7 @@ export async function completeIfAllReported(deps: PipelineDeps, ref: RunRef): Pr
         row.warnings = Number(part.row.warnings ?? 0);
       }
     }
-    row.chunksDone = reported.size;
+    row.chunksDone = seen.count;
     // A round that failed after publishing ends `failed` once what it published is accounted for.
     // A run whose changes the gate holds waits for an admin (approve-held.ts).
     row.state = (

@@ -3,6 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { PublishedChunk, RunState } from '../adapters/storage/run-store.js';
 import { QUEUES } from '../adapters/storage/storage-names.js';
 import type { Row } from '../adapters/storage/table-gateway.js';
+import { RecentPerScope } from '../shared/recent-per-scope.js';
+import { readAppliedFrom } from './applied-chunks.js';
 import { completeIfAllReported } from './finalize-run.js';
 import { giveUpChunk } from './give-up-chunk.js';
 import type { RunRef } from './messages.js';
@@ -118,6 +120,12 @@ async function roundStalls(deps: PipelineDeps, tenantId: string): Promise<boolea
 /** Past a lease's end before it is read again (clocks of one host; the row says when it ends). */
 const LEASE_END_MARGIN_MS = 50;
 
+/**
+ * Per run this process watches: the first chunk its last tick found not applied (it reads from there:
+ * applied-chunks.ts), and the latest publication of a chunk below it that had started.
+ */
+const watched = new RecentPerScope<{ from: number; startedPublishedAt: number }>(64);
+
 async function superviseRun(
   deps: PipelineDeps,
   ref: RunRef,
@@ -132,32 +140,34 @@ async function superviseRun(
   }
   // Every chunk is in, and a finalizer is passing the gate: nothing to watch, nothing to complete.
   if (await gateBeingPassed(deps, ref)) return { republished: 0, lost: 0, completed: false };
-  const applied = new Set(
-    (await deps.runs.listChunks(ref))
-      .filter((r) => r.state === 'applied' && r.chunkIndex < total)
-      .map((r) => r.chunkIndex),
-  );
+  const key = `${ref.tenantId}|${ref.runId}`;
+  const memo = watched.get(deps.tables.scope, key) ?? { from: 0, startedPublishedAt: -Infinity };
+  const seen = await readAppliedFrom(deps.runs, ref, total, memo.from);
   const stalled: PublishedChunk[] = [];
   /** Taken and not begun at this first sight (see WATCHDOG.unclaimedConfirmMs). */
   const suspected: number[] = [];
-  if (applied.size < total) {
-    const beats = await deps.runs.heartbeats(ref);
+  let startedBelowNext = memo.startedPublishedAt;
+  if (seen.count < total) {
+    // Chunks below seen.from are applied: their rows are not read again.
+    const beats = await deps.runs.heartbeats(ref, seen.from);
     let oldest: { at: number | undefined } | undefined;
     /** Could this chunk's message still be waiting in the queue (visible, behind others)? */
     const mayBeQueued = async (publishedAt: number): Promise<boolean> => {
       oldest ??= { at: await deps.queues.oldestVisibleInsertedAt(QUEUES.directoryChanges) };
       return oldest.at !== undefined && oldest.at <= publishedAt + WATCHDOG.publishSlackMs;
     };
-    const published = await deps.runs.listPublished(ref);
-    // The latest publication of a chunk that has started since (applied ones included).
-    let startedPublishedAt = -Infinity;
+    const published = await deps.runs.listPublished(ref, seen.from);
+    // The latest publication of a chunk that has started since (applied ones included; those below
+    // seen.from as remembered).
+    let startedPublishedAt = memo.startedPublishedAt;
     for (const chunk of published) {
       const beat = beats.get(chunk.chunkIndex);
-      if (beat !== undefined && beat > chunk.lastPublishedAt)
-        startedPublishedAt = Math.max(startedPublishedAt, chunk.lastPublishedAt);
+      if (beat === undefined || beat <= chunk.lastPublishedAt) continue;
+      startedPublishedAt = Math.max(startedPublishedAt, chunk.lastPublishedAt);
+      if (chunk.chunkIndex < seen.next) startedBelowNext = Math.max(startedBelowNext, chunk.lastPublishedAt);
     }
     for (const chunk of published) {
-      if (chunk.chunkIndex >= total || applied.has(chunk.chunkIndex)) continue;
+      if (chunk.chunkIndex >= total || seen.applied.has(chunk.chunkIndex)) continue;
       if (now - chunk.lastPublishedAt < WATCHDOG.republishEveryMs) continue;
       // A heartbeat from before the chunk's latest copy is the dead host's, not the copy's: the copy is
       // judged as a chunk nobody has started (it may be waiting its turn in the queue).
@@ -177,6 +187,7 @@ async function superviseRun(
       else if (now - chunk.suspectedAt >= WATCHDOG.unclaimedConfirmMs) stalled.push(chunk);
     }
   }
+  watched.set(deps.tables.scope, key, { from: seen.next, startedPublishedAt: startedBelowNext });
   if (suspected.length > 0) await deps.runs.markSuspected(ref, suspected, now);
   const lost = stalled.filter((chunk) => chunk.republished >= WATCHDOG.maxRepublish);
   const again = stalled.filter((chunk) => chunk.republished < WATCHDOG.maxRepublish);
@@ -201,7 +212,7 @@ async function superviseRun(
   }
   // Only a run whose chunks are all in (or just accounted for as lost) can complete: the others are
   // not read again this tick.
-  const mayComplete = applied.size >= total || lost.length > 0;
+  const mayComplete = seen.count >= total || lost.length > 0;
   const completed = mayComplete && (await completeIfAllReported(deps, ref)) === 'completed';
   return { republished: again.length, lost: lost.length, completed };
 }

@@ -341,10 +341,14 @@ export class RunStore {
     );
   }
 
-  /** What was published and when (not the bodies: the watchdog reads every few seconds). */
-  async listPublished(ref: Pick<RunRef, 'tenantId' | 'runId'>): Promise<PublishedChunk[]> {
+  /**
+   * What was published and when (not the bodies: the watchdog reads every few seconds), from chunk
+   * `from` on.
+   */
+  async listPublished(ref: Pick<RunRef, 'tenantId' | 'runId'>, from = 0): Promise<PublishedChunk[]> {
     const rows = await this.tables.listPartition(TABLES.runChunks, `${ref.tenantId}|${ref.runId}|published`, {
       select: ['RowKey', 'republished', 'lastPublishedAt', 'suspectedAt'],
+      ...fromChunk(from),
     });
     return rows.map((row) => ({
       chunkIndex: Number(row.rowKey),
@@ -399,15 +403,26 @@ export class RunStore {
     });
   }
 
-  /** The last heartbeat of each chunk a reconciler has started, by chunk index. */
-  async heartbeats(ref: Pick<RunRef, 'tenantId' | 'runId'>): Promise<Map<number, number>> {
-    const rows = await this.tables.listPartition(TABLES.runChunks, `${ref.tenantId}|${ref.runId}|claims`);
+  /** The last heartbeat of each chunk a reconciler has started, by chunk index, from chunk `from` on. */
+  async heartbeats(ref: Pick<RunRef, 'tenantId' | 'runId'>, from = 0): Promise<Map<number, number>> {
+    const rows = await this.tables.listPartition(
+      TABLES.runChunks,
+      `${ref.tenantId}|${ref.runId}|claims`,
+      fromChunk(from),
+    );
     return new Map(rows.map((row) => [Number(row.rowKey), Number(row.heartbeatAt ?? 0)]));
   }
 
-  /** Every chunk's report, its parts' counts added in. */
-  async listChunks(ref: Pick<RunRef, 'tenantId' | 'runId'>): Promise<StoredChunkReport[]> {
-    const rows = await this.tables.listPartition(TABLES.runChunks, `${ref.tenantId}|${ref.runId}`);
+  /**
+   * Every chunk's report, its parts' counts added in; from chunk `from` on (the checks of a run in
+   * progress read only past the chunks they know applied: applied-chunks.ts).
+   */
+  async listChunks(ref: Pick<RunRef, 'tenantId' | 'runId'>, from = 0): Promise<StoredChunkReport[]> {
+    const rows = await this.tables.listPartition(
+      TABLES.runChunks,
+      `${ref.tenantId}|${ref.runId}`,
+      fromChunk(from),
+    );
     const reports = new Map<number, StoredChunkReport>();
     const parts: StoredChunkReport[] = [];
     for (const row of rows) {
@@ -480,6 +495,11 @@ export interface StoredChunkReport extends ChunkReport {
 
 function chunkKey(chunkIndex: number): string {
   return chunkIndex.toString().padStart(8, '0');
+}
+
+/** The rows of chunks `from` and later (a part's key, `<chunk>.<part>`, sorts after its chunk's). */
+function fromChunk(from: number): { rowKeyFrom?: string } {
+  return from > 0 ? { rowKeyFrom: chunkKey(from) } : {};
 }
 
 /** A chunk's report, as a row of its run's partition in `runChunks`. */

@@ -54,7 +54,10 @@ function inMemoryRun() {
       return Promise.resolve(next);
     },
     list: () => Promise.resolve([{ ...row }]),
-    listChunks: () => Promise.resolve([...chunks.values()].map((c) => ({ ...c, state: 'applied' }))),
+    listChunks: (_ref: RunRef, from = 0) =>
+      Promise.resolve(
+        [...chunks.values()].filter((c) => c.chunkIndex >= from).map((c) => ({ ...c, state: 'applied' })),
+      ),
     // The gate's own records (what it decided, the managers pass): first write wins, as createIfAbsent.
     recordGatePart: (
       _ref: RunRef,
@@ -125,9 +128,9 @@ function slowFirstListing(deps: PipelineDeps): { listings: () => number; release
   let listings = 0;
   let release!: () => void;
   const released = new Promise<void>((resolve) => (release = resolve));
-  (deps.runs as { listChunks: typeof listChunks }).listChunks = async (ref) => {
+  (deps.runs as { listChunks: typeof listChunks }).listChunks = async (ref, from) => {
     listings += 1;
-    const snapshot = await listChunks(ref);
+    const snapshot = await listChunks(ref, from);
     if (listings === 1) await released;
     return snapshot;
   };
@@ -241,7 +244,9 @@ describe('recordRunEvent (fan-in)', () => {
     expect(listings()).toBe(1);
     release();
     expect(await first).toBe('completed');
-    expect(listings()).toBe(2);
+    // The check looked once more, from the chunk its first look found not applied, then read every
+    // report to sum them.
+    expect(listings()).toBe(3);
     expect(run.row()).toMatchObject({ state: 'completed', created: 3, chunksDone: 3 });
   });
   it('waits, reading no report, while another finalizer passes the gate (its claim is fresh), and completes once the claim is released', async () => {
@@ -262,9 +267,9 @@ describe('recordRunEvent (fan-in)', () => {
     });
     let listings = 0;
     const listChunks = run.deps.runs.listChunks.bind(run.deps.runs);
-    (run.deps.runs as { listChunks: typeof listChunks }).listChunks = (ref) => {
+    (run.deps.runs as { listChunks: typeof listChunks }).listChunks = (ref, from) => {
       listings += 1;
-      return listChunks(ref);
+      return listChunks(ref, from);
     };
     run.sent.length = 0;
     expect(await recordRunEvent(run.deps, { type: 'check', ...REF, attempt: 0 })).toBe('waiting');
@@ -274,7 +279,27 @@ describe('recordRunEvent (fan-in)', () => {
     // The gate is passed (or its finalizer died and the claim went stale): the next check completes.
     claim = { ...claim, at: 0 };
     expect(await recordRunEvent(run.deps, run.sent[0]!)).toBe('completed');
-    expect(listings).toBe(1);
+    // From chunk 1 (the fetch-done's check found chunk 0 applied), then every report, to sum them.
+    expect(listings).toBe(2);
+  });
+
+  it('reads the reports only from the first chunk the previous check found not applied, and all of them to complete', async () => {
+    const run = inMemoryRun();
+    const froms: number[] = [];
+    const listChunks = run.deps.runs.listChunks.bind(run.deps.runs);
+    (run.deps.runs as { listChunks: typeof listChunks }).listChunks = (ref, from = 0) => {
+      froms.push(from);
+      return listChunks(ref, from);
+    };
+    for (const chunkIndex of [0, 1, 3]) run.report(chunkIndex);
+    expect(await recordRunEvent(run.deps, fetchDone(5))).toBe('waiting');
+    run.report(2);
+    const check: RunEvent = { type: 'check', ...REF, attempt: 0 };
+    expect(await recordRunEvent(run.deps, check)).toBe('waiting');
+    run.report(4);
+    expect(await recordRunEvent(run.deps, check)).toBe('completed');
+    expect(froms).toEqual([0, 2, 4, 0]);
+    expect(run.row()).toMatchObject({ state: 'completed', created: 5, chunksDone: 5 });
   });
 });
 
