@@ -22,6 +22,12 @@ export interface FullSyncFigures extends RoundFigures {
   /** effectiveWriteRate / storageBaselineAfterSync.entitiesPerSecond (the baseline beside the pipeline's rows). */
   writeRateRatioAfterSync: number;
   /**
+   * The highest writeRateRatio this machine's cores allow for the CPU the sync's processes needed (host,
+   * Azurite, stand-in): the sync's writes over its CPU-seconds spread perfectly over every core, divided by
+   * the baseline's rate. A ratio above it needs less CPU, not better overlap; 0 without a baseline.
+   */
+  writeRateCeiling: number;
+  /**
    * The sum of the latencies the stand-in injected on the round's Graph requests (`--graph-latency`): the
    * fetch sends them one after another, so no sync can be faster than this. 0 without a latency model.
    */
@@ -118,7 +124,10 @@ export function printReport(results: BenchResults, say: Say): void {
     `${b.partial ? ', cut by the deadline' : ''})`;
   if (base) {
     add('storage baseline, fresh Azurite (entities/s)', baselineText(base));
-    if (full) add('full sync: write rate / baseline', full.writeRateRatio);
+    if (full) {
+      add('full sync: write rate / baseline', full.writeRateRatio);
+      add("full sync: the most this machine's cores allow for its CPU", full.writeRateCeiling);
+    }
   }
   if (results.storageBaselineAfterSync) {
     add(

@@ -199,6 +199,7 @@ async function benchPipeline(users: number, out: string): Promise<number> {
       effectiveWriteRate: timedOut ? null : Math.round(effectiveWriteRate),
       writeRateRatio: 0,
       writeRateRatioAfterSync: 0,
+      writeRateCeiling: 0,
       graphBoundSeconds: round2(full.graphLatencySeconds),
       graphBoundRatio:
         timedOut || full.graphLatencySeconds === 0 ? null : round2(full.seconds / full.graphLatencySeconds),
@@ -241,6 +242,12 @@ async function benchPipeline(users: number, out: string): Promise<number> {
       });
       await dropAfterSyncTables(env.azurite.connectionString);
       results.fullSync.writeRateRatio = ratio(effectiveWriteRate, results.storageBaseline.entitiesPerSecond);
+      const { host, azurite, benchAndStandin } = full.cpuSeconds;
+      const cpuBoundSeconds = ((host ?? 0) + (azurite ?? 0) + (benchAndStandin ?? 0)) / cpus().length;
+      results.fullSync.writeRateCeiling =
+        cpuBoundSeconds > 0
+          ? ratio(full.tableEntityWrites / cpuBoundSeconds, results.storageBaseline.entitiesPerSecond)
+          : 0;
       results.fullSync.writeRateRatioAfterSync = ratio(
         effectiveWriteRate,
         results.storageBaselineAfterSync.entitiesPerSecond,
