@@ -29,7 +29,7 @@ export async function readAppliedFrom(
   total: number,
   from: number,
 ): Promise<AppliedFrom> {
-  const reports = (await runs.listChunks(ref, from)).filter((r) => r.chunkIndex >= from);
+  const reports = await runs.listChunks(ref, from);
   const applied = new Set(
     reports.filter((r) => r.chunkIndex < total && r.state === 'applied').map((r) => r.chunkIndex),
   );

@@ -15,16 +15,18 @@ import type { TableGateway } from '../adapters/storage/table-gateway.js';
  * time (event-outbox.ts).
  */
 
+const USERS_LOCK_PREFIX = 'users:';
+
 /** The lock of a bucket's users (their mirror rows, people, managers index). */
 export function usersLock(bucket: number): string {
-  return `users:${bucket}`;
+  return `${USERS_LOCK_PREFIX}${bucket}`;
 }
 
 /** The lock of the tenant's groups (their mirror rows and teams). */
 export const GROUPS_LOCK = 'groups';
 
 function writesFeed(name: string): boolean {
-  return name === GROUPS_LOCK || name.startsWith('users:');
+  return name === GROUPS_LOCK || name.startsWith(USERS_LOCK_PREFIX);
 }
 
 /**

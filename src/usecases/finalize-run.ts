@@ -53,8 +53,8 @@ export async function recordRunEvent(deps: PipelineDeps, event: RunEvent): Promi
 /** The runs this process is checking for a `chunk-applied` event, each with whether another came meanwhile. */
 const checking = new Map<string, { again: boolean }>();
 
-/** A run as this process's own records of it (`checking`, `smallRuns`) name it. */
-function runKeyOf(ref: RunRef): string {
+/** A run as this process's own records of it (`checking`, `smallRuns`; the watchdog's) name it. */
+export function runKeyOf(ref: RunRef): string {
   return `${ref.tenantId}|${ref.runId}`;
 }
 

@@ -5,7 +5,7 @@ import { QUEUES } from '../adapters/storage/storage-names.js';
 import type { Row } from '../adapters/storage/table-gateway.js';
 import { RecentPerScope } from '../shared/recent-per-scope.js';
 import { readAppliedFrom } from './applied-chunks.js';
-import { completeIfAllReported } from './finalize-run.js';
+import { completeIfAllReported, runKeyOf } from './finalize-run.js';
 import { giveUpChunk } from './give-up-chunk.js';
 import type { RunRef } from './messages.js';
 import { gateBeingPassed } from './pass-gate.js';
@@ -140,7 +140,7 @@ async function superviseRun(
   }
   // Every chunk is in, and a finalizer is passing the gate: nothing to watch, nothing to complete.
   if (await gateBeingPassed(deps, ref)) return { republished: 0, lost: 0, completed: false };
-  const key = `${ref.tenantId}|${ref.runId}`;
+  const key = runKeyOf(ref);
   const memo = watched.get(deps.tables.scope, key) ?? { from: 0, startedPublishedAt: -Infinity };
   const seen = await readAppliedFrom(deps.runs, ref, total, memo.from);
   const stalled: PublishedChunk[] = [];

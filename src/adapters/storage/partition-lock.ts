@@ -182,9 +182,8 @@ async function tryTakeOver(
   holder: string,
   leaseMs: number,
   releasedEtag: string,
-): Promise<{ etag: string; since: number; expiresAt: number } | undefined> {
-  const now = Date.now();
-  const lease = { partitionKey: tenantId, rowKey, holder, since: now, expiresAt: now + leaseMs };
+): Promise<Taken | undefined> {
+  const lease = newLease(tenantId, rowKey, holder, leaseMs);
   try {
     return await replaceLease(tables, lease, releasedEtag);
   } catch (error) {
@@ -200,16 +199,16 @@ async function tryAcquire(
   rowKey: string,
   holder: string,
   leaseMs: number,
-): Promise<{ etag: string; since: number; expiresAt: number } | undefined> {
-  const now = Date.now();
-  const lease = { partitionKey: tenantId, rowKey, holder, since: now, expiresAt: now + leaseMs };
+): Promise<Taken | undefined> {
+  const lease = newLease(tenantId, rowKey, holder, leaseMs);
+  const now = lease.since;
   const client = tables.client(TABLES.syncState);
   const current = await tables.get(TABLES.syncState, tenantId, rowKey);
   try {
     if (!current) {
       const created = await client.createEntity(lease);
       tables.meter.count(TABLES.syncState, 1, 1);
-      return { etag: created.etag!, since: lease.since, expiresAt: lease.expiresAt };
+      return taken(created.etag!, lease);
     }
     if (typeof current.expiresAt === 'number' && current.expiresAt > now) return undefined;
     return await replaceLease(tables, lease, current.etag!);
@@ -219,15 +218,36 @@ async function tryAcquire(
   }
 }
 
+/** A lock row as a holder writes it: taken now, until its lease ends. */
+interface LeaseRow {
+  readonly partitionKey: string;
+  readonly rowKey: string;
+  readonly holder: string;
+  readonly since: number;
+  readonly expiresAt: number;
+}
+
+/** A lock a holder has taken: its row's ETag, since when and until when it holds it. */
+interface Taken {
+  readonly etag: string;
+  readonly since: number;
+  readonly expiresAt: number;
+}
+
+function newLease(tenantId: string, rowKey: string, holder: string, leaseMs: number): LeaseRow {
+  const now = Date.now();
+  return { partitionKey: tenantId, rowKey, holder, since: now, expiresAt: now + leaseMs };
+}
+
+function taken(etag: string, lease: LeaseRow): Taken {
+  return { etag, since: lease.since, expiresAt: lease.expiresAt };
+}
+
 /** Writes this holder's lease over the lock row as it was when it had `etag` (If-Match). */
-async function replaceLease(
-  tables: TableGateway,
-  lease: { partitionKey: string; rowKey: string; holder: string; since: number; expiresAt: number },
-  etag: string,
-): Promise<{ etag: string; since: number; expiresAt: number }> {
+async function replaceLease(tables: TableGateway, lease: LeaseRow, etag: string): Promise<Taken> {
   const updated = await tables.client(TABLES.syncState).updateEntity(lease, 'Replace', { etag });
   tables.meter.count(TABLES.syncState, 1, 1);
-  return { etag: updated.etag!, since: lease.since, expiresAt: lease.expiresAt };
+  return taken(updated.etag!, lease);
 }
 
 /**
